@@ -1,0 +1,64 @@
+//! The partition configuration, fixed for the life of a run like the real partition's.
+
+/// Maximum VPs the model builds (the fuzz targets pick 1..=4).
+pub const MAX_VPS: usize = 4;
+
+/// Hardware isolation of the confidential VM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Isolation {
+    Tdx,
+    Snp,
+}
+
+/// The guest's VMBus protocol era (§3.4–3.5 of the semantics reference).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VmbusEra {
+    /// Win8+ protocol: no interrupt page, host signals arrive as proxy interrupts.
+    Modern,
+    /// Pre-Win8 protocol: the guest supplies an interrupt page at InitiateContact, so the
+    /// relay re-signals through VTL2 SINT7 and the trusted synic.
+    PreWin8,
+}
+
+/// Fixed per run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Config {
+    /// 1..=MAX_VPS; out-of-range values are clamped by [`Config::vps`].
+    pub vp_count: u8,
+    pub isolation: Isolation,
+    /// `UhPartitionInner.vmbus_relay`: set at partition build from
+    /// `vmbus_redirection_enabled && !hide_isolation` (`openhcl/underhill_core/src/worker.rs`),
+    /// immutable afterwards.
+    pub vmbus_relay: bool,
+    /// TDX `offload_flags.offload_intr_inject`: the kernel moves proxy IRR bits straight
+    /// into the VTL0 virtual APIC (`mshv_tdx_pull_proxy_irr`). Ignored on SNP.
+    pub tdx_offload: bool,
+    /// Whether VTL1 is enabled; without it every VTL1 action fails as the hypervisor would.
+    pub vtl1_enabled: bool,
+    pub era: VmbusEra,
+}
+
+impl Config {
+    /// Effective VP count, clamped to 1..=MAX_VPS.
+    pub fn vps(&self) -> usize {
+        (self.vp_count as usize).clamp(1, MAX_VPS)
+    }
+
+    /// Whether proxy IRR is consumed by the TDX kernel offload rather than user space.
+    pub fn kernel_offload(&self) -> bool {
+        self.isolation == Isolation::Tdx && self.tdx_offload
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            vp_count: 1,
+            isolation: Isolation::Snp,
+            vmbus_relay: true,
+            tdx_offload: false,
+            vtl1_enabled: false,
+            era: VmbusEra::Modern,
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The operations the model accepts: every guest, host and scheduling action of the
+//! SINT → proxy-IRR → VTL0 path. This enum is the single definition of an operation; the
+//! fuzz codec chooses among its variants, and the oracle reads the same values.
+
+use crate::hvdef::Vtl;
+use crate::vectors::VectorSet;
+
+/// Input validity of an HvCallRetargetDeviceInterrupt (`vm/hv1/hv1_hypercall/src/imp.rs`).
+/// Any of these set makes the call fail with `InvalidParameter` before any table change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct RetargetFlaws {
+    /// Reserved target flags non-zero.
+    pub reserved_flags: bool,
+    /// The processor set does not parse.
+    pub bad_processor_set: bool,
+    /// `entry.source` is not MSI.
+    pub not_msi: bool,
+}
+
+impl RetargetFlaws {
+    pub fn any(self) -> bool {
+        self.reserved_flags || self.bad_processor_set || self.not_msi
+    }
+}
+
+/// What a (malicious or honest) host asserts in one proxy-interrupt message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProxyAssert {
+    /// Multi-vector form: a 256-bit `asserted_irr`.
+    Multi(VectorSet),
+    /// Single-vector form: the kernel masks it with `& 0xff`.
+    Single(u32),
+}
+
+/// One step of a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    // ----- guest -----
+    /// WRMSR from `vtl` on `vp` (SNP #VC / TDX MSR_WRITE exit into VTL2).
+    WrMsr {
+        vp: u8,
+        vtl: Vtl,
+        msr: u32,
+        value: u64,
+    },
+    /// RDMSR from `vtl` on `vp`.
+    RdMsr { vp: u8, vtl: Vtl, msr: u32 },
+    /// HvCallSetVpRegisters with one register, issued by `caller_vtl` on `vp`.
+    SetVpRegister {
+        vp: u8,
+        caller_vtl: Vtl,
+        target_vtl: Vtl,
+        partition_self: bool,
+        vp_index: u32,
+        name: u32,
+        value: u64,
+    },
+    /// A VTL0 MSR write that goes to the host's (untrusted) synic: TDX TDVMCALL or SNP
+    /// GHCB. Never touches the trusted synic.
+    UntrustedWrMsr { vp: u8, msr: u32, value: u64 },
+    /// HvCallRetargetDeviceInterrupt for device `device` to the VP set `targets` (bit n =
+    /// VP n), issued by `vtl` on `vp`.
+    Retarget {
+        vp: u8,
+        vtl: Vtl,
+        device: u8,
+        vector: u32,
+        targets: u8,
+        flaws: RetargetFlaws,
+    },
+    /// Set the hardware (APIC base) and software (SVR) enable of a guest APIC.
+    SetApic {
+        vp: u8,
+        vtl: Vtl,
+        hw_enabled: bool,
+        sw_enabled: bool,
+    },
+    /// The guest services everything pending on `vp`/`vtl`: clears its APIC IRR and the
+    /// SIEFP event flags.
+    GuestAck { vp: u8, vtl: Vtl },
+    /// OpenChannel for the offer in `slot`, with the guest's target VP (`u32::MAX` = no
+    /// interrupt) and event flag.
+    OpenChannel {
+        slot: u8,
+        target_vp: u32,
+        event_flag: u16,
+    },
+    /// CloseChannel.
+    CloseChannel { slot: u8 },
+    /// ModifyChannel: a new target VP.
+    ModifyChannel { slot: u8, target_vp: u32 },
+    /// ModifyConnection / InitiateContact with or without an interrupt page.
+    ModifyConnection { use_interrupt_page: bool },
+    // ----- host -----
+    /// The host offers a channel in `slot`.
+    HostOffer { slot: u8 },
+    /// Honest: the host signals the channel in `slot` (if open, with an interrupt target).
+    HostSignalChannel { slot: u8 },
+    /// Honest: the host signals VTL0 SINT `sint` on `vp` through the hypervisor.
+    HostSignalSint { vp: u8, sint: u8 },
+    /// Honest: device `device` fires at its current route; `pick` chooses among its
+    /// target VPs.
+    HostDeviceInterrupt { device: u8, pick: u8 },
+    /// Malicious: a proxy-interrupt message on `vp` with arbitrary content.
+    HostAssert { vp: u8, assert: ProxyAssert },
+    // ----- scheduling -----
+    /// The VP runs: VTL2 handles its wake reasons, then polls the proxy IRR into VTL0.
+    RunVp { vp: u8 },
+}
+
+impl Op {
+    /// Whether the host, not the guest, performs this operation.
+    pub fn is_host(&self) -> bool {
+        matches!(
+            self,
+            Op::HostOffer { .. }
+                | Op::HostSignalChannel { .. }
+                | Op::HostSignalSint { .. }
+                | Op::HostDeviceInterrupt { .. }
+                | Op::HostAssert { .. }
+        )
+    }
+}

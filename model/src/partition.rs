@@ -1,0 +1,780 @@
+//! The partition: every VP's synics, APICs and run page, the device vector table and the
+//! VMBus relay, driven one [`Op`] at a time. Revisions differ only through [`Policy`].
+
+use crate::apic::{Apic, Request};
+use crate::config::{Config, VmbusEra, MAX_VPS};
+use crate::hvdef::{
+    msr, reg, HvStatus, MsrOutcome, Sint, Vtl, NUM_SINTS, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT,
+    VP_INDEX_SELF, VTL2_INTERCEPT_SINT, VTL2_VMBUS_SINT,
+};
+use crate::observe::{AssertSite, DropReason, Event, Observer, Path, UpdateCause};
+use crate::op::{Op, ProxyAssert, RetargetFlaws};
+use crate::revision::{DeviceVectors, Policy, Revision, SintAdmission, WrmsrTrigger};
+use crate::runpage::RunPage;
+use crate::synic::{Signal, TrustedSynic, UntrustedSynic};
+use crate::vectors::VectorSet;
+
+/// Relay channel slots (host offers) the model tracks.
+pub const MAX_CHANNELS: usize = 4;
+/// Devices whose MSI the guest can retarget.
+pub const MAX_DEVICES: usize = 4;
+/// The vector VTL2's kernel programs into its own SINTs (Linux's
+/// `HYPERVISOR_CALLBACK_VECTOR`, used by `mshv_vtl_synic_enable_regs` for SINT0 and the
+/// VMBus SINT7).
+pub const VTL2_VECTOR: u8 = 0xf3;
+/// `WakeReason::UPDATE_PROXY_IRR_FILTER`; `wake_reasons` holds `reason << (32 * vtl)`.
+const WAKE_UPDATE_PROXY_IRR_FILTER: u64 = 1;
+
+/// One VP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vp {
+    /// Trusted synic per guest VTL (`cvm_state.hv[vtl].synic`).
+    pub synic: [TrustedSynic; 2],
+    /// The host's view of VTL0's synic.
+    pub untrusted: UntrustedSynic,
+    /// VTL2's own SINTs, fixed by its kernel: SINT0 (intercepts, proxy interrupts) and
+    /// SINT7 (host VMBus).
+    pub vtl2_sints: [Sint; NUM_SINTS],
+    /// Guest APIC per guest VTL.
+    pub apic: [Apic; 2],
+    pub run: RunPage,
+    /// `UhVpInner::wake_reasons`.
+    pub wake_reasons: u64,
+}
+
+/// A relayed channel (`RelayChannelTask` state plus the server's view of the open).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Channel {
+    pub offered: bool,
+    pub open: bool,
+    /// The guest's target VP; `u32::MAX` = no host→guest interrupt.
+    pub target_vp: u32,
+    pub event_flag: u16,
+    /// `use_interrupt_relay`, read once at open (`RelayChannelTask::handle_open_channel`).
+    pub interrupt_relay: bool,
+}
+
+/// Where the hypervisor sends a device's MSI after an accepted retarget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceRoute {
+    pub vtl: Vtl,
+    pub vector: u8,
+    /// Bit n = VP n.
+    pub targets: u8,
+}
+
+/// Why an operation could not happen at all (no state changed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    NoSuchVp,
+    NotGuestVtl,
+    Vtl1Disabled,
+    NoRelay,
+    NoSuchSlot,
+    AlreadyOffered,
+    NotOffered,
+    AlreadyOpen,
+    NotOpen,
+    /// ModifyChannel to `u32::MAX`, or on a channel opened without interrupts.
+    InterruptsDisabled,
+    NoSuchDevice,
+    NoRoute,
+}
+
+/// The result of one operation as its issuer sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OpResult {
+    Done,
+    Msr(MsrOutcome),
+    Hv(HvStatus),
+    Refused(Refusal),
+    /// VTL2 hit `assert_eq!(vtl, Vtl0)`. The model records it and goes on with the state
+    /// as it was at the assert, so a run can hunt other defects past it.
+    Vtl2Assert,
+}
+
+/// The whole modeled system.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partition {
+    pub config: Config,
+    pub revision: Revision,
+    policy: Policy,
+    pub vps: [Vp; MAX_VPS],
+    /// `UhPartitionInner::device_vector_table` ("VTL0 only for now").
+    pub device_vector_table: VectorSet,
+    pub devices: [Option<DeviceRoute>; MAX_DEVICES],
+    pub channels: [Channel; MAX_CHANNELS],
+    /// `RelayTask`'s shared `use_interrupt_relay`.
+    pub use_interrupt_relay: bool,
+    /// How many VTL2 asserts the run reached.
+    pub vtl2_asserts: u32,
+}
+
+impl Partition {
+    pub fn new(config: Config, revision: Revision) -> Self {
+        let policy = revision.policy();
+        let mut vtl2_sints = [Sint::RESET; NUM_SINTS];
+        vtl2_sints[VTL2_INTERCEPT_SINT as usize] = Sint::unmasked(VTL2_VECTOR, false);
+        vtl2_sints[VTL2_VMBUS_SINT as usize] = Sint::unmasked(VTL2_VECTOR, false);
+        let vp = Vp {
+            synic: [TrustedSynic::default(); 2],
+            untrusted: UntrustedSynic::default(),
+            vtl2_sints,
+            apic: [Apic::default(); 2],
+            run: RunPage::new(policy.filter),
+            wake_reasons: 0,
+        };
+        Self {
+            config,
+            revision,
+            policy,
+            vps: [vp; MAX_VPS],
+            device_vector_table: VectorSet::EMPTY,
+            devices: [None; MAX_DEVICES],
+            channels: [Channel::default(); MAX_CHANNELS],
+            // `RelayTask::new` starts false; a pre-Win8 guest's InitiateContact with an
+            // interrupt page sets it (`RelayTask::handle_modify`).
+            use_interrupt_relay: config.era == VmbusEra::PreWin8,
+            vtl2_asserts: 0,
+        }
+    }
+
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// Apply one operation.
+    pub fn apply(&mut self, op: &Op, obs: &mut impl Observer) -> OpResult {
+        let r = match *op {
+            Op::WrMsr {
+                vp,
+                vtl,
+                msr,
+                value,
+            } => self.wrmsr(vp, vtl, msr, value, obs),
+            Op::RdMsr { vp, vtl, msr } => self.rdmsr(vp, vtl, msr),
+            Op::SetVpRegister {
+                vp,
+                caller_vtl,
+                target_vtl,
+                partition_self,
+                vp_index,
+                name,
+                value,
+            } => self.set_vp_register(
+                vp,
+                caller_vtl,
+                target_vtl,
+                partition_self,
+                vp_index,
+                name,
+                value,
+                obs,
+            ),
+            Op::UntrustedWrMsr { vp, msr, value } => self.vp_index(vp).map(|i| {
+                self.vps[i].untrusted.write_msr(msr, value);
+                OpResult::Done
+            }),
+            Op::Retarget {
+                vp,
+                vtl,
+                device,
+                vector,
+                targets,
+                flaws,
+            } => self.retarget(vp, vtl, device, vector, targets, flaws, obs),
+            Op::SetApic {
+                vp,
+                vtl,
+                hw_enabled,
+                sw_enabled,
+            } => self.guest(vp, vtl).map(|(i, v)| {
+                let apic = &mut self.vps[i].apic[v];
+                apic.hw_enabled = hw_enabled;
+                apic.sw_enabled = sw_enabled;
+                OpResult::Done
+            }),
+            Op::GuestAck { vp, vtl } => self.guest(vp, vtl).map(|(i, v)| {
+                let vp = &mut self.vps[i];
+                vp.apic[v].irr = VectorSet::EMPTY;
+                vp.apic[v].auto_eoi = VectorSet::EMPTY;
+                vp.synic[v].clear_flags();
+                OpResult::Done
+            }),
+            Op::OpenChannel {
+                slot,
+                target_vp,
+                event_flag,
+            } => self.open_channel(slot, target_vp, event_flag),
+            Op::CloseChannel { slot } => self.channel(slot, true).map(|c| {
+                // Client `Close` RPC, errors ignored; the relay drops its InterruptRelay.
+                self.channels[c].open = false;
+                OpResult::Done
+            }),
+            Op::ModifyChannel { slot, target_vp } => self.modify_channel(slot, target_vp),
+            Op::ModifyConnection { use_interrupt_page } => self.relay().map(|()| {
+                // `RelayTask::handle_modify`; the server accepts an interrupt page only
+                // for pre-Win8 versions, so a modern guest always ends up `false`.
+                self.use_interrupt_relay =
+                    use_interrupt_page && self.config.era == VmbusEra::PreWin8;
+                OpResult::Done
+            }),
+            Op::HostOffer { slot } => self.host_offer(slot),
+            Op::HostSignalChannel { slot } => self.host_signal_channel(slot, obs),
+            Op::HostSignalSint { vp, sint } => self
+                .vp_index(vp)
+                .map(|i| self.host_signal_sint(i, sint % NUM_SINTS as u8, obs)),
+            Op::HostDeviceInterrupt { device, pick } => {
+                self.host_device_interrupt(device, pick, obs)
+            }
+            Op::HostAssert { vp, assert } => self.vp_index(vp).map(|i| {
+                let bits = match assert {
+                    ProxyAssert::Multi(bits) => bits,
+                    // The kernel masks the single-vector form to 8 bits.
+                    ProxyAssert::Single(v) => VectorSet::single((v & 0xff) as u8),
+                };
+                self.proxy_interrupt(i, bits, obs);
+                OpResult::Done
+            }),
+            Op::RunVp { vp } => self.vp_index(vp).map(|i| self.run_vp(i, obs)),
+        };
+        r.unwrap_or_else(OpResult::Refused)
+    }
+
+    // ----- validation helpers -----
+
+    fn vp_index(&self, vp: u8) -> Result<usize, Refusal> {
+        if (vp as usize) < self.config.vps() {
+            Ok(vp as usize)
+        } else {
+            Err(Refusal::NoSuchVp)
+        }
+    }
+
+    /// A guest action by `vtl` on `vp`: the VP exists and the VTL is a running guest VTL.
+    fn guest(&self, vp: u8, vtl: Vtl) -> Result<(usize, usize), Refusal> {
+        let i = self.vp_index(vp)?;
+        match vtl {
+            Vtl::Vtl0 => Ok((i, 0)),
+            Vtl::Vtl1 if self.config.vtl1_enabled => Ok((i, 1)),
+            Vtl::Vtl1 => Err(Refusal::Vtl1Disabled),
+            Vtl::Vtl2 => Err(Refusal::NotGuestVtl),
+        }
+    }
+
+    fn relay(&self) -> Result<(), Refusal> {
+        if self.config.vmbus_relay {
+            Ok(())
+        } else {
+            Err(Refusal::NoRelay)
+        }
+    }
+
+    fn channel(&self, slot: u8, must_be_open: bool) -> Result<usize, Refusal> {
+        self.relay()?;
+        let c = slot as usize;
+        if c >= MAX_CHANNELS {
+            return Err(Refusal::NoSuchSlot);
+        }
+        if must_be_open && !self.channels[c].open {
+            return Err(Refusal::NotOpen);
+        }
+        Ok(c)
+    }
+
+    // ----- the filter -----
+
+    /// `UhProcessor::update_proxy_irr_filter(vtl)` (`openhcl/virt_mshv_vtl/src/processor/mod.rs`):
+    /// asserts VTL0 (#775), rebuilds the allowed set from scratch and stores its complement
+    /// in `proxy_irr_blocked` (`update_proxy_irr_filter_vtl0` in `openhcl/hcl/src/ioctl.rs`).
+    fn update_proxy_irr_filter(
+        &mut self,
+        vp: usize,
+        vtl: Vtl,
+        cause: UpdateCause,
+        site: AssertSite,
+        obs: &mut impl Observer,
+    ) -> Result<(), ()> {
+        if vtl != Vtl::Vtl0 {
+            self.vtl2_asserts += 1;
+            obs.event(Event::Vtl2Assert {
+                vp: vp as u8,
+                vtl,
+                site,
+            });
+            return Err(());
+        }
+        let blocked = self.allowed(vp).complement();
+        self.vps[vp].run.proxy_irr_blocked = blocked;
+        obs.event(Event::FilterUpdated {
+            vp: vp as u8,
+            blocked,
+            cause,
+        });
+        Ok(())
+    }
+
+    /// The allowed set the current revision computes for `vp` from its VTL0 SINTs and the
+    /// device vectors. Polling, auto-EOI and SIMP/SIEFP never matter.
+    fn allowed(&self, vp: usize) -> VectorSet {
+        let p = self.policy;
+        let synic = &self.vps[vp].synic[0];
+        let mut allowed = VectorSet::EMPTY;
+        if !(p.scontrol_gates_sints && !synic.enabled()) {
+            for (n, s) in synic.sints.iter().enumerate() {
+                let relay = self.config.vmbus_relay;
+                let relay_admits = match p.admission {
+                    SintAdmission::ProxyOnly => false,
+                    SintAdmission::ProxyOrRelay => relay,
+                    SintAdmission::ProxyOrRelayVmbusSint => relay && n == VMBUS_SINT as usize,
+                };
+                if (s.proxy() || relay_admits) && !s.masked() {
+                    allowed.insert(s.vector());
+                }
+            }
+        }
+        let devices = match p.device_vectors {
+            // `fill_device_vectors`: the whole partition-wide table, every VP.
+            DeviceVectors::StickyTable => self.device_vector_table,
+            DeviceVectors::PerDevice => {
+                let mut d = VectorSet::EMPTY;
+                for r in self.devices.iter().flatten() {
+                    if r.vtl == Vtl::Vtl0 && r.targets & (1 << vp) != 0 {
+                        d.insert(r.vector);
+                    }
+                }
+                d
+            }
+        };
+        allowed = allowed.union(devices);
+        if p.block_reserved {
+            allowed = allowed.difference(VectorSet::RESERVED);
+        }
+        allowed
+    }
+
+    /// `UhVpInner::wake`: OR the reason in; the VP handles it when it next runs.
+    fn wake(&mut self, vp: usize, vtl: Vtl, obs: &mut impl Observer) {
+        let bit = WAKE_UPDATE_PROXY_IRR_FILTER << (32 * vtl.index());
+        if self.vps[vp].wake_reasons & bit == 0 {
+            self.vps[vp].wake_reasons |= bit;
+            obs.event(Event::WakeQueued { vp: vp as u8, vtl });
+        }
+    }
+
+    // ----- guest register paths -----
+
+    /// WRMSR: `UhProcessor::write_msr_cvm` → `hv.msr_write`, then the filter trigger.
+    fn wrmsr(
+        &mut self,
+        vp: u8,
+        vtl: Vtl,
+        n: u32,
+        value: u64,
+        obs: &mut impl Observer,
+    ) -> Result<OpResult, Refusal> {
+        let (i, v) = self.guest(vp, vtl)?;
+        let sint = msr::sint_index(n);
+        let old = sint.map(|s| self.vps[i].synic[v].sints[s as usize]);
+        let result = self.vps[i].synic[v].write_msr(n, value);
+        if result == MsrOutcome::Unknown || !self.policy.filter {
+            return Ok(OpResult::Msr(result));
+        }
+        let p = self.policy;
+        let recompute = match old {
+            Some(old) => {
+                let triggered = match p.wrmsr_trigger {
+                    // #609: `irr_filter_update = old.proxy || new.proxy`.
+                    WrmsrTrigger::OldOrNewProxy => old.proxy() || Sint(value).proxy(),
+                    // #1207: every SINT write.
+                    WrmsrTrigger::Always => true,
+                };
+                triggered && (!p.wrmsr_vtl0_only || vtl == Vtl::Vtl0)
+            }
+            // Proposed: SCONTROL gates the SINTs, so its writes recompute as well.
+            None => p.sync_every_path && n == msr::SCONTROL && vtl == Vtl::Vtl0,
+        };
+        if recompute
+            && self
+                .update_proxy_irr_filter(i, vtl, UpdateCause::WrMsr, AssertSite::WrMsr, obs)
+                .is_err()
+        {
+            return Ok(OpResult::Vtl2Assert);
+        }
+        Ok(OpResult::Msr(result))
+    }
+
+    fn rdmsr(&self, vp: u8, vtl: Vtl, n: u32) -> Result<OpResult, Refusal> {
+        let (i, v) = self.guest(vp, vtl)?;
+        Ok(OpResult::Msr(self.vps[i].synic[v].read_msr(n)))
+    }
+
+    /// HvCallSetVpRegisters: `set_vp_registers` / `validate_register_access` in
+    /// `openhcl/virt_mshv_vtl/src/processor/hardware_cvm/mod.rs`, then `synic.write_reg`.
+    #[allow(clippy::too_many_arguments)]
+    fn set_vp_register(
+        &mut self,
+        vp: u8,
+        caller_vtl: Vtl,
+        target_vtl: Vtl,
+        partition_self: bool,
+        vp_index: u32,
+        name: u32,
+        value: u64,
+        obs: &mut impl Observer,
+    ) -> Result<OpResult, Refusal> {
+        let (i, _) = self.guest(vp, caller_vtl)?;
+        let status = |s| Ok(OpResult::Hv(s));
+        if !partition_self {
+            return status(HvStatus::AccessDenied);
+        }
+        if vp_index != VP_INDEX_SELF && vp_index != vp as u32 {
+            return status(HvStatus::InvalidVpIndex);
+        }
+        if target_vtl > caller_vtl {
+            return status(HvStatus::AccessDenied);
+        }
+        if name == reg::VSM_VINA {
+            // Rejected for VTL0 targets; reserved bits (above bit 10) rejected otherwise.
+            return status(if target_vtl == Vtl::Vtl0 || value >> 11 != 0 {
+                HvStatus::InvalidParameter
+            } else {
+                HvStatus::Success
+            });
+        }
+        let Some(n) = reg::to_msr(name) else {
+            return status(HvStatus::UnknownRegisterName);
+        };
+        let t = target_vtl.index();
+        match self.vps[i].synic[t].write_msr(n, value) {
+            MsrOutcome::Gp => return status(HvStatus::InvalidParameter),
+            MsrOutcome::Unknown => return status(HvStatus::UnknownRegisterName),
+            MsrOutcome::Ok(_) => {}
+        }
+        // Upstream never recomputes here: the filter stays stale. Proposed does, for the
+        // VTL0 registers the filter reads.
+        let p = self.policy;
+        if p.filter
+            && p.sync_every_path
+            && target_vtl == Vtl::Vtl0
+            && (msr::sint_index(n).is_some() || n == msr::SCONTROL)
+        {
+            let _ = self.update_proxy_irr_filter(
+                i,
+                Vtl::Vtl0,
+                UpdateCause::SetVpRegister,
+                AssertSite::WrMsr,
+                obs,
+            );
+        }
+        status(HvStatus::Success)
+    }
+
+    // ----- device interrupts -----
+
+    /// HvCallRetargetDeviceInterrupt: input checks (`vm/hv1/hv1_hypercall/src/imp.rs`), then
+    /// `retarget_physical_interrupt` (`hardware_cvm/mod.rs`), no VTL gate upstream.
+    #[allow(clippy::too_many_arguments)]
+    fn retarget(
+        &mut self,
+        vp: u8,
+        vtl: Vtl,
+        device: u8,
+        vector: u32,
+        targets: u8,
+        flaws: RetargetFlaws,
+        obs: &mut impl Observer,
+    ) -> Result<OpResult, Refusal> {
+        let (i, _) = self.guest(vp, vtl)?;
+        let d = device as usize;
+        if d >= MAX_DEVICES {
+            return Err(Refusal::NoSuchDevice);
+        }
+        if flaws.any() {
+            return Ok(OpResult::Hv(HvStatus::InvalidParameter));
+        }
+        let p = self.policy;
+        let touches_filter = p.filter && !(p.retarget_vtl0_only && vtl != Vtl::Vtl0);
+        if touches_filter && !p.retarget_sync {
+            // `request_proxy_irr_filter_update` (`openhcl/virt_mshv_vtl/src/lib.rs`): the
+            // table bit is set from the truncated u32 before, and regardless of, the
+            // hypervisor's answer, and every *other* VP is woken.
+            if p.device_vectors == DeviceVectors::StickyTable {
+                self.device_vector_table.insert(vector as u8);
+            }
+            for other in 0..self.config.vps() {
+                if other != i {
+                    self.wake(other, vtl, obs);
+                }
+            }
+            // The caller updates at once, with the intercepted VTL.
+            if self
+                .update_proxy_irr_filter(i, vtl, UpdateCause::Retarget, AssertSite::Retarget, obs)
+                .is_err()
+            {
+                return Ok(OpResult::Vtl2Assert);
+            }
+        }
+        // `hcl.retarget_device_interrupt`: the hypervisor gets the untruncated vector and
+        // checks it and the processor set.
+        let vps_mask = (1u16 << self.config.vps()) - 1;
+        let accepted = vector <= 0xff && targets != 0 && (targets as u16) & !vps_mask == 0;
+        if accepted {
+            self.devices[d] = Some(DeviceRoute {
+                vtl,
+                vector: vector as u8,
+                targets,
+            });
+        }
+        if p.filter && p.retarget_sync {
+            // Proposed: every VP's VTL0 filter follows the accepted routes before the
+            // hypercall returns (no wake window), whichever VTL asked.
+            for v in 0..self.config.vps() {
+                let _ = self.update_proxy_irr_filter(
+                    v,
+                    Vtl::Vtl0,
+                    UpdateCause::Retarget,
+                    AssertSite::Retarget,
+                    obs,
+                );
+            }
+        }
+        Ok(OpResult::Hv(if accepted {
+            HvStatus::Success
+        } else {
+            HvStatus::InvalidParameter
+        }))
+    }
+
+    // ----- VMBus relay (`vm/devices/vmbus/vmbus_relay/src/lib.rs`) -----
+
+    /// `RelayTask::handle_offer`: a duplicate host channel ID is an error.
+    fn host_offer(&mut self, slot: u8) -> Result<OpResult, Refusal> {
+        let c = self.channel(slot, false)?;
+        if self.channels[c].offered {
+            return Err(Refusal::AlreadyOffered);
+        }
+        self.channels[c].offered = true;
+        Ok(OpResult::Done)
+    }
+
+    /// Server `handle_open_channel` → relay `handle_open_channel`, which reads
+    /// `use_interrupt_relay` once.
+    fn open_channel(
+        &mut self,
+        slot: u8,
+        target_vp: u32,
+        event_flag: u16,
+    ) -> Result<OpResult, Refusal> {
+        let c = self.channel(slot, false)?;
+        let ch = &mut self.channels[c];
+        if !ch.offered {
+            return Err(Refusal::NotOffered);
+        }
+        if ch.open {
+            return Err(Refusal::AlreadyOpen);
+        }
+        *ch = Channel {
+            offered: true,
+            open: true,
+            target_vp,
+            event_flag,
+            interrupt_relay: self.use_interrupt_relay,
+        };
+        Ok(OpResult::Done)
+    }
+
+    /// ModifyChannel: the server rejects `u32::MAX` and interrupt-less channels, else
+    /// retargets; the filter is never touched.
+    fn modify_channel(&mut self, slot: u8, target_vp: u32) -> Result<OpResult, Refusal> {
+        let c = self.channel(slot, true)?;
+        let ch = &mut self.channels[c];
+        if target_vp == VP_INDEX_DISABLE_INTERRUPT || ch.target_vp == VP_INDEX_DISABLE_INTERRUPT {
+            return Err(Refusal::InterruptsDisabled);
+        }
+        ch.target_vp = target_vp;
+        Ok(OpResult::Done)
+    }
+
+    /// A host signal on a relayed channel, by the path chosen at open (§3.5).
+    fn host_signal_channel(
+        &mut self,
+        slot: u8,
+        obs: &mut impl Observer,
+    ) -> Result<OpResult, Refusal> {
+        let c = self.channel(slot, true)?;
+        let ch = self.channels[c];
+        if ch.target_vp == VP_INDEX_DISABLE_INTERRUPT {
+            return Err(Refusal::InterruptsDisabled);
+        }
+        if ch.interrupt_relay {
+            // Host → VTL2 SINT7 → `InterruptRelay` → `interrupt.deliver()` → the trusted
+            // synic; in interrupt-page mode the guest event port is VP 0, flag 0.
+            self.deliver_trusted(0, VMBUS_SINT, 0, obs);
+        } else if (ch.target_vp as usize) < self.config.vps() {
+            // Modern: the host signals VTL0 SINT2 on the guest's target VP directly, which
+            // reaches VTL2 as a proxy interrupt (#1162).
+            self.host_signal_sint(ch.target_vp as usize, VMBUS_SINT, obs);
+        }
+        Ok(OpResult::Done)
+    }
+
+    /// The trusted synic path (`UhEventPort` → `signal_event`); a proxied SINT falls back
+    /// to the host (`signal_event_direct` / the untrusted synic).
+    fn deliver_trusted(&mut self, vp: usize, sint: u8, flag: u32, obs: &mut impl Observer) {
+        let s = self.vps[vp].synic[0].sints[sint as usize];
+        let dropped = |reason| Event::Dropped {
+            vp: vp as u8,
+            vtl: Vtl::Vtl0,
+            vector: s.vector(),
+            reason,
+        };
+        match self.vps[vp].synic[0].signal_event(sint, flag) {
+            Signal::Proxied => {
+                self.host_signal_sint(vp, sint, obs);
+            }
+            Signal::Refused => obs.event(dropped(DropReason::SynicRefused)),
+            Signal::AlreadySet => obs.event(dropped(DropReason::FlagAlreadySet)),
+            Signal::Polling => obs.event(dropped(DropReason::Polling)),
+            Signal::Interrupt { vector, auto_eoi } => {
+                let r = self.vps[vp].apic[0].request_interrupt(vector, auto_eoi);
+                self.report(vp, Vtl::Vtl0, vector, Path::TrustedSynic, r, obs);
+            }
+        }
+    }
+
+    /// The hypervisor signals VTL0 SINT `sint` on `vp` with the host's view of it; on a
+    /// CVM that arrives in VTL2 as a proxy interrupt.
+    fn host_signal_sint(&mut self, vp: usize, sint: u8, obs: &mut impl Observer) -> OpResult {
+        let v = &self.vps[vp];
+        let s = v.untrusted.host_view(sint, &v.synic[0]);
+        if s.masked() {
+            obs.event(Event::Dropped {
+                vp: vp as u8,
+                vtl: Vtl::Vtl0,
+                vector: s.vector(),
+                reason: DropReason::HostSuppressed,
+            });
+        } else {
+            self.proxy_interrupt(vp, VectorSet::single(s.vector()), obs);
+        }
+        OpResult::Done
+    }
+
+    fn host_device_interrupt(
+        &mut self,
+        device: u8,
+        pick: u8,
+        obs: &mut impl Observer,
+    ) -> Result<OpResult, Refusal> {
+        let route = self
+            .devices
+            .get(device as usize)
+            .ok_or(Refusal::NoSuchDevice)?
+            .ok_or(Refusal::NoRoute)?;
+        let n = pick as u32 % route.targets.count_ones();
+        let vp = (0..8)
+            .filter(|b| route.targets & (1 << b) != 0)
+            .nth(n as usize);
+        let vp = vp.ok_or(Refusal::NoRoute)? as usize;
+        if route.vtl == Vtl::Vtl0 {
+            self.proxy_interrupt(vp, VectorSet::single(route.vector), obs);
+        } else {
+            // VTL1 has no proxy IRR (§2.5); the hypervisor delivers it itself.
+            let r = self.vps[vp].apic[1].request_interrupt(route.vector, false);
+            self.report(vp, Vtl::Vtl1, route.vector, Path::Hypervisor, r, obs);
+        }
+        Ok(OpResult::Done)
+    }
+
+    /// `HVMSG_X64_PROXY_INTERRUPT_INTERCEPT` on VTL2 SINT0 of `vp`, handled by the kernel
+    /// ISR on that CPU at once (`mshv_vtl_scan_proxy_interrupts`).
+    fn proxy_interrupt(&mut self, vp: usize, bits: VectorSet, obs: &mut impl Observer) {
+        obs.event(Event::ProxyAsserted { vp: vp as u8, bits });
+        let blocked = self.vps[vp].run.kernel_assert(bits);
+        for vector in blocked.iter() {
+            obs.event(Event::Dropped {
+                vp: vp as u8,
+                vtl: Vtl::Vtl0,
+                vector,
+                reason: DropReason::Blocked,
+            });
+        }
+    }
+
+    // ----- the VP loop -----
+
+    /// One pass of the VP's run loop: `handle_wake` (VTL1 reasons before VTL0), then
+    /// `cvm_process_interrupts` polls the proxy IRR into VTL0 (VTL1 has none).
+    fn run_vp(&mut self, vp: usize, obs: &mut impl Observer) -> OpResult {
+        let mut result = OpResult::Done;
+        let reasons = core::mem::take(&mut self.vps[vp].wake_reasons);
+        for vtl in [Vtl::Vtl1, Vtl::Vtl0] {
+            if reasons & (WAKE_UPDATE_PROXY_IRR_FILTER << (32 * vtl.index())) != 0
+                && self
+                    .update_proxy_irr_filter(vp, vtl, UpdateCause::Wake, AssertSite::Wake, obs)
+                    .is_err()
+            {
+                result = OpResult::Vtl2Assert;
+            }
+        }
+        let Some(snapshot) = self.vps[vp].run.take_proxy_irr() else {
+            return result;
+        };
+        if self.config.kernel_offload() {
+            // `mshv_tdx_pull_proxy_irr`: before VTL0 entry, straight into the vAPIC IRR,
+            // vectors 0..=15 included. (The exit mask is empty: no level vectors.)
+            for vector in snapshot.iter() {
+                let r = self.vps[vp].apic[0].offload_or(vector);
+                self.report(vp, Vtl::Vtl0, vector, Path::ProxyOffload, r, obs);
+            }
+            return result;
+        }
+        // `poll_apic_core` → `LocalApic::request_fixed_interrupts`.
+        let enabled = self.vps[vp].apic[0].enabled();
+        for vector in snapshot.iter() {
+            let r = if !enabled {
+                Request::Disabled
+            } else if vector < 16 {
+                Request::Reserved
+            } else {
+                self.vps[vp].apic[0].request_fixed(vector)
+            };
+            self.report(vp, Vtl::Vtl0, vector, Path::ProxyUser, r, obs);
+        }
+        result
+    }
+
+    fn report(
+        &self,
+        vp: usize,
+        vtl: Vtl,
+        vector: u8,
+        path: Path,
+        r: Request,
+        obs: &mut impl Observer,
+    ) {
+        let vp = vp as u8;
+        obs.event(match r {
+            Request::Pending { coalesced } => Event::Delivered {
+                vp,
+                vtl,
+                vector,
+                path,
+                coalesced,
+            },
+            Request::Reserved => Event::Dropped {
+                vp,
+                vtl,
+                vector,
+                reason: DropReason::ReservedVector,
+            },
+            Request::Disabled => Event::Dropped {
+                vp,
+                vtl,
+                vector,
+                reason: DropReason::ApicDisabled,
+            },
+        });
+    }
+}

@@ -1,0 +1,240 @@
+//! The upstream revisions of the proxy-IRR filter, each a small set of policy changes
+//! against its predecessor. This is the only place where revisions differ: the partition
+//! code asks the [`Policy`] and never matches on a [`Revision`].
+
+use core::fmt;
+use core::str::FromStr;
+
+/// A revision of OpenHCL's filter code. The names are part of the CLI contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Revision {
+    /// Before #609: no filter; every bit the host asserts reaches VTL0.
+    Unfiltered,
+    /// #609 + #775, just before #1207: only proxy-bit SINTs are admitted (the seed defect,
+    /// upstream issue #1162).
+    ProxyBit,
+    /// #1207: every unmasked SINT is admitted while the relay is on; every SINT write by any
+    /// VTL recomputes.
+    RelayAware,
+    /// #1275 (openvmm 1488a37b7): as `relay-aware`, the WRMSR recompute gated on VTL0.
+    Head,
+    /// sintfuzz's proposal: see [`Policy`] for the field-by-field difference from `head`.
+    Proposed,
+}
+
+impl Revision {
+    pub const ALL: [Revision; 5] = [
+        Revision::Unfiltered,
+        Revision::ProxyBit,
+        Revision::RelayAware,
+        Revision::Head,
+        Revision::Proposed,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Revision::Unfiltered => "unfiltered",
+            Revision::ProxyBit => "proxy-bit",
+            Revision::RelayAware => "relay-aware",
+            Revision::Head => "head",
+            Revision::Proposed => "proposed",
+        }
+    }
+
+    /// One line for `sintfuzz revisions`.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Revision::Unfiltered => "before #609: no proxy_irr_blocked filter at all",
+            Revision::ProxyBit => {
+                "#609/#775: filter admits proxy-bit SINTs only (seed defect #1162)"
+            }
+            Revision::RelayAware => {
+                "#1207: admits every unmasked SINT with the relay on; any VTL's SINT write recomputes"
+            }
+            Revision::Head => "#1275 = openvmm 1488a37b7: relay-aware, recompute gated on VTL0",
+            Revision::Proposed => {
+                "sintfuzz: every VTL0 SINT path in sync, VTL-gated, SINT2 only, no vectors < 16, per-device vectors, synchronous retarget"
+            }
+        }
+    }
+
+    pub const fn policy(self) -> Policy {
+        match self {
+            Revision::Unfiltered => UNFILTERED,
+            Revision::ProxyBit => PROXY_BIT,
+            Revision::RelayAware => RELAY_AWARE,
+            Revision::Head => HEAD,
+            Revision::Proposed => PROPOSED,
+        }
+    }
+}
+
+impl fmt::Display for Revision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An unknown revision name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownRevision(pub String);
+
+impl fmt::Display for UnknownRevision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown revision '{}' (expected one of: ", self.0)?;
+        for (i, r) in Revision::ALL.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(r.name())?;
+        }
+        f.write_str(")")
+    }
+}
+
+impl std::error::Error for UnknownRevision {}
+
+impl FromStr for Revision {
+    type Err = UnknownRevision;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Revision::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| UnknownRevision(s.to_string()))
+    }
+}
+
+/// Which VTL0 SINTs contribute their vector to a VP's allowed set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SintAdmission {
+    /// `proxy && !masked` (#609).
+    ProxyOnly,
+    /// `(proxy || vmbus_relay) && !masked` (#1207): with the relay on, all 16 SINTs.
+    ProxyOrRelay,
+    /// `(proxy || (vmbus_relay && sint == VMBUS_SINT)) && !masked` (proposed).
+    ProxyOrRelayVmbusSint,
+}
+
+/// When a SINTn WRMSR recomputes the filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WrmsrTrigger {
+    /// Only when the old or the new value has the proxy bit (#609).
+    OldOrNewProxy,
+    /// Every SINT write (#1207).
+    Always,
+}
+
+/// How device vectors enter the allowed set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceVectors {
+    /// The partition-wide `device_vector_table`: set as `vector as u8` before the
+    /// hypervisor call, never cleared (#609).
+    StickyTable,
+    /// Per device: the current, accepted route only, on the VPs it targets (proposed).
+    PerDevice,
+}
+
+/// Every behaviour in which revisions differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Whether `proxy_irr_blocked` is maintained at all (#609). Without it the run page
+    /// never blocks and no filter code (nor its VTL0 assert) exists.
+    pub filter: bool,
+    pub admission: SintAdmission,
+    pub wrmsr_trigger: WrmsrTrigger,
+    /// #1275: the WRMSR recompute runs only for `vtl == Vtl0`; before, it was called with
+    /// the writing VTL and reached `assert_eq!(vtl, Vtl0)` for VTL1.
+    pub wrmsr_vtl0_only: bool,
+    /// Proposed: HvSetVpRegisters on a VTL0 SINT or SCONTROL, and SCONTROL WRMSR,
+    /// recompute the filter too.
+    pub sync_every_path: bool,
+    /// Proposed: with VTL0's SCONTROL disabled no SINT vector is admitted.
+    pub scontrol_gates_sints: bool,
+    /// Proposed: vectors 0..=15 are never admitted.
+    pub block_reserved: bool,
+    /// Proposed: a retarget from a VTL other than VTL0 never touches the VTL0 filter.
+    pub retarget_vtl0_only: bool,
+    pub device_vectors: DeviceVectors,
+    /// Proposed: a retarget recomputes every VP's filter before the hypercall returns,
+    /// instead of waking the other VPs.
+    pub retarget_sync: bool,
+}
+
+const PROXY_BIT: Policy = Policy {
+    filter: true,
+    admission: SintAdmission::ProxyOnly,
+    wrmsr_trigger: WrmsrTrigger::OldOrNewProxy,
+    wrmsr_vtl0_only: false,
+    sync_every_path: false,
+    scontrol_gates_sints: false,
+    block_reserved: false,
+    retarget_vtl0_only: false,
+    device_vectors: DeviceVectors::StickyTable,
+    retarget_sync: false,
+};
+
+const UNFILTERED: Policy = Policy {
+    filter: false,
+    ..PROXY_BIT
+};
+
+const RELAY_AWARE: Policy = Policy {
+    admission: SintAdmission::ProxyOrRelay,
+    wrmsr_trigger: WrmsrTrigger::Always,
+    ..PROXY_BIT
+};
+
+const HEAD: Policy = Policy {
+    wrmsr_vtl0_only: true,
+    ..RELAY_AWARE
+};
+
+const PROPOSED: Policy = Policy {
+    admission: SintAdmission::ProxyOrRelayVmbusSint,
+    sync_every_path: true,
+    scontrol_gates_sints: true,
+    block_reserved: true,
+    retarget_vtl0_only: true,
+    device_vectors: DeviceVectors::PerDevice,
+    retarget_sync: true,
+    ..HEAD
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_is_an_error() {
+        for r in Revision::ALL {
+            assert_eq!(r.name().parse::<Revision>().unwrap(), r);
+        }
+        let err = "tip".parse::<Revision>().unwrap_err();
+        assert!(err.to_string().contains("unknown revision 'tip'"));
+    }
+
+    #[test]
+    fn each_revision_is_a_small_step_from_its_predecessor() {
+        let changed = |a: Policy, b: Policy| {
+            [
+                a.filter != b.filter,
+                a.admission != b.admission,
+                a.wrmsr_trigger != b.wrmsr_trigger,
+                a.wrmsr_vtl0_only != b.wrmsr_vtl0_only,
+                a.sync_every_path != b.sync_every_path,
+                a.scontrol_gates_sints != b.scontrol_gates_sints,
+                a.block_reserved != b.block_reserved,
+                a.retarget_vtl0_only != b.retarget_vtl0_only,
+                a.device_vectors != b.device_vectors,
+                a.retarget_sync != b.retarget_sync,
+            ]
+            .iter()
+            .filter(|&&c| c)
+            .count()
+        };
+        assert_eq!(changed(UNFILTERED, PROXY_BIT), 1);
+        assert_eq!(changed(PROXY_BIT, RELAY_AWARE), 2);
+        assert_eq!(changed(RELAY_AWARE, HEAD), 1);
+        assert_eq!(changed(HEAD, PROPOSED), 7);
+    }
+}

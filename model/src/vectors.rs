@@ -1,0 +1,147 @@
+//! A 256-bit set of interrupt vectors, the shape of every IRR-like bitmap in the path
+//! (`proxy_irr`, `proxy_irr_blocked`, the device vector table, an APIC IRR).
+
+use core::fmt;
+
+/// 256 bits, one per x86 interrupt vector, stored as eight `u32` words like the run page
+/// (`hcl_run` in `openhcl/hcl/src/protocol.rs`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct VectorSet(pub [u32; 8]);
+
+impl VectorSet {
+    pub const EMPTY: Self = Self([0; 8]);
+    pub const ALL: Self = Self([u32::MAX; 8]);
+    /// Vectors 0..=15: exceptions, never valid for a fixed interrupt.
+    pub const RESERVED: Self = Self([0xffff, 0, 0, 0, 0, 0, 0, 0]);
+
+    pub const fn single(vector: u8) -> Self {
+        let mut s = Self::EMPTY;
+        s.0[(vector / 32) as usize] = 1 << (vector % 32);
+        s
+    }
+
+    pub fn contains(&self, vector: u8) -> bool {
+        self.0[(vector / 32) as usize] & (1 << (vector % 32)) != 0
+    }
+
+    pub fn insert(&mut self, vector: u8) {
+        self.0[(vector / 32) as usize] |= 1 << (vector % 32);
+    }
+
+    pub fn remove(&mut self, vector: u8) {
+        self.0[(vector / 32) as usize] &= !(1 << (vector % 32));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == [0; 8]
+    }
+
+    pub fn union(self, other: Self) -> Self {
+        self.zip(other, |a, b| a | b)
+    }
+
+    pub fn intersection(self, other: Self) -> Self {
+        self.zip(other, |a, b| a & b)
+    }
+
+    pub fn difference(self, other: Self) -> Self {
+        self.zip(other, |a, b| a & !b)
+    }
+
+    pub fn complement(self) -> Self {
+        self.zip(Self::EMPTY, |a, _| !a)
+    }
+
+    pub fn len(&self) -> u32 {
+        self.0.iter().map(|w| w.count_ones()).sum()
+    }
+
+    /// The lowest vector in the set.
+    pub fn first(&self) -> Option<u8> {
+        self.iter().next()
+    }
+
+    /// Vectors in ascending order; no allocation.
+    pub fn iter(&self) -> impl Iterator<Item = u8> + '_ {
+        (0..=255u8).filter(move |&v| self.contains(v))
+    }
+
+    fn zip(self, other: Self, f: impl Fn(u32, u32) -> u32) -> Self {
+        let mut out = [0; 8];
+        for (i, w) in out.iter_mut().enumerate() {
+            *w = f(self.0[i], other.0[i]);
+        }
+        Self(out)
+    }
+}
+
+impl fmt::Debug for VectorSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(self.iter().map(|v| format!("{v:#04x}")))
+            .finish()
+    }
+}
+
+impl fmt::Display for VectorSet {
+    /// Compact ranges, e.g. `{0x10-0x1f,0x30}`; `all` and `none` for the extremes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self == Self::ALL {
+            return f.write_str("all");
+        }
+        if self.is_empty() {
+            return f.write_str("none");
+        }
+        f.write_str("{")?;
+        let mut first = true;
+        let mut v = 0u16;
+        while v < 256 {
+            if self.contains(v as u8) {
+                let start = v;
+                while v + 1 < 256 && self.contains((v + 1) as u8) {
+                    v += 1;
+                }
+                if !first {
+                    f.write_str(",")?;
+                }
+                first = false;
+                if start == v {
+                    write!(f, "{start:#04x}")?;
+                } else {
+                    write!(f, "{start:#04x}-{v:#04x}")?;
+                }
+            }
+            v += 1;
+        }
+        f.write_str("}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_operations() {
+        let mut s = VectorSet::EMPTY;
+        s.insert(0);
+        s.insert(31);
+        s.insert(32);
+        s.insert(255);
+        assert_eq!(s.len(), 4);
+        assert!(s.contains(255) && s.contains(32) && !s.contains(33));
+        s.remove(31);
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![0, 32, 255]);
+        assert_eq!(s.complement().len(), 253);
+        assert_eq!(
+            VectorSet::ALL.difference(VectorSet::RESERVED).first(),
+            Some(16)
+        );
+        assert_eq!(
+            VectorSet::single(0x30)
+                .union(VectorSet::single(0x31))
+                .to_string(),
+            "{0x30-0x31}"
+        );
+    }
+}
