@@ -1,0 +1,785 @@
+//! The input format shared by every engine, `cargo test` and triage: a partition config
+//! then up to [`MAX_OPS`] operations, decoded through `arbitrary`'s [`Unstructured`]
+//! (whose byte format is pinned: `arbitrary = "=1.4.2"`), and re-encoded by [`encode`].
+//!
+//! Every field is described once, by a function generic over [`Stream`]: the reader
+//! fills it from `Unstructured`, the writer emits the bytes the reader would consume. So
+//! `decode(encode(s)) == s` holds by construction for every scenario `encode` accepts,
+//! and a property test checks it.
+//!
+//! Format, version 1 (`FORMAT_VERSION`):
+//! - byte 0: config flags — bit0 relay **off**, bit1 TDX (else SNP), bit2 TDX kernel
+//!   offload, bit3 VTL1 enabled, bit4 pre-Win8 VMBus. Zero is the common case: SNP,
+//!   relay on, modern guest.
+//! - byte 1: VP count − 1 (mod 4).
+//! - then per operation: a tag byte choosing the target's kind `kinds[tag % kinds.len()]`,
+//!   then that kind's fields. Input ends the list; so does the 64th operation.
+//!
+//! Fields read past the end of the input are zero, so a truncated input is still a
+//! valid scenario. Kinds are only ever appended: canonical files (those [`encode`]
+//! writes, which is every checked-in file) keep their meaning; raw fuzzer bytes with a
+//! tag beyond an old table's length may change meaning when a kind is added.
+
+use arbitrary::{Arbitrary, Unstructured};
+use sintfuzz_model::hvdef::{msr, reg, Sint, VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF};
+use sintfuzz_model::{
+    Config, Isolation, Op, ProxyAssert, RetargetFlaws, VectorSet, VmbusEra, Vtl, MAX_CHANNELS,
+    MAX_DEVICES, MAX_VPS,
+};
+
+use crate::target::Target;
+
+/// Bumped only if a kind's fields ever had to change (they must not).
+pub const FORMAT_VERSION: u32 = 1;
+/// At most this many operations per input.
+pub const MAX_OPS: usize = 64;
+/// The largest canonical encoding: config + 64 of the widest kind. Engines may use it as
+/// `max_len`.
+pub const MAX_CANONICAL_LEN: usize = 2 + MAX_OPS * 34;
+
+/// A decoded input: the partition config and the operations in order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Scenario {
+    pub config: Config,
+    pub ops: Vec<Op>,
+}
+
+/// The operation encodings. Append only: a kind's number and fields never change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// `RunVp`.
+    RunVp = 0,
+    /// `WrMsr` of a SINT with a structured value (vector + masked/proxy/polling/auto-EOI).
+    WrSint,
+    /// `SetVpRegister` of a SINT on the VP itself, with a structured value.
+    SetVpRegSint,
+    /// `UntrustedWrMsr` of a SINT with a structured value.
+    UntrustedSint,
+    /// `WrMsr` of SCONTROL, enabled or disabled.
+    WrScontrol,
+    /// `Retarget`.
+    Retarget,
+    /// `SetApic`.
+    SetApic,
+    /// `GuestAck`.
+    GuestAck,
+    /// `HostOffer`.
+    HostOffer,
+    /// `OpenChannel`.
+    OpenChannel,
+    /// `CloseChannel`.
+    CloseChannel,
+    /// `ModifyChannel`.
+    ModifyChannel,
+    /// `ModifyConnection`.
+    ModifyConnection,
+    /// `HostSignalChannel`.
+    HostSignalChannel,
+    /// `HostSignalSint`.
+    HostSignalSint,
+    /// `HostDeviceInterrupt`.
+    HostDeviceInterrupt,
+    /// `HostAssert` single-vector form, any u32.
+    HostAssertSingle,
+    /// `HostAssert` multi-vector form, 32 vectors from a base.
+    HostAssertWindow,
+    /// `HostAssert` multi-vector form, all 256 bits.
+    HostAssertFull,
+    /// `WrMsr`, any MSR and value.
+    WrMsrRaw,
+    /// `RdMsr`, any MSR.
+    RdMsr,
+    /// `SetVpRegister`, every field free.
+    SetVpRegRaw,
+    /// `UntrustedWrMsr`, any MSR and value.
+    UntrustedWrMsrRaw,
+}
+
+/// Field encodings, each written once for both directions.
+pub trait Stream {
+    fn u8(&mut self, v: &mut u8);
+    fn u16(&mut self, v: &mut u16);
+    fn u32(&mut self, v: &mut u32);
+    fn u64(&mut self, v: &mut u64);
+}
+
+/// Reads fields through `arbitrary`; an exhausted input yields zeros.
+pub struct Reader<'u, 'a>(pub &'u mut Unstructured<'a>);
+
+macro_rules! read_int {
+    ($($name:ident: $t:ty),*) => {$(
+        fn $name(&mut self, v: &mut $t) {
+            *v = <$t>::arbitrary(self.0).unwrap_or(0);
+        }
+    )*};
+}
+
+impl Stream for Reader<'_, '_> {
+    read_int!(u8: u8, u16: u16, u32: u32, u64: u64);
+}
+
+/// Writes the bytes [`Reader`] consumes: `arbitrary` reads integers little-endian.
+pub struct Writer<'a>(pub &'a mut Vec<u8>);
+
+macro_rules! write_int {
+    ($($name:ident: $t:ty),*) => {$(
+        fn $name(&mut self, v: &mut $t) {
+            self.0.extend_from_slice(&v.to_le_bytes());
+        }
+    )*};
+}
+
+impl Stream for Writer<'_> {
+    write_int!(u8: u8, u16: u16, u32: u32, u64: u64);
+}
+
+/// Field helpers; `vps` is the decoded VP count, so VP fields are always valid.
+struct Fields<'s, S: Stream> {
+    s: &'s mut S,
+    vps: u8,
+}
+
+const MSR_WINDOW: u32 = 0x4000_0080;
+
+impl<S: Stream> Fields<'_, S> {
+    fn byte(&mut self, v: &mut u8) {
+        self.s.u8(v)
+    }
+    fn modulo(&mut self, v: &mut u8, n: u8) {
+        self.s.u8(v);
+        *v %= n;
+    }
+    fn vp(&mut self, v: &mut u8) {
+        let n = self.vps;
+        self.modulo(v, n)
+    }
+    fn bool(&mut self, v: &mut bool) {
+        let mut b = *v as u8;
+        self.s.u8(&mut b);
+        *v = b & 1 != 0;
+    }
+    fn vtl(&mut self, v: &mut Vtl) {
+        let mut b = *v as u8;
+        self.s.u8(&mut b);
+        *v = if b & 1 == 0 { Vtl::Vtl0 } else { Vtl::Vtl1 };
+    }
+    /// A SINT value as vector + flags (bit0 masked, bit1 proxy, bit2 polling, bit3
+    /// auto-EOI); values with other bits set are not representable here.
+    fn sint_value(&mut self, value: &mut u64) {
+        let s = Sint(*value);
+        let mut vector = s.vector();
+        let mut flags = s.masked() as u8
+            | (s.proxy() as u8) << 1
+            | (s.polling() as u8) << 2
+            | (s.auto_eoi() as u8) << 3;
+        self.s.u8(&mut vector);
+        self.s.u8(&mut flags);
+        *value = vector as u64
+            | if flags & 1 != 0 { Sint::MASKED } else { 0 }
+            | if flags & 2 != 0 { Sint::PROXY } else { 0 }
+            | if flags & 4 != 0 { Sint::POLLING } else { 0 }
+            | if flags & 8 != 0 { Sint::AUTO_EOI } else { 0 };
+    }
+    /// `0xff` = no interrupt (`u32::MAX`), `0xf0..=0xfe` = that (absent) VP, else mod VPs.
+    fn target_vp(&mut self, t: &mut u32) {
+        let mut b = match *t {
+            VP_INDEX_DISABLE_INTERRUPT => 0xff,
+            t if t < 0x100 => t as u8,
+            _ => 0,
+        };
+        self.s.u8(&mut b);
+        *t = match b {
+            0xff => VP_INDEX_DISABLE_INTERRUPT,
+            0xf0..=0xfe => b as u32,
+            _ => (b % self.vps) as u32,
+        };
+    }
+    /// A selector below 0x80 names `0x4000_0080 + sel` (the synic window); otherwise a
+    /// raw u32 follows.
+    fn msr(&mut self, m: &mut u32) {
+        let mut sel = match m.wrapping_sub(MSR_WINDOW) {
+            off if off < 0x80 => off as u8,
+            _ => 0x80,
+        };
+        self.s.u8(&mut sel);
+        if sel < 0x80 {
+            *m = MSR_WINDOW + sel as u32;
+        } else {
+            self.s.u32(m);
+        }
+    }
+    /// `0xfe` = `HV_VP_INDEX_SELF`, `0xff` = raw u32 follows, else that index.
+    fn vp_index(&mut self, v: &mut u32) {
+        let mut b = match *v {
+            VP_INDEX_SELF => 0xfe,
+            v if v < 0xfe => v as u8,
+            _ => 0xff,
+        };
+        self.s.u8(&mut b);
+        *v = match b {
+            0xfe => VP_INDEX_SELF,
+            0xff => {
+                self.s.u32(v);
+                *v
+            }
+            b => b as u32,
+        };
+    }
+    /// Below 0x15: the synic names `0x000a_0000 + sel`; 0x15: `VsmVina`; else raw u32.
+    fn reg_name(&mut self, n: &mut u32) {
+        let mut sel = match *n {
+            reg::SINT0..=reg::EOM => (*n - reg::SINT0) as u8,
+            reg::VSM_VINA => 0x15,
+            _ => 0x16,
+        };
+        self.s.u8(&mut sel);
+        *n = match sel {
+            0..=0x14 => reg::SINT0 + sel as u32,
+            0x15 => reg::VSM_VINA,
+            _ => {
+                self.s.u32(n);
+                *n
+            }
+        };
+    }
+    /// 32 vectors from `base` (bits past 255 are dropped).
+    fn window(&mut self, set: &mut VectorSet) {
+        let mut base = set.first().unwrap_or(0);
+        let mut mask = 0u32;
+        for v in set.iter() {
+            if v - base < 32 {
+                mask |= 1 << (v - base);
+            }
+        }
+        self.s.u8(&mut base);
+        self.s.u32(&mut mask);
+        let mut out = VectorSet::EMPTY;
+        for i in 0..32u32 {
+            if mask & (1 << i) != 0 && base as u32 + i < 256 {
+                out.insert((base as u32 + i) as u8);
+            }
+        }
+        *set = out;
+    }
+    fn full_set(&mut self, set: &mut VectorSet) {
+        for w in set.0.iter_mut() {
+            self.s.u32(w);
+        }
+    }
+}
+
+fn sint_msr(m: u32) -> u8 {
+    msr::sint_index(m).unwrap_or(0)
+}
+
+fn sint_reg(n: u32) -> u8 {
+    match n {
+        reg::SINT0..=reg::SINT15 => (n - reg::SINT0) as u8,
+        _ => 0,
+    }
+}
+
+/// Run `kind`'s fields through `f`, starting from `op` (the reader passes any op and
+/// gets the decoded one back; the writer passes the op to encode and learns whether
+/// this kind reproduces it exactly).
+fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
+    use Vtl::Vtl0;
+    *op = match (kind, *op) {
+        (Kind::RunVp, op) => {
+            let mut vp = if let Op::RunVp { vp } = op { vp } else { 0 };
+            f.vp(&mut vp);
+            Op::RunVp { vp }
+        }
+        (Kind::WrSint, op) => {
+            let (mut vp, mut vtl, mut sint, mut value) = match op {
+                Op::WrMsr {
+                    vp,
+                    vtl,
+                    msr,
+                    value,
+                } => (vp, vtl, sint_msr(msr), value),
+                _ => (0, Vtl0, 0, 0),
+            };
+            f.vp(&mut vp);
+            f.vtl(&mut vtl);
+            f.modulo(&mut sint, 16);
+            f.sint_value(&mut value);
+            Op::WrMsr {
+                vp,
+                vtl,
+                msr: msr::SINT0 + sint as u32,
+                value,
+            }
+        }
+        (Kind::SetVpRegSint, op) => {
+            let (mut vp, mut caller, mut target, mut sint, mut value) = match op {
+                Op::SetVpRegister {
+                    vp,
+                    caller_vtl,
+                    target_vtl,
+                    name,
+                    value,
+                    ..
+                } => (vp, caller_vtl, target_vtl, sint_reg(name), value),
+                _ => (0, Vtl0, Vtl0, 0, 0),
+            };
+            f.vp(&mut vp);
+            f.vtl(&mut caller);
+            f.vtl(&mut target);
+            f.modulo(&mut sint, 16);
+            f.sint_value(&mut value);
+            Op::SetVpRegister {
+                vp,
+                caller_vtl: caller,
+                target_vtl: target,
+                partition_self: true,
+                vp_index: VP_INDEX_SELF,
+                name: reg::SINT0 + sint as u32,
+                value,
+            }
+        }
+        (Kind::UntrustedSint, op) => {
+            let (mut vp, mut sint, mut value) = match op {
+                Op::UntrustedWrMsr { vp, msr, value } => (vp, sint_msr(msr), value),
+                _ => (0, 0, 0),
+            };
+            f.vp(&mut vp);
+            f.modulo(&mut sint, 16);
+            f.sint_value(&mut value);
+            Op::UntrustedWrMsr {
+                vp,
+                msr: msr::SINT0 + sint as u32,
+                value,
+            }
+        }
+        (Kind::WrScontrol, op) => {
+            let (mut vp, mut vtl, mut on) = match op {
+                Op::WrMsr { vp, vtl, value, .. } => (vp, vtl, value == 1),
+                _ => (0, Vtl0, true),
+            };
+            f.vp(&mut vp);
+            f.vtl(&mut vtl);
+            f.bool(&mut on);
+            Op::WrMsr {
+                vp,
+                vtl,
+                msr: msr::SCONTROL,
+                value: on as u64,
+            }
+        }
+        (Kind::Retarget, op) => {
+            let (mut vp, mut vtl, mut device, mut vector, mut targets, flaws) = match op {
+                Op::Retarget {
+                    vp,
+                    vtl,
+                    device,
+                    vector,
+                    targets,
+                    flaws,
+                } => (vp, vtl, device, vector, targets, flaws),
+                _ => (0, Vtl0, 0, 0, 0, RetargetFlaws::default()),
+            };
+            let mut wide = vector.min(0x1_0000) as u16;
+            let mut bits = flaws.reserved_flags as u8
+                | (flaws.bad_processor_set as u8) << 1
+                | (flaws.not_msi as u8) << 2;
+            f.vp(&mut vp);
+            f.vtl(&mut vtl);
+            f.modulo(&mut device, MAX_DEVICES as u8);
+            f.s.u16(&mut wide);
+            f.byte(&mut targets);
+            f.byte(&mut bits);
+            vector = wide as u32;
+            Op::Retarget {
+                vp,
+                vtl,
+                device,
+                vector,
+                targets,
+                flaws: RetargetFlaws {
+                    reserved_flags: bits & 1 != 0,
+                    bad_processor_set: bits & 2 != 0,
+                    not_msi: bits & 4 != 0,
+                },
+            }
+        }
+        (Kind::SetApic, op) => {
+            let (mut vp, mut vtl, mut hw, mut sw) = match op {
+                Op::SetApic {
+                    vp,
+                    vtl,
+                    hw_enabled,
+                    sw_enabled,
+                } => (vp, vtl, hw_enabled, sw_enabled),
+                _ => (0, Vtl0, false, false),
+            };
+            let mut bits = hw as u8 | (sw as u8) << 1;
+            f.vp(&mut vp);
+            f.vtl(&mut vtl);
+            f.byte(&mut bits);
+            (hw, sw) = (bits & 1 != 0, bits & 2 != 0);
+            Op::SetApic {
+                vp,
+                vtl,
+                hw_enabled: hw,
+                sw_enabled: sw,
+            }
+        }
+        (Kind::GuestAck, op) => {
+            let (mut vp, mut vtl) = match op {
+                Op::GuestAck { vp, vtl } => (vp, vtl),
+                _ => (0, Vtl0),
+            };
+            f.vp(&mut vp);
+            f.vtl(&mut vtl);
+            Op::GuestAck { vp, vtl }
+        }
+        (Kind::HostOffer, op) => {
+            let mut slot = if let Op::HostOffer { slot } = op {
+                slot
+            } else {
+                0
+            };
+            f.modulo(&mut slot, MAX_CHANNELS as u8);
+            Op::HostOffer { slot }
+        }
+        (Kind::OpenChannel, op) => {
+            let (mut slot, mut target_vp, mut event_flag) = match op {
+                Op::OpenChannel {
+                    slot,
+                    target_vp,
+                    event_flag,
+                } => (slot, target_vp, event_flag),
+                _ => (0, 0, 0),
+            };
+            f.modulo(&mut slot, MAX_CHANNELS as u8);
+            f.target_vp(&mut target_vp);
+            f.s.u16(&mut event_flag);
+            Op::OpenChannel {
+                slot,
+                target_vp,
+                event_flag,
+            }
+        }
+        (Kind::CloseChannel, op) => {
+            let mut slot = if let Op::CloseChannel { slot } = op {
+                slot
+            } else {
+                0
+            };
+            f.modulo(&mut slot, MAX_CHANNELS as u8);
+            Op::CloseChannel { slot }
+        }
+        (Kind::ModifyChannel, op) => {
+            let (mut slot, mut target_vp) = match op {
+                Op::ModifyChannel { slot, target_vp } => (slot, target_vp),
+                _ => (0, 0),
+            };
+            f.modulo(&mut slot, MAX_CHANNELS as u8);
+            f.target_vp(&mut target_vp);
+            Op::ModifyChannel { slot, target_vp }
+        }
+        (Kind::ModifyConnection, op) => {
+            let mut page = matches!(
+                op,
+                Op::ModifyConnection {
+                    use_interrupt_page: true
+                }
+            );
+            f.bool(&mut page);
+            Op::ModifyConnection {
+                use_interrupt_page: page,
+            }
+        }
+        (Kind::HostSignalChannel, op) => {
+            let mut slot = match op {
+                Op::HostSignalChannel { slot } => slot,
+                _ => 0,
+            };
+            f.modulo(&mut slot, MAX_CHANNELS as u8);
+            Op::HostSignalChannel { slot }
+        }
+        (Kind::HostSignalSint, op) => {
+            let (mut vp, mut sint) = match op {
+                Op::HostSignalSint { vp, sint } => (vp, sint),
+                _ => (0, 0),
+            };
+            f.vp(&mut vp);
+            f.modulo(&mut sint, 16);
+            Op::HostSignalSint { vp, sint }
+        }
+        (Kind::HostDeviceInterrupt, op) => {
+            let (mut device, mut pick) = match op {
+                Op::HostDeviceInterrupt { device, pick } => (device, pick),
+                _ => (0, 0),
+            };
+            f.modulo(&mut device, MAX_DEVICES as u8);
+            f.byte(&mut pick);
+            Op::HostDeviceInterrupt { device, pick }
+        }
+        (Kind::HostAssertSingle, op) => {
+            let (mut vp, mut v) = match op {
+                Op::HostAssert {
+                    vp,
+                    assert: ProxyAssert::Single(v),
+                } => (vp, v),
+                _ => (0, 0),
+            };
+            f.vp(&mut vp);
+            f.s.u32(&mut v);
+            Op::HostAssert {
+                vp,
+                assert: ProxyAssert::Single(v),
+            }
+        }
+        (Kind::HostAssertWindow | Kind::HostAssertFull, op) => {
+            let (mut vp, mut set) = match op {
+                Op::HostAssert {
+                    vp,
+                    assert: ProxyAssert::Multi(set),
+                } => (vp, set),
+                _ => (0, VectorSet::EMPTY),
+            };
+            f.vp(&mut vp);
+            if kind == Kind::HostAssertWindow {
+                f.window(&mut set);
+            } else {
+                f.full_set(&mut set);
+            }
+            Op::HostAssert {
+                vp,
+                assert: ProxyAssert::Multi(set),
+            }
+        }
+        (Kind::WrMsrRaw, op) => {
+            let (mut vp, mut vtl, mut m, mut value) = match op {
+                Op::WrMsr {
+                    vp,
+                    vtl,
+                    msr,
+                    value,
+                } => (vp, vtl, msr, value),
+                _ => (0, Vtl0, 0, 0),
+            };
+            f.vp(&mut vp);
+            f.vtl(&mut vtl);
+            f.msr(&mut m);
+            f.s.u64(&mut value);
+            Op::WrMsr {
+                vp,
+                vtl,
+                msr: m,
+                value,
+            }
+        }
+        (Kind::RdMsr, op) => {
+            let (mut vp, mut vtl, mut m) = match op {
+                Op::RdMsr { vp, vtl, msr } => (vp, vtl, msr),
+                _ => (0, Vtl0, 0),
+            };
+            f.vp(&mut vp);
+            f.vtl(&mut vtl);
+            f.msr(&mut m);
+            Op::RdMsr { vp, vtl, msr: m }
+        }
+        (Kind::SetVpRegRaw, op) => {
+            let (mut vp, mut caller, mut target, mut part, mut index, mut name, mut value) =
+                match op {
+                    Op::SetVpRegister {
+                        vp,
+                        caller_vtl,
+                        target_vtl,
+                        partition_self,
+                        vp_index,
+                        name,
+                        value,
+                    } => (
+                        vp,
+                        caller_vtl,
+                        target_vtl,
+                        partition_self,
+                        vp_index,
+                        name,
+                        value,
+                    ),
+                    _ => (0, Vtl0, Vtl0, true, VP_INDEX_SELF, 0, 0),
+                };
+            // Target VTL 2 is representable here (it is always AccessDenied).
+            let mut t = target as u8;
+            f.vp(&mut vp);
+            f.vtl(&mut caller);
+            f.modulo(&mut t, 3);
+            // Stored inverted so that zero bytes mean the common, valid call.
+            let mut other_partition = !part;
+            f.bool(&mut other_partition);
+            part = !other_partition;
+            f.vp_index(&mut index);
+            f.reg_name(&mut name);
+            f.s.u64(&mut value);
+            target = [Vtl::Vtl0, Vtl::Vtl1, Vtl::Vtl2][t as usize];
+            Op::SetVpRegister {
+                vp,
+                caller_vtl: caller,
+                target_vtl: target,
+                partition_self: part,
+                vp_index: index,
+                name,
+                value,
+            }
+        }
+        (Kind::UntrustedWrMsrRaw, op) => {
+            let (mut vp, mut m, mut value) = match op {
+                Op::UntrustedWrMsr { vp, msr, value } => (vp, msr, value),
+                _ => (0, 0, 0),
+            };
+            f.vp(&mut vp);
+            f.msr(&mut m);
+            f.s.u64(&mut value);
+            Op::UntrustedWrMsr { vp, msr: m, value }
+        }
+    };
+}
+
+fn code_config<S: Stream>(s: &mut S, c: &mut Config) {
+    let mut flags = (!c.vmbus_relay) as u8
+        | ((c.isolation == Isolation::Tdx) as u8) << 1
+        | (c.tdx_offload as u8) << 2
+        | (c.vtl1_enabled as u8) << 3
+        | ((c.era == VmbusEra::PreWin8) as u8) << 4;
+    let mut vps = c.vp_count.wrapping_sub(1);
+    s.u8(&mut flags);
+    s.u8(&mut vps);
+    *c = Config {
+        vp_count: vps % MAX_VPS as u8 + 1,
+        isolation: if flags & 2 != 0 {
+            Isolation::Tdx
+        } else {
+            Isolation::Snp
+        },
+        vmbus_relay: flags & 1 == 0,
+        tdx_offload: flags & 4 != 0,
+        vtl1_enabled: flags & 8 != 0,
+        era: if flags & 16 != 0 {
+            VmbusEra::PreWin8
+        } else {
+            VmbusEra::Modern
+        },
+    };
+}
+
+/// Decodes inputs one operation at a time, so the fuzz loop needs no `Vec`.
+pub struct Decoder<'a> {
+    u: Unstructured<'a>,
+    kinds: &'static [Kind],
+    pub config: Config,
+    decoded: usize,
+}
+
+impl<'a> Decoder<'a> {
+    pub fn new(target: Target, data: &'a [u8]) -> Self {
+        let mut u = Unstructured::new(data);
+        let mut config = Config::default();
+        code_config(&mut Reader(&mut u), &mut config);
+        Self {
+            u,
+            kinds: target.kinds(),
+            config,
+            decoded: 0,
+        }
+    }
+}
+
+impl Iterator for Decoder<'_> {
+    type Item = Op;
+
+    fn next(&mut self) -> Option<Op> {
+        if self.decoded == MAX_OPS || self.u.is_empty() {
+            return None;
+        }
+        self.decoded += 1;
+        let mut tag = 0u8;
+        let mut r = Reader(&mut self.u);
+        r.u8(&mut tag);
+        let kind = self.kinds[tag as usize % self.kinds.len()];
+        let mut op = Op::RunVp { vp: 0 };
+        let vps = self.config.vps() as u8;
+        code_kind(kind, &mut Fields { s: &mut r, vps }, &mut op);
+        Some(op)
+    }
+}
+
+/// Decode a whole input. Total: every byte string gives a scenario.
+pub fn decode(target: Target, data: &[u8]) -> Scenario {
+    let mut d = Decoder::new(target, data);
+    let ops = d.by_ref().collect();
+    Scenario {
+        config: d.config,
+        ops,
+    }
+}
+
+/// Why a scenario has no encoding for a target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EncodeError {
+    TooManyOps(usize),
+    /// Operation `index` fits none of the target's kinds exactly.
+    Unrepresentable {
+        index: usize,
+        op: Op,
+    },
+    /// `vp_count` outside 1..=MAX_VPS.
+    BadConfig,
+}
+
+impl core::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            EncodeError::TooManyOps(n) => write!(f, "{n} operations (at most {MAX_OPS})"),
+            EncodeError::Unrepresentable { index, op } => {
+                write!(
+                    f,
+                    "operation {index} ({op:?}) has no encoding in this target"
+                )
+            }
+            EncodeError::BadConfig => write!(f, "vp_count must be 1..={MAX_VPS}"),
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// The bytes that decode to `s` in `target`: for each operation, the first kind of the
+/// target that reproduces it exactly.
+pub fn encode(target: Target, s: &Scenario) -> Result<Vec<u8>, EncodeError> {
+    if s.ops.len() > MAX_OPS {
+        return Err(EncodeError::TooManyOps(s.ops.len()));
+    }
+    if !(1..=MAX_VPS as u8).contains(&s.config.vp_count) {
+        return Err(EncodeError::BadConfig);
+    }
+    let mut out = Vec::new();
+    let mut config = s.config;
+    code_config(&mut Writer(&mut out), &mut config);
+    let vps = s.config.vps() as u8;
+    'ops: for (index, op) in s.ops.iter().enumerate() {
+        for (tag, &kind) in target.kinds().iter().enumerate() {
+            let mark = out.len();
+            out.push(tag as u8);
+            let mut copy = *op;
+            code_kind(
+                kind,
+                &mut Fields {
+                    s: &mut Writer(&mut out),
+                    vps,
+                },
+                &mut copy,
+            );
+            if copy == *op {
+                continue 'ops;
+            }
+            out.truncate(mark);
+        }
+        return Err(EncodeError::Unrepresentable { index, op: *op });
+    }
+    Ok(out)
+}

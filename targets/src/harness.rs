@@ -1,0 +1,195 @@
+//! The engine-agnostic entry points: decode the config, build the model and the oracle,
+//! then apply each operation and check it. Every engine wrapper, `cargo test` and the
+//! triage CLI go through [`run`], so the same bytes give the same outcome everywhere.
+
+use std::sync::OnceLock;
+
+use sintfuzz_model::{Event, Observer, Op, OpResult, Partition, Revision};
+
+use crate::codec::Decoder;
+use crate::invariant::InvariantSet;
+use crate::oracle::{Oracle, Violation};
+use crate::target::Target;
+
+/// Per-run choices: which revision of the filter, which invariants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub revision: Revision,
+    pub invariants: InvariantSet,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            revision: Revision::Head,
+            invariants: InvariantSet::default_set(),
+        }
+    }
+}
+
+pub const ENV_REVISION: &str = "SINTFUZZ_REVISION";
+pub const ENV_INVARIANTS: &str = "SINTFUZZ_INVARIANTS";
+pub const ENV_LOG: &str = "SINTFUZZ_LOG";
+
+impl Settings {
+    /// `SINTFUZZ_REVISION` (default `head`) and `SINTFUZZ_INVARIANTS` (default `default`).
+    /// An unknown or non-UTF-8 value is an error, never a silent default.
+    pub fn from_env() -> Result<Self, String> {
+        let var = |name: &str| match std::env::var(name) {
+            Ok(v) => Ok(Some(v)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(format!("{name} is not valid UTF-8")),
+        };
+        let mut s = Settings::default();
+        if let Some(r) = var(ENV_REVISION)? {
+            s.revision = r
+                .trim()
+                .parse()
+                .map_err(|e| format!("{ENV_REVISION}: {e}"))?;
+        }
+        if let Some(i) = var(ENV_INVARIANTS)? {
+            s.invariants = InvariantSet::parse(&i).map_err(|e| format!("{ENV_INVARIANTS}: {e}"))?;
+        }
+        Ok(s)
+    }
+
+    /// The process-wide settings, read once. A bad value ends the process with a one-line
+    /// error and exit code 2 before any input runs.
+    pub fn global() -> &'static Settings {
+        static SETTINGS: OnceLock<Settings> = OnceLock::new();
+        SETTINGS.get_or_init(|| match Settings::from_env() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("sintfuzz: {e}");
+                std::process::exit(2);
+            }
+        })
+    }
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Clean,
+    Violation(Violation),
+}
+
+impl Outcome {
+    pub fn violation(&self) -> Option<Violation> {
+        match self {
+            Outcome::Clean => None,
+            Outcome::Violation(v) => Some(*v),
+        }
+    }
+}
+
+/// Everything a step-by-step reader (explain, the tracing hook) gets to see.
+pub trait StepHook {
+    fn op(&mut self, step: usize, op: &Op, model: &Partition);
+    fn event(&mut self, event: &Event);
+    fn result(&mut self, step: usize, result: OpResult, model: &Partition);
+}
+
+struct Hooked<'a, H: StepHook> {
+    oracle: &'a mut Oracle,
+    hook: &'a mut H,
+}
+
+impl<H: StepHook> Observer for Hooked<'_, H> {
+    fn event(&mut self, event: Event) {
+        self.hook.event(&event);
+        self.oracle.event(event);
+    }
+}
+
+/// Run one input: the hot path, no allocation or logging per operation.
+pub fn run(target: Target, data: &[u8], settings: &Settings) -> Outcome {
+    let mut decoder = Decoder::new(target, data);
+    let mut model = Partition::new(decoder.config, settings.revision);
+    let mut oracle = Oracle::new(decoder.config, settings.invariants);
+    for (step, op) in decoder.by_ref().enumerate() {
+        oracle.before(step, &op);
+        let r = model.apply(&op, &mut oracle);
+        oracle.after(&op, r);
+        if let Some(v) = oracle.violation() {
+            return Outcome::Violation(v);
+        }
+    }
+    Outcome::Clean
+}
+
+/// [`run`] with a hook told of every operation, event and result (for reproducing).
+pub fn run_hooked(
+    target: Target,
+    data: &[u8],
+    settings: &Settings,
+    hook: &mut impl StepHook,
+) -> Outcome {
+    let mut decoder = Decoder::new(target, data);
+    let mut model = Partition::new(decoder.config, settings.revision);
+    let mut oracle = Oracle::new(decoder.config, settings.invariants);
+    for (step, op) in decoder.by_ref().enumerate() {
+        hook.op(step, &op, &model);
+        oracle.before(step, &op);
+        let r = model.apply(
+            &op,
+            &mut Hooked {
+                oracle: &mut oracle,
+                hook,
+            },
+        );
+        oracle.after(&op, r);
+        hook.result(step, r, &model);
+        if let Some(v) = oracle.violation() {
+            return Outcome::Violation(v);
+        }
+    }
+    Outcome::Clean
+}
+
+/// Logs every step through `tracing` (target `sintfuzz`), for `SINTFUZZ_LOG`.
+pub struct TracingHook;
+
+impl StepHook for TracingHook {
+    fn op(&mut self, step: usize, op: &Op, _: &Partition) {
+        tracing::info!(target: "sintfuzz", step, ?op, "op");
+    }
+    fn event(&mut self, event: &Event) {
+        tracing::debug!(target: "sintfuzz", ?event, "event");
+    }
+    fn result(&mut self, step: usize, result: OpResult, _: &Partition) {
+        tracing::debug!(target: "sintfuzz", step, ?result, "result");
+    }
+}
+
+/// Install a `tracing` subscriber filtered by `SINTFUZZ_LOG` (stderr). Returns whether
+/// logging is on. Only called when reproducing, never in the fuzzing loop.
+pub fn init_tracing() -> bool {
+    let Ok(filter) = std::env::var(ENV_LOG) else {
+        return false;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+    true
+}
+
+/// The body of every engine wrapper. Panics with the violation line on a violation, so
+/// each engine records a crash whose first line is `sintfuzz violation: <id>: ...`.
+pub fn fuzz(target: Target, data: &[u8]) {
+    static REPRO: OnceLock<bool> = OnceLock::new();
+    let settings = Settings::global();
+    let repro = *REPRO.get_or_init(|| cfg!(fuzzing_repro) || init_tracing());
+    let outcome = if repro {
+        run_hooked(target, data, settings, &mut TracingHook)
+    } else {
+        run(target, data, settings)
+    };
+    if let Outcome::Violation(v) = outcome {
+        panic!("{v}");
+    }
+}

@@ -1,0 +1,780 @@
+//! The oracle: an independent record of what the guest *asked for*, kept from the
+//! operation stream (and the statuses the guest itself sees), compared after every step
+//! with what the model delivered, dropped or crashed on. It never calls or copies the
+//! model's filter code: entitlements below are the guest's intent, not `allowed()`.
+//!
+//! Where the reference semantics allow several outcomes, the oracle skips instead of
+//! reporting (a false positive is a sintfuzz defect):
+//! - the guest gave the host's (untrusted) synic a SINT value different from the trusted
+//!   one, so the host's vector is not the one VTL0 expects;
+//! - an interrupt-page event flag was still outstanding (coalescing);
+//! - the guest reconfigured the VP (SINT, SCONTROL, APIC, untrusted synic) between the
+//!   signal and the run that would show the interrupt;
+//! - more than `MAX_EXPECT` signals are outstanding on one VP.
+
+use core::fmt;
+
+use sintfuzz_model::hvdef::{
+    msr, reg, HvStatus, MsrOutcome, Sint, NUM_SINTS, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT,
+    VP_INDEX_SELF,
+};
+use sintfuzz_model::synic::GUEST_PAGES;
+use sintfuzz_model::{
+    Config, DropReason, Event, Observer, Op, OpResult, Path, VectorSet, Vtl, MAX_CHANNELS,
+    MAX_DEVICES, MAX_VPS, VTL2_VECTOR,
+};
+
+use crate::invariant::{Invariant, InvariantSet};
+
+/// A broken invariant, with where it broke. `Display` gives the one stable line engines
+/// and triage bucket on: `sintfuzz violation: <invariant-id>: ...`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Violation {
+    pub invariant: Invariant,
+    /// Index of the operation at which the violation became visible.
+    pub step: u16,
+    /// For losses: the operation that sent the lost interrupt.
+    pub origin: Option<u16>,
+    pub vp: u8,
+    pub vtl: Vtl,
+    pub vector: Option<u8>,
+    pub path: Option<Path>,
+    pub detail: &'static str,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "sintfuzz violation: {}: step {} vp {} {}",
+            self.invariant, self.step, self.vp, self.vtl
+        )?;
+        if let Some(v) = self.vector {
+            write!(f, " vector {v:#04x}")?;
+        }
+        if let Some(p) = self.path {
+            write!(f, " path {}", path_name(p))?;
+        }
+        if let Some(o) = self.origin {
+            write!(f, " (sent at step {o})")?;
+        }
+        write!(f, ": {}", self.detail)
+    }
+}
+
+pub fn path_name(p: Path) -> &'static str {
+    match p {
+        Path::ProxyUser => "proxy",
+        Path::ProxyOffload => "proxy-offload",
+        Path::TrustedSynic => "trusted-synic",
+        Path::Hypervisor => "hypervisor",
+    }
+}
+
+/// Outstanding expected deliveries per VP.
+const MAX_EXPECT: usize = 8;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Expect {
+    vector: u8,
+    invariant: Option<Invariant>,
+    origin: u16,
+    path: Option<Path>,
+}
+
+/// The guest's view of one synic register window (`0x4000_0080..=0x4000_00bf`).
+#[derive(Clone, Copy, Debug)]
+struct Regs([u64; 0x40]);
+
+impl Regs {
+    fn reset() -> Self {
+        let mut r = [0; 0x40];
+        r[(msr::SCONTROL - 0x4000_0080) as usize] = 1;
+        for n in msr::SINT0..=msr::SINT15 {
+            r[(n - 0x4000_0080) as usize] = Sint::RESET.0;
+        }
+        Self(r)
+    }
+    fn get(&self, n: u32) -> u64 {
+        self.0[(n - 0x4000_0080) as usize]
+    }
+    fn set(&mut self, n: u32, v: u64) {
+        self.0[(n - 0x4000_0080) as usize] = v;
+    }
+    fn sint(&self, i: usize) -> Sint {
+        Sint(self.get(msr::SINT0 + i as u32))
+    }
+    fn scontrol_on(&self) -> bool {
+        self.get(msr::SCONTROL) & 1 != 0
+    }
+}
+
+/// What a register access should give, by the §1.3 rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expected {
+    Ok,
+    Gp,
+    Unknown,
+}
+
+fn expected_write(n: u32, value: u64) -> Expected {
+    match n {
+        msr::SVERSION => Expected::Gp,
+        msr::SIEFP | msr::SIMP if value & 1 != 0 && value >> 12 >= GUEST_PAGES => Expected::Gp,
+        msr::SCONTROL..=msr::EOM | msr::SINT0..=msr::SINT15 => Expected::Ok,
+        msr::STIMER0_CONFIG..=msr::STIMER3_COUNT => Expected::Ok,
+        _ => Expected::Unknown,
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct GuestVp {
+    regs: [Regs; 2],
+    untrusted: [Option<u64>; NUM_SINTS],
+    apic_on: [bool; 2],
+    /// VTL0 APIC IRR as observed through deliveries, cleared by the guest's ack.
+    pending: VectorSet,
+    /// Proxy bits asserted while entitled and not yet consumed, per tier.
+    admissible: [VectorSet; 2],
+    /// Of the last assertion, the bits that became admissible with it.
+    last_new: [VectorSet; 2],
+    /// Interrupt-page flag 0 signalled since the last ack.
+    flag_outstanding: bool,
+    expect: [Expect; MAX_EXPECT],
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct GuestChannel {
+    open: bool,
+    target_vp: u32,
+    interrupt_relay: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Route {
+    vtl: Vtl,
+    vector: u8,
+    targets: u8,
+}
+
+const DEFAULT: usize = 0;
+const STRICT: usize = 1;
+
+/// The oracle for one run.
+pub struct Oracle {
+    config: Config,
+    set: InvariantSet,
+    vps: [GuestVp; MAX_VPS],
+    channels: [GuestChannel; MAX_CHANNELS],
+    /// The guest supplied an interrupt page (pre-Win8 only).
+    interrupt_page: bool,
+    routes: [Option<Route>; MAX_DEVICES],
+    /// Vectors VTL0 / VTL1 ever asked a device to be retargeted to.
+    device_ever: [VectorSet; 2],
+    step: u16,
+    violation: Option<Violation>,
+}
+
+impl Oracle {
+    pub fn new(config: Config, set: InvariantSet) -> Self {
+        let vp = GuestVp {
+            regs: [Regs::reset(); 2],
+            untrusted: [None; NUM_SINTS],
+            apic_on: [true; 2],
+            pending: VectorSet::EMPTY,
+            admissible: [VectorSet::EMPTY; 2],
+            last_new: [VectorSet::EMPTY; 2],
+            flag_outstanding: false,
+            expect: [Expect::default(); MAX_EXPECT],
+        };
+        Self {
+            config,
+            set,
+            vps: [vp; MAX_VPS],
+            channels: [GuestChannel::default(); MAX_CHANNELS],
+            interrupt_page: config.era == sintfuzz_model::VmbusEra::PreWin8,
+            routes: [None; MAX_DEVICES],
+            device_ever: [VectorSet::EMPTY; 2],
+            step: 0,
+            violation: None,
+        }
+    }
+
+    /// The first violation of an enabled invariant, if any.
+    pub fn violation(&self) -> Option<Violation> {
+        self.violation
+    }
+
+    fn report(&mut self, v: Violation) {
+        if self.violation.is_none() && self.set.contains(v.invariant) {
+            self.violation = Some(v);
+        }
+    }
+
+    fn vtl_ok(&self, vtl: Vtl) -> Option<usize> {
+        match vtl {
+            Vtl::Vtl0 => Some(0),
+            Vtl::Vtl1 if self.config.vtl1_enabled => Some(1),
+            _ => None,
+        }
+    }
+
+    // ----- entitlements: the guest's intent, per VP -----
+
+    /// Unmasked VTL0 SINTs the host may signal. Default tier: proxy bit, or any SINT with
+    /// the relay on. Strict tier: proxy bit, or SINT2 with the relay on, and SCONTROL on.
+    fn sint_entitled(&self, vp: usize, tier: usize) -> VectorSet {
+        let regs = &self.vps[vp].regs[0];
+        let mut set = VectorSet::EMPTY;
+        if tier == STRICT && !regs.scontrol_on() {
+            return set;
+        }
+        for n in 0..NUM_SINTS {
+            let s = regs.sint(n);
+            let relay = self.config.vmbus_relay && (tier == DEFAULT || n == VMBUS_SINT as usize);
+            if !s.masked() && (s.proxy() || relay) {
+                set.insert(s.vector());
+            }
+        }
+        set
+    }
+
+    /// Device vectors: default tier, any vector VTL0 ever retargeted to; strict tier, the
+    /// current VTL0 routes that target this VP.
+    fn device_entitled(&self, vp: usize, tier: usize) -> VectorSet {
+        if tier == DEFAULT {
+            return self.device_ever[0];
+        }
+        let mut set = VectorSet::EMPTY;
+        for r in self.routes.iter().flatten() {
+            if r.vtl == Vtl::Vtl0 && r.targets & (1 << vp) != 0 {
+                set.insert(r.vector);
+            }
+        }
+        set
+    }
+
+    fn entitled(&self, vp: usize, tier: usize) -> VectorSet {
+        self.sint_entitled(vp, tier)
+            .union(self.device_entitled(vp, tier))
+    }
+
+    /// Vectors a VTL configured on this VP (unmasked SINTs, device retargets).
+    fn configured(&self, vp: usize, vtl: usize) -> VectorSet {
+        let mut set = self.device_ever[vtl];
+        for n in 0..NUM_SINTS {
+            let s = self.vps[vp].regs[vtl].sint(n);
+            if !s.masked() {
+                set.insert(s.vector());
+            }
+        }
+        set
+    }
+
+    // ----- the step protocol -----
+
+    /// Before the model applies `op`: host signals create expectations.
+    pub fn before(&mut self, step: usize, op: &Op) {
+        self.step = step.min(u16::MAX as usize) as u16;
+        match *op {
+            Op::HostSignalChannel { slot } => self.expect_channel(slot as usize),
+            Op::HostSignalSint { vp, sint } => {
+                let vp = vp as usize;
+                if vp < self.config.vps() && self.vps[vp].regs[0].sint(sint as usize).proxy() {
+                    if let Some(v) = self.sint_deliverable(vp, sint as usize) {
+                        self.expect(vp, v, Invariant::LostProxySint, Some(Path::ProxyUser));
+                    }
+                }
+            }
+            Op::HostDeviceInterrupt { device, pick } => {
+                if let Some(Some(r)) = self.routes.get(device as usize) {
+                    let r = *r;
+                    let n = pick as u32 % r.targets.count_ones().max(1);
+                    let vp = (0..8).filter(|b| r.targets & (1 << b) != 0).nth(n as usize);
+                    if let Some(vp) = vp {
+                        let vp = vp as usize;
+                        if r.vtl == Vtl::Vtl0 && r.vector >= 16 && self.vps[vp].apic_on[0] {
+                            self.expect(vp, r.vector, Invariant::LostDevice, None);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// After the model applied `op` with result `r`: the guest's intent follows what it
+    /// did (and what it was told), and a VP run settles its expectations.
+    pub fn after(&mut self, op: &Op, r: OpResult) {
+        match *op {
+            Op::WrMsr {
+                vp,
+                vtl,
+                msr,
+                value,
+            } => self.after_wrmsr(vp, vtl, msr, value, r),
+            Op::RdMsr { vp, vtl, msr } => self.after_rdmsr(vp, vtl, msr, r),
+            Op::SetVpRegister {
+                vp,
+                caller_vtl,
+                target_vtl,
+                partition_self,
+                vp_index,
+                name,
+                value,
+            } => {
+                if let Some(t) = self.after_set_vp_register(
+                    vp,
+                    caller_vtl,
+                    target_vtl,
+                    partition_self,
+                    vp_index,
+                    name,
+                    value,
+                    r,
+                ) {
+                    if t == 0 {
+                        self.cancel(vp as usize);
+                    }
+                }
+            }
+            Op::UntrustedWrMsr { vp, msr, value } => {
+                if let (Some(i), true) = (msr::sint_index(msr), (vp as usize) < self.config.vps()) {
+                    self.vps[vp as usize].untrusted[i as usize] = Some(value);
+                    self.cancel(vp as usize);
+                }
+            }
+            Op::Retarget {
+                vtl,
+                device,
+                vector,
+                targets,
+                flaws,
+                ..
+            } => {
+                if let Some(t) = self.vtl_ok(vtl) {
+                    if !flaws.any() && vector <= 0xff && (device as usize) < MAX_DEVICES {
+                        self.device_ever[t].insert(vector as u8);
+                    }
+                    // The route exists once the guest was told it succeeded.
+                    if r == OpResult::Hv(HvStatus::Success) {
+                        self.routes[device as usize] = Some(Route {
+                            vtl,
+                            vector: vector as u8,
+                            targets,
+                        });
+                    }
+                }
+            }
+            Op::SetApic {
+                vp,
+                vtl,
+                hw_enabled,
+                sw_enabled,
+            } => {
+                if let (Some(t), true) = (self.vtl_ok(vtl), (vp as usize) < self.config.vps()) {
+                    self.vps[vp as usize].apic_on[t] = hw_enabled && sw_enabled;
+                    if t == 0 {
+                        self.cancel(vp as usize);
+                    }
+                }
+            }
+            Op::GuestAck { vp, vtl } => {
+                if let (Some(0), true) = (self.vtl_ok(vtl), (vp as usize) < self.config.vps()) {
+                    let g = &mut self.vps[vp as usize];
+                    // What was already delivered stays delivered.
+                    for e in g.expect.iter_mut() {
+                        if e.invariant.is_some() && g.pending.contains(e.vector) {
+                            e.invariant = None;
+                        }
+                    }
+                    g.pending = VectorSet::EMPTY;
+                    g.flag_outstanding = false;
+                }
+            }
+            Op::OpenChannel {
+                slot, target_vp, ..
+            } => {
+                if r == OpResult::Done {
+                    self.channels[slot as usize] = GuestChannel {
+                        open: true,
+                        target_vp,
+                        interrupt_relay: self.interrupt_page,
+                    };
+                }
+            }
+            Op::CloseChannel { slot } => {
+                if r == OpResult::Done {
+                    self.channels[slot as usize].open = false;
+                }
+            }
+            Op::ModifyChannel { slot, target_vp } => {
+                if r == OpResult::Done {
+                    self.channels[slot as usize].target_vp = target_vp;
+                }
+            }
+            Op::ModifyConnection { use_interrupt_page } => {
+                if self.config.vmbus_relay {
+                    self.interrupt_page =
+                        use_interrupt_page && self.config.era == sintfuzz_model::VmbusEra::PreWin8;
+                }
+            }
+            Op::RunVp { vp } => {
+                if (vp as usize) < self.config.vps() {
+                    self.settle(vp as usize);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A host signal on VTL0 SINT `n` of `vp` should arrive: unmasked, not polling, vector
+    /// >= 16, SCONTROL and APIC on, and the host's view of the SINT is the guest's.
+    fn sint_deliverable(&self, vp: usize, n: usize) -> Option<u8> {
+        let g = &self.vps[vp];
+        let s = g.regs[0].sint(n);
+        let host_differs = g.untrusted[n].is_some_and(|u| u != s.0);
+        let ok = !s.masked()
+            && !s.polling()
+            && s.vector() >= 16
+            && g.regs[0].scontrol_on()
+            && g.apic_on[0]
+            && !host_differs;
+        ok.then_some(s.vector())
+    }
+
+    fn expect_channel(&mut self, slot: usize) {
+        let Some(ch) = self.channels.get(slot).copied() else {
+            return;
+        };
+        if !self.config.vmbus_relay || !ch.open || ch.target_vp == VP_INDEX_DISABLE_INTERRUPT {
+            return;
+        }
+        if ch.interrupt_relay {
+            // Interrupt-page mode: VTL2 re-signals VP 0, SINT2, flag 0, in the trusted synic.
+            let regs = &self.vps[0].regs[0];
+            let s = regs.sint(VMBUS_SINT as usize);
+            let flag_set = !s.proxy() && !s.masked() && regs.scontrol_on();
+            let outstanding = self.vps[0].flag_outstanding;
+            if flag_set {
+                self.vps[0].flag_outstanding = true;
+            }
+            if s.proxy() || outstanding {
+                return;
+            }
+            if let Some(v) = self.sint_deliverable(0, VMBUS_SINT as usize) {
+                self.expect(0, v, Invariant::LostRelay, Some(Path::TrustedSynic));
+            }
+        } else if (ch.target_vp as usize) < self.config.vps() {
+            let vp = ch.target_vp as usize;
+            if let Some(v) = self.sint_deliverable(vp, VMBUS_SINT as usize) {
+                self.expect(vp, v, Invariant::LostRelay, Some(Path::ProxyUser));
+            }
+        }
+    }
+
+    fn expect(&mut self, vp: usize, vector: u8, invariant: Invariant, path: Option<Path>) {
+        let origin = self.step;
+        if let Some(e) = self.vps[vp]
+            .expect
+            .iter_mut()
+            .find(|e| e.invariant.is_none())
+        {
+            *e = Expect {
+                vector,
+                invariant: Some(invariant),
+                origin,
+                path,
+            };
+        }
+    }
+
+    /// The guest reconfigured VTL0 of `vp`: what it expected before no longer binds.
+    fn cancel(&mut self, vp: usize) {
+        if vp < MAX_VPS {
+            for e in self.vps[vp].expect.iter_mut() {
+                e.invariant = None;
+            }
+        }
+    }
+
+    /// After `vp` ran: every expected vector must be pending in its VTL0 APIC.
+    fn settle(&mut self, vp: usize) {
+        let g = self.vps[vp];
+        for e in g.expect.iter() {
+            if let Some(invariant) = e.invariant {
+                if !g.pending.contains(e.vector) {
+                    self.report(Violation {
+                        invariant,
+                        step: self.step,
+                        origin: Some(e.origin),
+                        vp: vp as u8,
+                        vtl: Vtl::Vtl0,
+                        vector: Some(e.vector),
+                        path: e.path,
+                        detail: match invariant {
+                            Invariant::LostRelay => {
+                                "host signal on an open relayed channel never reached VTL0 (SINT2 unmasked, SCONTROL and APIC on)"
+                            }
+                            Invariant::LostProxySint => {
+                                "host signal on a proxy-bit SINT never reached VTL0"
+                            }
+                            _ => "device interrupt after a returned retarget never reached VTL0",
+                        },
+                    });
+                }
+            }
+        }
+        self.cancel(vp);
+    }
+
+    // ----- register semantics (synic_msr) -----
+
+    fn after_wrmsr(&mut self, vp: u8, vtl: Vtl, n: u32, value: u64, r: OpResult) {
+        let (Some(t), true) = (self.vtl_ok(vtl), (vp as usize) < self.config.vps()) else {
+            return;
+        };
+        let expected = expected_write(n, value);
+        if expected == Expected::Ok && (0x4000_0080..0x4000_00c0).contains(&n) {
+            self.vps[vp as usize].regs[t].set(n, value);
+        }
+        if t == 0 && (msr::sint_index(n).is_some() || n == msr::SCONTROL) {
+            self.cancel(vp as usize);
+        }
+        let got = match r {
+            OpResult::Msr(MsrOutcome::Ok(_)) => Expected::Ok,
+            OpResult::Msr(MsrOutcome::Gp) => Expected::Gp,
+            OpResult::Msr(MsrOutcome::Unknown) => Expected::Unknown,
+            // A VTL2 crash is its own invariant.
+            _ => return,
+        };
+        if got != expected {
+            self.register_violation(
+                vp,
+                vtl,
+                "synic MSR write result differs from the register rules",
+            );
+        }
+    }
+
+    fn after_rdmsr(&mut self, vp: u8, vtl: Vtl, n: u32, r: OpResult) {
+        let (Some(t), true) = (self.vtl_ok(vtl), (vp as usize) < self.config.vps()) else {
+            return;
+        };
+        let regs = &self.vps[vp as usize].regs[t];
+        let expected = match n {
+            msr::SVERSION => MsrOutcome::Ok(1),
+            msr::EOM => MsrOutcome::Ok(0),
+            _ if expected_write(n, 0) == Expected::Ok => MsrOutcome::Ok(regs.get(n)),
+            _ => MsrOutcome::Unknown,
+        };
+        if r != OpResult::Msr(expected) {
+            self.register_violation(vp, vtl, "synic MSR read differs from what the guest wrote");
+        }
+    }
+
+    /// Returns the target VTL index when the write took effect.
+    #[allow(clippy::too_many_arguments)]
+    fn after_set_vp_register(
+        &mut self,
+        vp: u8,
+        caller: Vtl,
+        target: Vtl,
+        partition_self: bool,
+        vp_index: u32,
+        name: u32,
+        value: u64,
+        r: OpResult,
+    ) -> Option<usize> {
+        if self.vtl_ok(caller).is_none() || vp as usize >= self.config.vps() {
+            return None;
+        }
+        let mapped = match name {
+            reg::SINT0..=reg::SINT15 => Some(msr::SINT0 + (name - reg::SINT0)),
+            reg::SCONTROL => Some(msr::SCONTROL),
+            reg::SVERSION => Some(msr::SVERSION),
+            reg::SIEFP => Some(msr::SIEFP),
+            reg::SIMP => Some(msr::SIMP),
+            reg::EOM => Some(msr::EOM),
+            _ => None,
+        };
+        let expected = if !partition_self {
+            HvStatus::AccessDenied
+        } else if vp_index != VP_INDEX_SELF && vp_index != vp as u32 {
+            HvStatus::InvalidVpIndex
+        } else if target > caller {
+            HvStatus::AccessDenied
+        } else if name == reg::VSM_VINA {
+            if target == Vtl::Vtl0 || value >> 11 != 0 {
+                HvStatus::InvalidParameter
+            } else {
+                HvStatus::Success
+            }
+        } else if let Some(n) = mapped {
+            match expected_write(n, value) {
+                Expected::Ok => HvStatus::Success,
+                _ => HvStatus::InvalidParameter,
+            }
+        } else {
+            HvStatus::UnknownRegisterName
+        };
+        if r != OpResult::Hv(expected) && r != OpResult::Vtl2Assert {
+            self.register_violation(
+                vp,
+                caller,
+                "HvSetVpRegisters status differs from the access rules",
+            );
+        }
+        match (expected, mapped) {
+            (HvStatus::Success, Some(n)) => {
+                let t = target.index();
+                self.vps[vp as usize].regs[t].set(n, value);
+                Some(t)
+            }
+            _ => None,
+        }
+    }
+
+    fn register_violation(&mut self, vp: u8, vtl: Vtl, detail: &'static str) {
+        self.report(Violation {
+            invariant: Invariant::RegisterSemantics,
+            step: self.step,
+            origin: None,
+            vp,
+            vtl,
+            vector: None,
+            path: None,
+            detail,
+        });
+    }
+
+    // ----- deliveries -----
+
+    fn on_delivered(&mut self, vp: usize, vector: u8, path: Path) {
+        self.vps[vp].pending.insert(vector);
+        let step = self.step;
+        let violation = |invariant, detail| Violation {
+            invariant,
+            step,
+            origin: None,
+            vp: vp as u8,
+            vtl: Vtl::Vtl0,
+            vector: Some(vector),
+            path: Some(path),
+            detail,
+        };
+        if vector < 16 {
+            self.report(violation(
+                Invariant::ReservedVector,
+                "a vector below 16 was made pending in the VTL0 APIC",
+            ));
+        }
+        if !path.is_proxy() {
+            return;
+        }
+        let g = self.vps[vp];
+        let ok = |tier: usize| {
+            g.admissible[tier].contains(vector) || self.entitled(vp, tier).contains(vector)
+        };
+        if !ok(DEFAULT) {
+            let foreign = vector == VTL2_VECTOR
+                || (self.config.vtl1_enabled && self.configured(vp, 1).contains(vector));
+            let v = if foreign && !self.configured(vp, 0).contains(vector) {
+                violation(
+                    Invariant::LeakCrossVtl,
+                    "a vector only VTL1 or VTL2 configured reached VTL0 through the proxy path",
+                )
+            } else {
+                violation(
+                    Invariant::LeakUnentitled,
+                    "a host vector reached VTL0 through the proxy path with no VTL0 entitlement",
+                )
+            };
+            self.report(v);
+        } else if !ok(STRICT) {
+            let regs = &g.regs[0];
+            let mut sint_vectors = VectorSet::EMPTY;
+            for n in 0..NUM_SINTS {
+                let s = regs.sint(n);
+                let relay = self.config.vmbus_relay && n == VMBUS_SINT as usize;
+                if !s.masked() && (s.proxy() || relay) {
+                    sint_vectors.insert(s.vector());
+                }
+            }
+            let v = if !regs.scontrol_on() && sint_vectors.contains(vector) {
+                violation(
+                    Invariant::LeakSynicDisabled,
+                    "a host SINT vector reached VTL0 while its SCONTROL is disabled",
+                )
+            } else if self.device_ever[0].contains(vector) && !sint_vectors.contains(vector) {
+                violation(
+                    Invariant::LeakStaleDeviceVector,
+                    "a vector admitted only by a device retarget that has since moved away",
+                )
+            } else {
+                violation(
+                    Invariant::LeakNonVmbusSint,
+                    "a host vector admitted only by a non-proxy SINT other than SINT2",
+                )
+            };
+            self.report(v);
+        }
+        for a in self.vps[vp].admissible.iter_mut() {
+            a.remove(vector);
+        }
+    }
+}
+
+impl Observer for Oracle {
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Delivered {
+                vp,
+                vtl: Vtl::Vtl0,
+                vector,
+                path,
+                ..
+            } => self.on_delivered(vp as usize, vector, path),
+            Event::ProxyAsserted { vp, bits } => {
+                let vp = vp as usize;
+                for tier in [DEFAULT, STRICT] {
+                    let entitled = self.entitled(vp, tier);
+                    let g = &mut self.vps[vp];
+                    let new = bits.intersection(entitled).difference(g.admissible[tier]);
+                    g.admissible[tier] = g.admissible[tier].union(new);
+                    g.last_new[tier] = new;
+                }
+            }
+            Event::Dropped {
+                vp,
+                vtl: Vtl::Vtl0,
+                vector,
+                reason,
+            } => {
+                let g = &mut self.vps[vp as usize];
+                for tier in [DEFAULT, STRICT] {
+                    // A blocked bit never entered the proxy IRR; a discarded one left it.
+                    let consumed = match reason {
+                        DropReason::Blocked => g.last_new[tier].contains(vector),
+                        DropReason::ApicDisabled | DropReason::ReservedVector => true,
+                        _ => false,
+                    };
+                    if consumed {
+                        g.admissible[tier].remove(vector);
+                    }
+                }
+            }
+            Event::Vtl2Assert { vp, vtl, .. } => self.report(Violation {
+                invariant: Invariant::Vtl2Crash,
+                step: self.step,
+                origin: None,
+                vp,
+                vtl,
+                vector: None,
+                path: None,
+                detail: "VTL2 reached assert_eq!(vtl, Vtl0) in update_proxy_irr_filter",
+            }),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! Named, hand-built scenarios: the witnesses of every known defect (used by tests, the
+//! regression files and `known.toml`), and the benign seeds of `corpus/`. Seeds are normal
+//! guest life and must stay clean on every revision; witnesses are never seeds.
+
+use sintfuzz_model::hvdef::{msr, reg, Sint, VP_INDEX_SELF};
+use sintfuzz_model::{Config, Isolation, Op, ProxyAssert, RetargetFlaws, VmbusEra, Vtl};
+
+use crate::codec::Scenario;
+use crate::target::Target;
+
+/// Guest WRMSR of a VTL's SINT `n`.
+pub fn wr_sint(vp: u8, vtl: Vtl, n: u8, value: Sint) -> Op {
+    Op::WrMsr {
+        vp,
+        vtl,
+        msr: msr::SINT0 + n as u32,
+        value: value.0,
+    }
+}
+
+/// HvCallSetVpRegisters of SINT `n` on the caller's own VP.
+pub fn set_reg_sint(vp: u8, caller: Vtl, target: Vtl, n: u8, value: Sint) -> Op {
+    Op::SetVpRegister {
+        vp,
+        caller_vtl: caller,
+        target_vtl: target,
+        partition_self: true,
+        vp_index: VP_INDEX_SELF,
+        name: reg::SINT0 + n as u32,
+        value: value.0,
+    }
+}
+
+pub fn retarget(vp: u8, vtl: Vtl, device: u8, vector: u32, targets: u8) -> Op {
+    Op::Retarget {
+        vp,
+        vtl,
+        device,
+        vector,
+        targets,
+        flaws: RetargetFlaws::default(),
+    }
+}
+
+pub fn open(slot: u8, target_vp: u32) -> Op {
+    Op::OpenChannel {
+        slot,
+        target_vp,
+        event_flag: slot as u16 + 1,
+    }
+}
+
+pub fn config(vps: u8, relay: bool) -> Config {
+    Config {
+        vp_count: vps,
+        vmbus_relay: relay,
+        ..Config::default()
+    }
+}
+
+/// A scenario with a name, the target it is written for, and for witnesses the
+/// invariant it breaks on each revision.
+pub struct Named {
+    pub name: &'static str,
+    pub target: Target,
+    pub scenario: Scenario,
+    pub about: &'static str,
+}
+
+use Vtl::{Vtl0, Vtl1};
+
+const V: u8 = 0x30;
+
+fn relay_setup(sint_write: Op, vp: u8) -> Vec<Op> {
+    vec![
+        sint_write,
+        Op::HostOffer { slot: 0 },
+        open(0, vp as u32),
+        Op::HostSignalChannel { slot: 0 },
+        Op::RunVp { vp },
+    ]
+}
+
+/// The witnesses of the historical and residual defects (one per finding).
+pub fn witnesses() -> Vec<Named> {
+    let vtl1 = Config {
+        vtl1_enabled: true,
+        ..config(1, true)
+    };
+    vec![
+        Named {
+            name: "unfiltered-host-injects-any-vector",
+            target: Target::ProxyFilter,
+            scenario: Scenario {
+                config: config(1, true),
+                ops: vec![
+                    Op::HostAssert {
+                        vp: 0,
+                        assert: ProxyAssert::Single(0x40),
+                    },
+                    Op::RunVp { vp: 0 },
+                ],
+            },
+            about: "#563/#554: before #609 a malicious host reaches VTL0 with any vector",
+        },
+        Named {
+            name: "unfiltered-host-injects-vtl2-vector",
+            target: Target::ProxyFilter,
+            scenario: Scenario {
+                config: config(1, true),
+                ops: vec![
+                    Op::HostAssert {
+                        vp: 0,
+                        assert: ProxyAssert::Single(sintfuzz_model::VTL2_VECTOR as u32),
+                    },
+                    Op::RunVp { vp: 0 },
+                ],
+            },
+            about: "#563: VTL2's own SINT vector reaches VTL0",
+        },
+        Named {
+            name: "proxy-bit-drops-relay-signal",
+            target: Target::RelayLifecycle,
+            scenario: Scenario {
+                config: config(1, true),
+                ops: relay_setup(wr_sint(0, Vtl0, 2, Sint::unmasked(V, false)), 0),
+            },
+            about: "#1162: SINT2 without the proxy bit never admitted; relay interrupts lost",
+        },
+        Named {
+            name: "vtl1-sint-write-asserts",
+            target: Target::SynicMsr,
+            scenario: Scenario {
+                config: vtl1,
+                ops: vec![wr_sint(0, Vtl1, 2, Sint::unmasked(V, true))],
+            },
+            about: "#1275: VTL1 SINT WRMSR reaches assert_eq!(vtl, Vtl0) (proxy-bit: with the proxy bit; relay-aware: any)",
+        },
+        Named {
+            name: "vtl1-retarget-asserts",
+            target: Target::ProxyFilter,
+            scenario: Scenario {
+                config: vtl1,
+                ops: vec![retarget(0, Vtl1, 0, 0x40, 1)],
+            },
+            about: "residual: RetargetDeviceInterrupt from VTL1 has no VTL gate and hits the VTL0 assert",
+        },
+        Named {
+            name: "set-vp-registers-sint2-stale-filter",
+            target: Target::RelayLifecycle,
+            scenario: Scenario {
+                config: config(1, true),
+                ops: relay_setup(set_reg_sint(0, Vtl0, Vtl0, 2, Sint::unmasked(V, false)), 0),
+            },
+            about: "residual: SINT2 set by HvSetVpRegisters never updates the filter; relay interrupts lost",
+        },
+        Named {
+            name: "retarget-cross-vp-wake-window",
+            target: Target::ProxyFilter,
+            scenario: Scenario {
+                config: config(2, true),
+                ops: vec![
+                    retarget(0, Vtl0, 0, 0x40, 0b10),
+                    Op::HostDeviceInterrupt { device: 0, pick: 0 },
+                    Op::RunVp { vp: 1 },
+                ],
+            },
+            about: "residual: other VPs update their filter only when they next run; the device interrupt is dropped meanwhile",
+        },
+        Named {
+            name: "set-vp-registers-proxy-sint-stale-filter",
+            target: Target::ProxyFilter,
+            scenario: Scenario {
+                config: config(1, false),
+                ops: vec![
+                    set_reg_sint(0, Vtl0, Vtl0, 5, Sint::unmasked(0x50, true)),
+                    Op::HostSignalSint { vp: 0, sint: 5 },
+                    Op::RunVp { vp: 0 },
+                ],
+            },
+            about: "residual: a proxy-bit SINT set by HvSetVpRegisters is not admitted; host signals lost",
+        },
+        Named {
+            name: "retarget-vector-truncation",
+            target: Target::ProxyFilter,
+            scenario: Scenario {
+                config: config(1, true),
+                ops: vec![
+                    retarget(0, Vtl0, 0, 0x130, 1),
+                    Op::HostAssert {
+                        vp: 0,
+                        assert: ProxyAssert::Single(0x30),
+                    },
+                    Op::RunVp { vp: 0 },
+                ],
+            },
+            about: "residual: a rejected retarget to 0x130 admits 0x30 (u32 -> u8 truncation, set before the hypervisor call)",
+        },
+        Named {
+            name: "set-vp-registers-mask-stale-filter",
+            target: Target::ProxyFilter,
+            scenario: Scenario {
+                config: config(1, true),
+                ops: vec![
+                    wr_sint(0, Vtl0, 2, Sint::unmasked(V, false)),
+                    set_reg_sint(0, Vtl0, Vtl0, 2, Sint(Sint::MASKED | V as u64)),
+                    Op::HostAssert {
+                        vp: 0,
+                        assert: ProxyAssert::Single(V as u32),
+                    },
+                    Op::RunVp { vp: 0 },
+                ],
+            },
+            about: "residual: masking SINT2 by HvSetVpRegisters leaves its vector admitted",
+        },
+    ]
+}
+
+/// Normal guest life, for `corpus/<target>/`: boot, SINT setup through each path,
+/// offers, opens, signals, retargets, closes; 1 and 4 VPs; relay on and off; TDX and SNP.
+/// None of them may break an invariant on any revision.
+pub fn seeds() -> Vec<Named> {
+    let mut out = Vec::new();
+    for (isolation, iso) in [(Isolation::Snp, "snp"), (Isolation::Tdx, "tdx")] {
+        for vps in [1u8, 4] {
+            for relay in [true, false] {
+                let config = Config {
+                    vp_count: vps,
+                    isolation,
+                    vmbus_relay: relay,
+                    tdx_offload: isolation == Isolation::Tdx,
+                    vtl1_enabled: false,
+                    era: VmbusEra::Modern,
+                };
+                let name = |n: &str| -> &'static str {
+                    Box::leak(
+                        format!(
+                            "{n}-{iso}-{vps}vp-relay-{}",
+                            if relay { "on" } else { "off" }
+                        )
+                        .into_boxed_str(),
+                    )
+                };
+                // Boot: every VP enables its synic and programs SINT2 the way the guest
+                // does for its VMBus: no proxy bit with the relay (VTL2 is the server),
+                // proxy bit without it (the host is). Both synics get the same value.
+                let sint2 = Sint::unmasked(0x2f, !relay);
+                let mut boot = Vec::new();
+                for vp in 0..vps {
+                    boot.push(Op::WrMsr {
+                        vp,
+                        vtl: Vtl0,
+                        msr: msr::SCONTROL,
+                        value: 1,
+                    });
+                    boot.push(Op::UntrustedWrMsr {
+                        vp,
+                        msr: msr::SINT0 + 2,
+                        value: sint2.0,
+                    });
+                    boot.push(wr_sint(vp, Vtl0, 2, sint2));
+                }
+                let last = vps - 1;
+                let mut life = boot.clone();
+                if relay {
+                    // No host signal: with SINT2 set, a signal here would be the #1162
+                    // witness on `proxy-bit`, and seeds must not be witnesses.
+                    life.extend([
+                        Op::HostOffer { slot: 0 },
+                        Op::HostOffer { slot: 1 },
+                        open(0, 0),
+                        open(1, last as u32),
+                        Op::ModifyChannel {
+                            slot: 1,
+                            target_vp: 0,
+                        },
+                        Op::RunVp { vp: 0 },
+                        Op::RunVp { vp: last },
+                        Op::GuestAck { vp: 0, vtl: Vtl0 },
+                        Op::CloseChannel { slot: 1 },
+                        Op::RunVp { vp: 0 },
+                    ]);
+                } else {
+                    life.extend([
+                        Op::HostSignalSint { vp: 0, sint: 2 },
+                        Op::HostSignalSint { vp: last, sint: 2 },
+                        Op::RunVp { vp: 0 },
+                        Op::RunVp { vp: last },
+                    ]);
+                }
+                out.push(Named {
+                    name: name("vmbus-life"),
+                    target: Target::RelayLifecycle,
+                    scenario: Scenario { config, ops: life },
+                    about: "boot, SINT2 setup, offers, opens, signals, acks, a close",
+                });
+                // A device retargeted to its own VP (no cross-VP window), then used.
+                let mut dev = boot.clone();
+                dev.extend([
+                    retarget(last, Vtl0, 1, 0x41, 1 << last),
+                    Op::HostDeviceInterrupt { device: 1, pick: 0 },
+                    Op::RunVp { vp: last },
+                ]);
+                for target in [Target::ProxyFilter, Target::RelayLifecycle] {
+                    out.push(Named {
+                        name: name(&format!("device-{}", target.name())),
+                        target,
+                        scenario: Scenario {
+                            config,
+                            ops: dev.clone(),
+                        },
+                        about: "a device retargeted on its own VP, then an interrupt",
+                    });
+                }
+                // Register traffic: reads, a timer SINT, EOM, SIMP/SIEFP pages.
+                let mut regs = boot.clone();
+                regs.extend([
+                    Op::WrMsr {
+                        vp: 0,
+                        vtl: Vtl0,
+                        msr: msr::SIMP,
+                        value: 0x1000 | 1,
+                    },
+                    Op::WrMsr {
+                        vp: 0,
+                        vtl: Vtl0,
+                        msr: msr::SIEFP,
+                        value: 0x2000 | 1,
+                    },
+                    Op::RdMsr {
+                        vp: 0,
+                        vtl: Vtl0,
+                        msr: msr::SINT0 + 2,
+                    },
+                    Op::RdMsr {
+                        vp: 0,
+                        vtl: Vtl0,
+                        msr: msr::SVERSION,
+                    },
+                    Op::WrMsr {
+                        vp: 0,
+                        vtl: Vtl0,
+                        msr: msr::EOM,
+                        value: 0,
+                    },
+                    Op::RunVp { vp: 0 },
+                ]);
+                out.push(Named {
+                    name: name("registers"),
+                    target: Target::SynicMsr,
+                    scenario: Scenario { config, ops: regs },
+                    about: "SCONTROL, SINT2, SIMP, SIEFP, EOM writes and reads",
+                });
+            }
+        }
+    }
+    out
+}

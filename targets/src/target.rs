@@ -1,0 +1,125 @@
+//! The three fuzz targets: which operation kinds each one draws from. Names are part of
+//! the CLI contract.
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::codec::Kind;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// Raw synic MSR and register-name accesses by VTL0 and VTL1, untrusted-synic writes,
+    /// a malicious host: register semantics, VTL2 crashes and leaks.
+    SynicMsr,
+    /// SINT masks, vectors, proxy flags and device retargets on several VPs against a
+    /// malicious host asserting arbitrary proxy-IRR bits.
+    ProxyFilter,
+    /// The whole story with an honest host: offers, open/close/modify, SINT setup through
+    /// every path, signals, device interrupts, VP runs in any order, APIC enable/disable.
+    RelayLifecycle,
+}
+
+/// Kind tables: append only (see `codec`).
+const SYNIC_MSR: &[Kind] = &[
+    Kind::RunVp,
+    Kind::WrMsrRaw,
+    Kind::RdMsr,
+    Kind::SetVpRegRaw,
+    Kind::UntrustedWrMsrRaw,
+    Kind::WrSint,
+    Kind::SetVpRegSint,
+    Kind::WrScontrol,
+    Kind::HostAssertSingle,
+    Kind::HostAssertWindow,
+    Kind::HostSignalSint,
+    Kind::SetApic,
+    Kind::GuestAck,
+];
+
+const PROXY_FILTER: &[Kind] = &[
+    Kind::RunVp,
+    Kind::WrSint,
+    Kind::SetVpRegSint,
+    Kind::UntrustedSint,
+    Kind::WrScontrol,
+    Kind::Retarget,
+    Kind::SetApic,
+    Kind::GuestAck,
+    Kind::HostSignalSint,
+    Kind::HostDeviceInterrupt,
+    Kind::HostAssertSingle,
+    Kind::HostAssertWindow,
+    Kind::HostAssertFull,
+];
+
+const RELAY_LIFECYCLE: &[Kind] = &[
+    Kind::RunVp,
+    Kind::WrSint,
+    Kind::SetVpRegSint,
+    Kind::UntrustedSint,
+    Kind::WrScontrol,
+    Kind::Retarget,
+    Kind::SetApic,
+    Kind::GuestAck,
+    Kind::HostOffer,
+    Kind::OpenChannel,
+    Kind::CloseChannel,
+    Kind::ModifyChannel,
+    Kind::ModifyConnection,
+    Kind::HostSignalChannel,
+    Kind::HostSignalSint,
+    Kind::HostDeviceInterrupt,
+];
+
+impl Target {
+    pub const ALL: [Target; 3] = [
+        Target::SynicMsr,
+        Target::ProxyFilter,
+        Target::RelayLifecycle,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Target::SynicMsr => "synic_msr",
+            Target::ProxyFilter => "proxy_filter",
+            Target::RelayLifecycle => "relay_lifecycle",
+        }
+    }
+
+    pub const fn description(self) -> &'static str {
+        match self {
+            Target::SynicMsr => "raw synic MSR / HvSetVpRegisters / untrusted-synic accesses from VTL0 and VTL1, malicious host",
+            Target::ProxyFilter => "SINT masks, vectors, proxy bits and device retargets on several VPs vs. a malicious host",
+            Target::RelayLifecycle => "offers, open/close/modify, SINT setup by every path, honest signals, device interrupts, VP runs",
+        }
+    }
+
+    /// The operation kinds this target draws from; a tag byte picks `kinds[tag % len]`.
+    pub const fn kinds(self) -> &'static [Kind] {
+        match self {
+            Target::SynicMsr => SYNIC_MSR,
+            Target::ProxyFilter => PROXY_FILTER,
+            Target::RelayLifecycle => RELAY_LIFECYCLE,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Target::ALL
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown target '{s}' (expected synic_msr, proxy_filter or relay_lifecycle)"
+                )
+            })
+    }
+}
