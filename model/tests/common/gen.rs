@@ -83,12 +83,18 @@ pub fn config(rng: &mut Rng, wild: bool) -> Config {
     }
 }
 
-/// A VP index: mostly 0..=4 (4 is always out of range), sometimes any u8.
+/// A VP index: often 0, mostly 0..=4 (4 is always out of range), sometimes any u8.
 fn vp(rng: &mut Rng) -> u8 {
-    if rng.chance(7, 8) {
-        rng.below(5) as u8
-    } else {
-        rng.u8()
+    small_index(rng)
+}
+
+/// 0 with probability 3/8 (so offers, opens and signals meet on the same slot and SINT
+/// writes, polls and asserts on the same VP), 0..=4 with 1/2, any u8 with 1/8.
+fn small_index(rng: &mut Rng) -> u8 {
+    match rng.below(8) {
+        0..=2 => 0,
+        3..=6 => rng.below(5) as u8,
+        _ => rng.u8(),
     }
 }
 
@@ -105,13 +111,9 @@ fn vector(rng: &mut Rng) -> u8 {
     }
 }
 
-/// Slots and devices: mostly 0..=4 (4 is out of range), sometimes any u8.
+/// Slots and devices: as [`small_index`] (4 is out of range).
 fn index(rng: &mut Rng) -> u8 {
-    if rng.chance(7, 8) {
-        rng.below(5) as u8
-    } else {
-        rng.u8()
-    }
+    small_index(rng)
 }
 
 fn sint_number(rng: &mut Rng) -> u8 {
