@@ -320,7 +320,7 @@ impl Partition {
         let p = self.policy;
         let synic = &self.vps[vp].synic[0];
         let mut allowed = VectorSet::EMPTY;
-        if !(p.scontrol_gates_sints && !synic.enabled()) {
+        if !p.scontrol_gates_sints || synic.enabled() {
             for (n, s) in synic.sints.iter().enumerate() {
                 let relay = self.config.vmbus_relay;
                 let relay_admits = match p.admission {
