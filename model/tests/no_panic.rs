@@ -139,9 +139,9 @@ fn run_checked(config: Config, revision: Revision, ops: &[Op]) -> Outcome {
                 expected_irr[vp] = VectorSet::EMPTY;
             }
         }
-        for vp in 0..MAX_VPS {
+        for (vp, expected_irr) in expected_irr.iter().enumerate() {
             let run = &p.vps[vp].run;
-            assert_eq!(run.proxy_irr, expected_irr[vp], "vp{vp}: {}", ctx());
+            assert_eq!(run.proxy_irr, *expected_irr, "vp{vp}: {}", ctx());
             assert!(run.scan_proxy_irr || run.proxy_irr.is_empty(), "{}", ctx());
             // The filter changes only through a reported update, and ends as the last one.
             let last = ev.iter().rev().find_map(|e| match *e {
