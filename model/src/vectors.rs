@@ -76,10 +76,9 @@ impl VectorSet {
 }
 
 impl fmt::Debug for VectorSet {
+    /// The compact `Display` form: traces of 256-bit sets stay one short line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set()
-            .entries(self.iter().map(|v| format!("{v:#04x}")))
-            .finish()
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -392,38 +392,28 @@ impl Oracle {
                     g.flag_outstanding = false;
                 }
             }
+            // Channel state follows what the VMBus server answered the guest.
             Op::OpenChannel {
                 slot, target_vp, ..
-            } => {
-                if r == OpResult::Done {
-                    self.channels[slot as usize] = GuestChannel {
-                        open: true,
-                        target_vp,
-                        interrupt_relay: self.interrupt_page,
-                    };
-                }
+            } if r == OpResult::Done => {
+                self.channels[slot as usize] = GuestChannel {
+                    open: true,
+                    target_vp,
+                    interrupt_relay: self.interrupt_page,
+                };
             }
-            Op::CloseChannel { slot } => {
-                if r == OpResult::Done {
-                    self.channels[slot as usize].open = false;
-                }
+            Op::CloseChannel { slot } if r == OpResult::Done => {
+                self.channels[slot as usize].open = false;
             }
-            Op::ModifyChannel { slot, target_vp } => {
-                if r == OpResult::Done {
-                    self.channels[slot as usize].target_vp = target_vp;
-                }
+            Op::ModifyChannel { slot, target_vp } if r == OpResult::Done => {
+                self.channels[slot as usize].target_vp = target_vp;
             }
-            Op::ModifyConnection { use_interrupt_page } => {
-                if self.config.vmbus_relay {
-                    self.interrupt_page =
-                        use_interrupt_page && self.config.era == sintfuzz_model::VmbusEra::PreWin8;
-                }
+            Op::ModifyConnection { use_interrupt_page } if self.config.vmbus_relay => {
+                // The server takes an interrupt page only from pre-Win8 guests.
+                self.interrupt_page =
+                    use_interrupt_page && self.config.era == sintfuzz_model::VmbusEra::PreWin8;
             }
-            Op::RunVp { vp } => {
-                if (vp as usize) < self.config.vps() {
-                    self.settle(vp as usize);
-                }
-            }
+            Op::RunVp { vp } if (vp as usize) < self.config.vps() => self.settle(vp as usize),
             _ => {}
         }
     }

@@ -1,0 +1,4 @@
+//! AFL++: `synic_msr` over raw bytes (stdin outside AFL). See fuzz/README.md.
+fn main() {
+    afl::fuzz!(|data: &[u8]| sintfuzz_targets::synic_msr(data));
+}

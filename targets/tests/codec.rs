@@ -1,0 +1,230 @@
+//! The input format: total and bounded decoding, exact round trips, and pinned bytes so
+//! that checked-in files keep their meaning.
+
+use sintfuzz_model::{Op, ProxyAssert, RetargetFlaws, VectorSet, Vtl};
+use sintfuzz_targets::codec::{decode, encode, EncodeError, MAX_CANONICAL_LEN, MAX_OPS};
+use sintfuzz_targets::scenarios::{seeds, witnesses};
+use sintfuzz_targets::{Scenario, Target};
+
+/// splitmix64: a fixed-seed generator for test data.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+#[test]
+fn random_bytes_decode_encode_decode_is_stable() {
+    let mut rng = Rng(1);
+    for target in Target::ALL {
+        for _ in 0..3000 {
+            let len = (rng.next() % 700) as usize;
+            let data = rng.bytes(len);
+            let s = decode(target, &data);
+            assert!(s.ops.len() <= MAX_OPS);
+            let bytes = encode(target, &s).expect("every decoded scenario is encodable");
+            assert!(bytes.len() <= MAX_CANONICAL_LEN);
+            assert_eq!(decode(target, &bytes), s, "{target}: {data:02x?}");
+            // Canonical bytes are a fixed point.
+            assert_eq!(encode(target, &decode(target, &bytes)).unwrap(), bytes);
+        }
+    }
+}
+
+fn random_op(rng: &mut Rng, vps: u8) -> Op {
+    let vp = (rng.next() % vps as u64) as u8;
+    let vtl = if rng.next() & 1 == 0 {
+        Vtl::Vtl0
+    } else {
+        Vtl::Vtl1
+    };
+    let r = rng.next();
+    let sint_value = (r & 0xff) | (r & (1 << 16 | 1 << 17 | 1 << 18 | 1 << 20));
+    match rng.next() % 12 {
+        0 => Op::RunVp { vp },
+        1 => Op::WrMsr {
+            vp,
+            vtl,
+            msr: 0x4000_0090 + (r >> 32) as u32 % 16,
+            value: sint_value,
+        },
+        2 => Op::WrMsr {
+            vp,
+            vtl,
+            msr: (r >> 32) as u32,
+            value: rng.next(),
+        },
+        3 => Op::RdMsr {
+            vp,
+            vtl,
+            msr: (r >> 8) as u32,
+        },
+        4 => Op::Retarget {
+            vp,
+            vtl,
+            device: (r >> 40) as u8 % 4,
+            vector: (r >> 8) as u16 as u32,
+            targets: (r >> 24) as u8,
+            flaws: RetargetFlaws {
+                reserved_flags: r & 1 << 50 != 0,
+                bad_processor_set: r & 1 << 51 != 0,
+                not_msi: r & 1 << 52 != 0,
+            },
+        },
+        5 => Op::HostAssert {
+            vp,
+            assert: ProxyAssert::Single(r as u32),
+        },
+        6 => Op::HostAssert {
+            vp,
+            assert: ProxyAssert::Multi(VectorSet([
+                r as u32,
+                (r >> 32) as u32,
+                rng.next() as u32,
+                0,
+                0,
+                1,
+                0,
+                r as u32,
+            ])),
+        },
+        7 => Op::OpenChannel {
+            slot: (r % 4) as u8,
+            target_vp: if r & 1 << 9 != 0 { u32::MAX } else { vp as u32 },
+            event_flag: (r >> 16) as u16,
+        },
+        8 => Op::SetVpRegister {
+            vp,
+            caller_vtl: vtl,
+            target_vtl: [Vtl::Vtl0, Vtl::Vtl1, Vtl::Vtl2][(r % 3) as usize],
+            partition_self: r & 1 << 5 != 0,
+            vp_index: if r & 1 << 6 != 0 {
+                0xffff_fffe
+            } else {
+                (r >> 8) as u32
+            },
+            name: (r >> 16) as u32,
+            value: rng.next(),
+        },
+        9 => Op::SetApic {
+            vp,
+            vtl,
+            hw_enabled: r & 1 != 0,
+            sw_enabled: r & 2 != 0,
+        },
+        10 => Op::HostDeviceInterrupt {
+            device: (r % 4) as u8,
+            pick: (r >> 8) as u8,
+        },
+        _ => Op::UntrustedWrMsr {
+            vp,
+            msr: (r >> 16) as u32,
+            value: rng.next(),
+        },
+    }
+}
+
+#[test]
+fn random_scenarios_round_trip_where_encodable() {
+    let mut rng = Rng(2);
+    let mut encoded = [0usize; 3];
+    for (t, target) in Target::ALL.into_iter().enumerate() {
+        for _ in 0..3000 {
+            let vps = (rng.next() % 4 + 1) as u8;
+            let n = (rng.next() % 20) as usize;
+            let s = Scenario {
+                config: sintfuzz_model::Config {
+                    vp_count: vps,
+                    vmbus_relay: rng.next() & 1 == 0,
+                    vtl1_enabled: rng.next() & 1 == 0,
+                    ..Default::default()
+                },
+                ops: (0..n).map(|_| random_op(&mut rng, vps)).collect(),
+            };
+            match encode(target, &s) {
+                Ok(bytes) => {
+                    encoded[t] += 1;
+                    assert_eq!(decode(target, &bytes), s, "{target}");
+                }
+                Err(EncodeError::Unrepresentable { index, op }) => {
+                    // Then no kind of this target decodes to it: check that claim on
+                    // the op alone.
+                    let one = Scenario {
+                        config: s.config,
+                        ops: vec![op],
+                    };
+                    assert!(encode(target, &one).is_err(), "op {index}: {op:?}");
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    // Each target represents a good share of its scenarios (guards the test itself).
+    assert!(encoded.iter().all(|&n| n > 0), "{encoded:?}");
+}
+
+#[test]
+fn named_scenarios_round_trip() {
+    for w in witnesses().into_iter().chain(seeds()) {
+        let bytes = encode(w.target, &w.scenario).unwrap_or_else(|e| panic!("{}: {e}", w.name));
+        assert_eq!(decode(w.target, &bytes), w.scenario, "{}", w.name);
+    }
+}
+
+#[test]
+fn truncated_and_huge_inputs_decode_to_bounded_scenarios() {
+    assert_eq!(decode(Target::RelayLifecycle, &[]).ops.len(), 0);
+    let w = witnesses()
+        .into_iter()
+        .find(|w| w.name == "proxy-bit-drops-relay-signal")
+        .unwrap();
+    let bytes = encode(w.target, &w.scenario).unwrap();
+    for cut in 0..bytes.len() {
+        let s = decode(w.target, &bytes[..cut]);
+        assert!(s.ops.len() <= w.scenario.ops.len());
+        assert!((1..=4).contains(&s.config.vp_count));
+    }
+    let huge = Rng(3).bytes(10 << 20);
+    for target in Target::ALL {
+        let s = decode(target, &huge);
+        assert_eq!(s.ops.len(), MAX_OPS);
+        // Decoding reads at most the canonical maximum: its cost does not grow with size.
+        assert!(encode(target, &s).unwrap().len() <= MAX_CANONICAL_LEN);
+    }
+}
+
+/// Version 1 bytes, pinned. If one of these changes, old corpus and regression files
+/// changed meaning: add a kind instead.
+#[test]
+fn format_v1_is_pinned() {
+    let pinned: &[(&str, &str)] = &[
+        (
+            "proxy-bit-drops-relay-signal",
+            "0000010000023000080009000001000d000000",
+        ),
+        ("vtl1-sint-write-asserts", "0800010001123000100000000000"),
+        (
+            "retarget-cross-vp-wake-window",
+            "000105000000400002000900000001",
+        ),
+    ];
+    for (name, hex) in pinned {
+        let w = witnesses().into_iter().find(|w| w.name == *name).unwrap();
+        let bytes = encode(w.target, &w.scenario).unwrap();
+        let got: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(&got, hex, "{name}");
+        let raw: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        assert_eq!(decode(w.target, &raw), w.scenario, "{name}");
+    }
+}
