@@ -65,6 +65,8 @@ pub struct Named {
     pub target: Target,
     pub scenario: Scenario,
     pub about: &'static str,
+    /// Upstream issue (`openvmm#N`) or sintfuzz finding id (`SF-NNN`); empty for seeds.
+    pub finding: &'static str,
 }
 
 use Vtl::{Vtl0, Vtl1};
@@ -102,6 +104,7 @@ pub fn witnesses() -> Vec<Named> {
                 ],
             },
             about: "#563/#554: before #609 a malicious host reaches VTL0 with any vector",
+            finding: "openvmm#563",
         },
         Named {
             name: "unfiltered-host-injects-vtl2-vector",
@@ -117,6 +120,7 @@ pub fn witnesses() -> Vec<Named> {
                 ],
             },
             about: "#563: VTL2's own SINT vector reaches VTL0",
+            finding: "openvmm#563",
         },
         Named {
             name: "proxy-bit-drops-relay-signal",
@@ -126,6 +130,7 @@ pub fn witnesses() -> Vec<Named> {
                 ops: relay_setup(wr_sint(0, Vtl0, 2, Sint::unmasked(V, false)), 0),
             },
             about: "#1162: SINT2 without the proxy bit never admitted; relay interrupts lost",
+            finding: "openvmm#1162",
         },
         Named {
             name: "vtl1-sint-write-asserts",
@@ -135,6 +140,7 @@ pub fn witnesses() -> Vec<Named> {
                 ops: vec![wr_sint(0, Vtl1, 2, Sint::unmasked(V, true))],
             },
             about: "#1275: VTL1 SINT WRMSR reaches assert_eq!(vtl, Vtl0) (proxy-bit: with the proxy bit; relay-aware: any)",
+            finding: "openvmm#1275",
         },
         Named {
             name: "vtl1-retarget-asserts",
@@ -144,6 +150,7 @@ pub fn witnesses() -> Vec<Named> {
                 ops: vec![retarget(0, Vtl1, 0, 0x40, 1)],
             },
             about: "residual: RetargetDeviceInterrupt from VTL1 has no VTL gate and hits the VTL0 assert",
+            finding: "SF-001",
         },
         Named {
             name: "set-vp-registers-sint2-stale-filter",
@@ -153,6 +160,7 @@ pub fn witnesses() -> Vec<Named> {
                 ops: relay_setup(set_reg_sint(0, Vtl0, Vtl0, 2, Sint::unmasked(V, false)), 0),
             },
             about: "residual: SINT2 set by HvSetVpRegisters never updates the filter; relay interrupts lost",
+            finding: "SF-002",
         },
         Named {
             name: "retarget-cross-vp-wake-window",
@@ -166,6 +174,7 @@ pub fn witnesses() -> Vec<Named> {
                 ],
             },
             about: "residual: other VPs update their filter only when they next run; the device interrupt is dropped meanwhile",
+            finding: "SF-003",
         },
         Named {
             name: "set-vp-registers-proxy-sint-stale-filter",
@@ -179,6 +188,7 @@ pub fn witnesses() -> Vec<Named> {
                 ],
             },
             about: "residual: a proxy-bit SINT set by HvSetVpRegisters is not admitted; host signals lost",
+            finding: "SF-004",
         },
         Named {
             name: "retarget-vector-truncation",
@@ -195,6 +205,7 @@ pub fn witnesses() -> Vec<Named> {
                 ],
             },
             about: "residual: a rejected retarget to 0x130 admits 0x30 (u32 -> u8 truncation, set before the hypervisor call)",
+            finding: "SF-005",
         },
         Named {
             name: "set-vp-registers-mask-stale-filter",
@@ -212,6 +223,86 @@ pub fn witnesses() -> Vec<Named> {
                 ],
             },
             about: "residual: masking SINT2 by HvSetVpRegisters leaves its vector admitted",
+            finding: "SF-006",
+        },
+        Named {
+            name: "relay-admits-non-vmbus-sint",
+            target: Target::ProxyFilter,
+            scenario: Scenario {
+                config: config(1, true),
+                ops: vec![
+                    wr_sint(0, Vtl0, 3, Sint::unmasked(0x44, false)),
+                    Op::HostAssert {
+                        vp: 0,
+                        assert: ProxyAssert::Single(0x44),
+                    },
+                    Op::RunVp { vp: 0 },
+                ],
+            },
+            about: "strict: with the relay on, a non-proxy SINT3 vector is admitted to the host",
+            finding: "SF-007",
+        },
+        Named {
+            name: "offload-reserved-vector",
+            target: Target::ProxyFilter,
+            scenario: Scenario {
+                config: Config {
+                    isolation: Isolation::Tdx,
+                    tdx_offload: true,
+                    ..config(1, true)
+                },
+                ops: vec![
+                    wr_sint(0, Vtl0, 2, Sint::unmasked(0x05, false)),
+                    Op::HostAssert {
+                        vp: 0,
+                        assert: ProxyAssert::Single(0x05),
+                    },
+                    Op::RunVp { vp: 0 },
+                ],
+            },
+            about: "strict: a SINT vector below 16 is admitted and the TDX offload injects it",
+            finding: "SF-008",
+        },
+        Named {
+            name: "scontrol-disabled-still-admits",
+            target: Target::ProxyFilter,
+            scenario: Scenario {
+                config: config(1, true),
+                ops: vec![
+                    wr_sint(0, Vtl0, 2, Sint::unmasked(V, false)),
+                    Op::WrMsr {
+                        vp: 0,
+                        vtl: Vtl0,
+                        msr: msr::SCONTROL,
+                        value: 0,
+                    },
+                    Op::HostAssert {
+                        vp: 0,
+                        assert: ProxyAssert::Single(V as u32),
+                    },
+                    Op::RunVp { vp: 0 },
+                ],
+            },
+            about: "strict: the filter ignores SCONTROL; host SINT vectors arrive with the synic off",
+            finding: "SF-009",
+        },
+        Named {
+            name: "stale-device-vector",
+            target: Target::ProxyFilter,
+            scenario: Scenario {
+                config: config(1, true),
+                ops: vec![
+                    retarget(0, Vtl0, 0, 0x40, 1),
+                    retarget(0, Vtl0, 0, 0x41, 1),
+                    Op::HostAssert {
+                        vp: 0,
+                        assert: ProxyAssert::Single(0x40),
+                    },
+                    Op::RunVp { vp: 0 },
+                ],
+            },
+            about: "strict: the device vector table never shrinks; a vector moved away stays admitted",
+            finding: "SF-010",
         },
     ]
 }
@@ -292,7 +383,8 @@ pub fn seeds() -> Vec<Named> {
                     name: name("vmbus-life"),
                     target: Target::RelayLifecycle,
                     scenario: Scenario { config, ops: life },
-                    about: "boot, SINT2 setup, offers, opens, signals, acks, a close",
+                    about: "boot, SINT2 setup, offers, opens, acks, a modify, a close",
+                    finding: "",
                 });
                 // A device retargeted to its own VP (no cross-VP window), then used.
                 let mut dev = boot.clone();
@@ -310,6 +402,7 @@ pub fn seeds() -> Vec<Named> {
                             ops: dev.clone(),
                         },
                         about: "a device retargeted on its own VP, then an interrupt",
+                        finding: "",
                     });
                 }
                 // Register traffic: reads, a timer SINT, EOM, SIMP/SIEFP pages.
@@ -350,6 +443,7 @@ pub fn seeds() -> Vec<Named> {
                     target: Target::SynicMsr,
                     scenario: Scenario { config, ops: regs },
                     about: "SCONTROL, SINT2, SIMP, SIEFP, EOM writes and reads",
+                    finding: "",
                 });
             }
         }

@@ -143,3 +143,64 @@ fn head_retarget_truncates_vector() {
         ],
     );
 }
+
+/// Strict-only weaknesses: clean under the default set everywhere, flagged under
+/// `strict` on the revisions that have them, and never on `proposed`.
+fn check_strict(name: &str, expected: [Option<Invariant>; 5]) {
+    for (r, e) in Revision::ALL.into_iter().zip(expected) {
+        assert_eq!(
+            outcome(name, r, InvariantSet::default_set()),
+            None,
+            "{name} on {r}"
+        );
+        assert_eq!(
+            outcome(name, r, InvariantSet::strict()),
+            e,
+            "{name} strict on {r}"
+        );
+    }
+}
+
+#[test]
+fn strict_weaknesses_of_head() {
+    check_strict(
+        "relay-admits-non-vmbus-sint",
+        [
+            Some(LeakNonVmbusSint),
+            None,
+            Some(LeakNonVmbusSint),
+            Some(LeakNonVmbusSint),
+            None,
+        ],
+    );
+    check_strict(
+        "scontrol-disabled-still-admits",
+        [
+            Some(LeakSynicDisabled),
+            None,
+            Some(LeakSynicDisabled),
+            Some(LeakSynicDisabled),
+            None,
+        ],
+    );
+    check_strict(
+        "stale-device-vector",
+        [
+            Some(LeakStaleDeviceVector),
+            Some(LeakStaleDeviceVector),
+            Some(LeakStaleDeviceVector),
+            Some(LeakStaleDeviceVector),
+            None,
+        ],
+    );
+    check_strict(
+        "offload-reserved-vector",
+        [
+            Some(ReservedVector),
+            None,
+            Some(ReservedVector),
+            Some(ReservedVector),
+            None,
+        ],
+    );
+}

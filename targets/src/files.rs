@@ -1,0 +1,183 @@
+//! The checked-in inputs: curated seeds in `corpus/<target>/` and minimized regressions
+//! in `triage/regressions/<target>/<name>.bin`, each with a `<name>.toml` sidecar of the
+//! expected outcome per revision. Engines and `cmin` never write into either folder.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sintfuzz_model::Revision;
+
+use crate::codec::encode;
+use crate::harness::{run, Settings};
+use crate::invariant::InvariantSet;
+use crate::scenarios::{seeds, witnesses, Named};
+use crate::target::Target;
+
+pub const CORPUS_DIR: &str = "corpus";
+pub const REGRESSIONS_DIR: &str = "triage/regressions";
+/// Inputs larger than this are refused by the file readers (engines' `max_len` is far
+/// below; this only stops a stray multi-gigabyte file).
+pub const MAX_FILE_LEN: u64 = 64 << 20;
+
+/// `clean` or an invariant id.
+pub fn outcome_name(target: Target, data: &[u8], settings: &Settings) -> String {
+    match run(target, data, settings).violation() {
+        None => "clean".to_string(),
+        Some(v) => v.invariant.id().to_string(),
+    }
+}
+
+/// What a regression file is expected to give, per revision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sidecar {
+    pub name: String,
+    pub target: String,
+    pub about: String,
+    /// Upstream issue or sintfuzz finding id (`triage/known.toml`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub finding: String,
+    /// Revision name → outcome under the default invariant set.
+    pub default: BTreeMap<String, String>,
+    /// Revision name → outcome under `strict`.
+    pub strict: BTreeMap<String, String>,
+}
+
+impl Sidecar {
+    /// The outcomes the current model gives `data` on every revision.
+    pub fn measure(name: &str, target: Target, about: &str, finding: &str, data: &[u8]) -> Self {
+        let table = |invariants| {
+            Revision::ALL
+                .into_iter()
+                .map(|revision| {
+                    let s = Settings {
+                        revision,
+                        invariants,
+                    };
+                    (revision.name().to_string(), outcome_name(target, data, &s))
+                })
+                .collect()
+        };
+        Self {
+            name: name.to_string(),
+            target: target.name().to_string(),
+            about: about.to_string(),
+            finding: finding.to_string(),
+            default: table(InvariantSet::default_set()),
+            strict: table(InvariantSet::strict()),
+        }
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a sidecar always serializes")
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.message().to_string())
+    }
+}
+
+/// Read an input file with the errors a user should see, never a panic.
+pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.is_dir() {
+        return Err(format!(
+            "{}: is a directory, not an input file",
+            path.display()
+        ));
+    }
+    if meta.len() > MAX_FILE_LEN {
+        return Err(format!(
+            "{}: {} bytes is over the {} byte input limit",
+            path.display(),
+            meta.len(),
+            MAX_FILE_LEN
+        ));
+    }
+    fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Write `bytes` to `path` only if it differs, so rewriting is idempotent.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    if fs::read(path).ok().as_deref() == Some(bytes) {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    fs::write(path, bytes)?;
+    Ok(true)
+}
+
+/// (Re)write `corpus/` under `root` from the named seed scenarios. Returns every seed
+/// path and whether it changed. Files that are not seeds are left alone.
+pub fn write_seeds(root: &Path) -> io::Result<Vec<(PathBuf, bool)>> {
+    let mut out = Vec::new();
+    for Named {
+        name,
+        target,
+        scenario,
+        ..
+    } in seeds()
+    {
+        let bytes = encode(target, &scenario)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{name}: {e}")))?;
+        let path = root
+            .join(CORPUS_DIR)
+            .join(target.name())
+            .join(format!("{name}.bin"));
+        let changed = write_if_changed(&path, &bytes)?;
+        out.push((path, changed));
+    }
+    Ok(out)
+}
+
+/// Write a regression `<name>.bin` and its measured sidecar under `root`.
+pub fn write_regression(
+    root: &Path,
+    target: Target,
+    name: &str,
+    about: &str,
+    finding: &str,
+    bytes: &[u8],
+) -> io::Result<(PathBuf, Sidecar)> {
+    let dir = root.join(REGRESSIONS_DIR).join(target.name());
+    let bin = dir.join(format!("{name}.bin"));
+    let sidecar = Sidecar::measure(name, target, about, finding, bytes);
+    write_if_changed(&bin, bytes)?;
+    write_if_changed(
+        &dir.join(format!("{name}.toml")),
+        sidecar.to_toml().as_bytes(),
+    )?;
+    Ok((bin, sidecar))
+}
+
+/// Every file under `dir/<target>/` with the given extension, sorted.
+pub fn list(dir: &Path, target: Target, ext: &str) -> io::Result<Vec<PathBuf>> {
+    let d = dir.join(target.name());
+    if !d.exists() {
+        return Ok(Vec::new());
+    }
+    let mut files: Vec<PathBuf> = fs::read_dir(d)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == ext))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// (Re)write the regression files of every hand-built witness.
+pub fn write_witnesses(root: &Path) -> io::Result<Vec<(PathBuf, Sidecar)>> {
+    witnesses()
+        .into_iter()
+        .map(|w| {
+            let bytes = encode(w.target, &w.scenario).map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", w.name))
+            })?;
+            write_regression(root, w.target, w.name, w.about, w.finding, &bytes)
+        })
+        .collect()
+}
