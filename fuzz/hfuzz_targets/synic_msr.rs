@@ -1,6 +1,12 @@
 //! honggfuzz: `synic_msr` over raw bytes. See fuzz/README.md.
+//! honggfuzz's `fuzz!` takes a block body (`|data: &[u8]| { .. }`), not an expression.
+mod panic_line;
+
 fn main() {
     loop {
-        honggfuzz::fuzz!(|data: &[u8]| sintfuzz_targets::synic_msr(data));
+        honggfuzz::fuzz!(|data: &[u8]| {
+            panic_line::install();
+            sintfuzz_targets::synic_msr(data);
+        });
     }
 }
