@@ -81,6 +81,9 @@ pub enum Event {
         vtl: Vtl,
         vector: u8,
         reason: DropReason,
+        /// The path it was on when dropped; `None` before it had one (kernel block,
+        /// hypervisor or synic refusal).
+        path: Option<Path>,
     },
     /// The proxy-interrupt message reached the kernel with these bits (after `& 0xff`).
     ProxyAsserted { vp: u8, bits: VectorSet },

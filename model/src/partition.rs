@@ -628,6 +628,7 @@ impl Partition {
             vtl: Vtl::Vtl0,
             vector: s.vector(),
             reason,
+            path: None,
         };
         match self.vps[vp].synic[0].signal_event(sint, flag) {
             Signal::Proxied => {
@@ -654,6 +655,7 @@ impl Partition {
                 vtl: Vtl::Vtl0,
                 vector: s.vector(),
                 reason: DropReason::HostSuppressed,
+                path: None,
             });
         } else {
             self.proxy_interrupt(vp, VectorSet::single(s.vector()), obs);
@@ -698,6 +700,7 @@ impl Partition {
                 vtl: Vtl::Vtl0,
                 vector,
                 reason: DropReason::Blocked,
+                path: None,
             });
         }
     }
@@ -768,12 +771,14 @@ impl Partition {
                 vtl,
                 vector,
                 reason: DropReason::ReservedVector,
+                path: Some(path),
             },
             Request::Disabled => Event::Dropped {
                 vp,
                 vtl,
                 vector,
                 reason: DropReason::ApicDisabled,
+                path: Some(path),
             },
         });
     }

@@ -68,6 +68,7 @@ fn run_checked(config: Config, revision: Revision, ops: &[Op]) -> Outcome {
                     vtl,
                     vector,
                     reason,
+                    ..
                 } => {
                     assert!((vp as usize) < vps, "{}", ctx());
                     match reason {

@@ -18,9 +18,9 @@ use crate::target::Target;
 
 pub const CORPUS_DIR: &str = "corpus";
 pub const REGRESSIONS_DIR: &str = "triage/regressions";
-/// Inputs larger than this are refused by the file readers (engines' `max_len` is far
-/// below; this only stops a stray multi-gigabyte file).
-pub const MAX_FILE_LEN: u64 = 64 << 20;
+/// Inputs larger than this are refused by the file readers: the largest canonical input
+/// is `MAX_CANONICAL_LEN` (about 2 KiB) and engines write at most their `max_len`.
+pub const MAX_FILE_LEN: u64 = 1 << 20;
 
 /// `clean` or an invariant id.
 pub fn outcome_name(target: Target, data: &[u8], settings: &Settings) -> String {
@@ -97,7 +97,11 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
             MAX_FILE_LEN
         ));
     }
-    fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+    let data = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if data.is_empty() {
+        return Err(format!("{}: empty input file", path.display()));
+    }
+    Ok(data)
 }
 
 /// Write `bytes` to `path` only if it differs, so rewriting is idempotent.

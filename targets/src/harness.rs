@@ -87,7 +87,8 @@ impl Outcome {
 pub trait StepHook {
     fn op(&mut self, step: usize, op: &Op, model: &Partition);
     fn event(&mut self, event: &Event);
-    fn result(&mut self, step: usize, result: OpResult, model: &Partition);
+    /// After the oracle has seen the step; `oracle` tells the guest's entitlements.
+    fn result(&mut self, step: usize, result: OpResult, model: &Partition, oracle: &Oracle);
 }
 
 struct Hooked<'a, H: StepHook> {
@@ -139,7 +140,7 @@ pub fn run_hooked(
             },
         );
         oracle.after(&op, r);
-        hook.result(step, r, &model);
+        hook.result(step, r, &model, &oracle);
         if let Some(v) = oracle.violation() {
             return Outcome::Violation(v);
         }
@@ -157,7 +158,7 @@ impl StepHook for TracingHook {
     fn event(&mut self, event: &Event) {
         tracing::debug!(target: "sintfuzz", ?event, "event");
     }
-    fn result(&mut self, step: usize, result: OpResult, _: &Partition) {
+    fn result(&mut self, step: usize, result: OpResult, _: &Partition, _: &Oracle) {
         tracing::debug!(target: "sintfuzz", step, ?result, "result");
     }
 }

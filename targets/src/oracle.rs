@@ -6,7 +6,8 @@
 //! Where the reference semantics allow several outcomes, the oracle skips instead of
 //! reporting (a false positive is a sintfuzz defect):
 //! - the guest gave the host's (untrusted) synic a SINT value different from the trusted
-//!   one, so the host's vector is not the one VTL0 expects;
+//!   one, so the host's vector is not the one VTL0 expects (no loss is judged), or a
+//!   vector the trusted synic does not entitle (no leak is judged for it);
 //! - an interrupt-page event flag was still outstanding (coalescing);
 //! - the guest reconfigured the VP (SINT, SCONTROL, APIC, untrusted synic) between the
 //!   signal and the run that would show the interrupt;
@@ -257,6 +258,16 @@ impl Oracle {
     fn entitled(&self, vp: usize, tier: usize) -> VectorSet {
         self.sint_entitled(vp, tier)
             .union(self.device_entitled(vp, tier))
+    }
+
+    /// The vectors VTL0 of `vp` entitles the host to send (default tier), for explain.
+    pub fn entitlement(&self, vp: usize) -> VectorSet {
+        self.entitled(vp.min(MAX_VPS - 1), DEFAULT)
+    }
+
+    /// The same under the strict tier.
+    pub fn strict_entitlement(&self, vp: usize) -> VectorSet {
+        self.entitled(vp.min(MAX_VPS - 1), STRICT)
     }
 
     /// Vectors a VTL configured on this VP (unmasked SINTs, device retargets).
@@ -663,8 +674,17 @@ impl Oracle {
             return;
         }
         let g = self.vps[vp];
+        // The guest itself gave the host this vector in its untrusted synic: which vector
+        // VTL0 meant is ambiguous, so this delivery is not judged.
+        let told_host = g
+            .untrusted
+            .iter()
+            .flatten()
+            .any(|&u| !Sint(u).masked() && Sint(u).vector() == vector);
         let ok = |tier: usize| {
-            g.admissible[tier].contains(vector) || self.entitled(vp, tier).contains(vector)
+            told_host
+                || g.admissible[tier].contains(vector)
+                || self.entitled(vp, tier).contains(vector)
         };
         if !ok(DEFAULT) {
             let foreign = vector == VTL2_VECTOR
@@ -740,14 +760,15 @@ impl Observer for Oracle {
                 vtl: Vtl::Vtl0,
                 vector,
                 reason,
+                path,
             } => {
                 let g = &mut self.vps[vp as usize];
                 for tier in [DEFAULT, STRICT] {
-                    // A blocked bit never entered the proxy IRR; a discarded one left it.
+                    // A blocked bit never entered the proxy IRR; one discarded by the poll
+                    // left it. (A trusted-synic drop leaves the proxy IRR alone.)
                     let consumed = match reason {
                         DropReason::Blocked => g.last_new[tier].contains(vector),
-                        DropReason::ApicDisabled | DropReason::ReservedVector => true,
-                        _ => false,
+                        _ => path.is_some_and(Path::is_proxy),
                     };
                     if consumed {
                         g.admissible[tier].remove(vector);

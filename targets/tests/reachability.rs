@@ -78,7 +78,7 @@ impl StepHook for Reached {
             _ => {}
         }
     }
-    fn result(&mut self, _: usize, r: OpResult, _: &Partition) {
+    fn result(&mut self, _: usize, r: OpResult, _: &Partition, _: &Oracle) {
         match self.last_op {
             Some(Op::Retarget { vtl: Vtl::Vtl1, .. }) if !matches!(r, OpResult::Refused(_)) => {
                 self.vtl1_retarget = true

@@ -46,7 +46,12 @@ fn corpus_seeds_are_clean_and_in_sync() {
                 revision: Revision::Proposed,
                 invariants: InvariantSet::strict(),
             };
-            assert_eq!(outcome_name(target, &data, &strict), "clean", "{}", file.display());
+            assert_eq!(
+                outcome_name(target, &data, &strict),
+                "clean",
+                "{}",
+                file.display()
+            );
             n += 1;
         }
     }
@@ -77,8 +82,8 @@ fn regressions_give_their_recorded_outcomes() {
             let sidecar_path = file.with_extension("toml");
             let text = std::fs::read_to_string(&sidecar_path)
                 .unwrap_or_else(|e| panic!("{}: {e}", sidecar_path.display()));
-            let recorded = Sidecar::parse(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", sidecar_path.display()));
+            let recorded =
+                Sidecar::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", sidecar_path.display()));
             assert_eq!(recorded.target, target.name(), "{}", file.display());
             let data = read_input(&file).unwrap();
             let measured = Sidecar::measure(

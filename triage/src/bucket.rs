@@ -1,0 +1,273 @@
+//! Bucketing: crash files grouped by signature (invariant, revision, target, minimized
+//! action skeleton), each bucket marked known or new against `triage/known.toml`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sintfuzz_model::hvdef::{msr, reg};
+use sintfuzz_model::{Op, Revision};
+use sintfuzz_targets::files::read_input;
+use sintfuzz_targets::{Scenario, Settings, Target};
+
+use crate::minimize::{minimize, Minimized};
+
+/// A short label for one operation: its kind, the VTLs involved and the register class.
+pub fn op_label(op: &Op) -> String {
+    let reg_class = |m: u32| match m {
+        msr::SINT0..=msr::SINT15 => "sint",
+        msr::SCONTROL => "scontrol",
+        msr::SVERSION => "sversion",
+        msr::SIEFP | msr::SIMP => "page",
+        msr::EOM => "eom",
+        _ => "other",
+    };
+    match *op {
+        Op::WrMsr { vtl, msr, .. } => format!("WrMsr.{vtl}.{}", reg_class(msr)),
+        Op::RdMsr { vtl, msr, .. } => format!("RdMsr.{vtl}.{}", reg_class(msr)),
+        Op::SetVpRegister {
+            caller_vtl,
+            target_vtl,
+            name,
+            ..
+        } => format!(
+            "SetVpRegister.{caller_vtl}>{target_vtl}.{}",
+            reg::to_msr(name).map_or("other", reg_class)
+        ),
+        Op::UntrustedWrMsr { msr, .. } => format!("UntrustedWrMsr.{}", reg_class(msr)),
+        Op::Retarget { vtl, .. } => format!("Retarget.{vtl}"),
+        Op::SetApic { vtl, .. } => format!("SetApic.{vtl}"),
+        Op::GuestAck { vtl, .. } => format!("GuestAck.{vtl}"),
+        Op::OpenChannel { .. } => "OpenChannel".into(),
+        Op::CloseChannel { .. } => "CloseChannel".into(),
+        Op::ModifyChannel { .. } => "ModifyChannel".into(),
+        Op::ModifyConnection { .. } => "ModifyConnection".into(),
+        Op::HostOffer { .. } => "HostOffer".into(),
+        Op::HostSignalChannel { .. } => "HostSignalChannel".into(),
+        Op::HostSignalSint { .. } => "HostSignalSint".into(),
+        Op::HostDeviceInterrupt { .. } => "HostDeviceInterrupt".into(),
+        Op::HostAssert { .. } => "HostAssert".into(),
+        Op::RunVp { .. } => "RunVp".into(),
+    }
+}
+
+/// The action skeleton of a minimized scenario: its labels, sorted, so that equivalent
+/// reproducers in a different order share a bucket.
+pub fn skeleton(s: &Scenario) -> String {
+    let mut labels: Vec<String> = s.ops.iter().map(op_label).collect();
+    labels.sort();
+    labels.join(" ")
+}
+
+/// One entry of `triage/known.toml`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Known {
+    /// Upstream issue (`openvmm#N`) or sintfuzz finding (`SF-NNN`).
+    pub id: String,
+    pub title: String,
+    pub invariant: String,
+    /// Minimized action skeletons (sorted op labels) this finding takes.
+    pub skeletons: Vec<String>,
+    /// Revisions on which this finding reproduces.
+    pub revisions: Vec<String>,
+    /// `fixed` (upstream fixed it in a later revision), `open` (reported, not fixed) or
+    /// `weakness` (strict-set design weakness).
+    pub status: String,
+    /// The regression file that guards it.
+    pub regression: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownList {
+    #[serde(default)]
+    pub finding: Vec<Known>,
+}
+
+impl KnownList {
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))
+    }
+
+    pub fn find(&self, sig: &Signature) -> Option<&Known> {
+        self.finding.iter().find(|k| {
+            k.invariant == sig.invariant
+                && k.skeletons.contains(&sig.skeleton)
+                && k.revisions.contains(&sig.revision)
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Signature {
+    pub invariant: String,
+    pub revision: String,
+    pub target: String,
+    pub skeleton: String,
+}
+
+/// One crash file to bucket, with the target and settings it was found under.
+#[derive(Clone, Debug)]
+pub struct Crash {
+    pub path: PathBuf,
+    pub target: Target,
+    pub settings: Settings,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Bucket {
+    pub signature: Signature,
+    /// `new`, or the known finding's id.
+    pub known: Option<String>,
+    pub known_status: Option<String>,
+    pub files: Vec<PathBuf>,
+    /// The representative: the bucket's shortest minimized reproducer.
+    pub representative: PathBuf,
+    pub violation_line: String,
+    pub ops_before: usize,
+    pub ops_after: usize,
+    #[serde(skip)]
+    pub minimized: Vec<u8>,
+    #[serde(skip)]
+    pub settings: Option<Settings>,
+    #[serde(skip)]
+    pub target: Option<Target>,
+}
+
+impl Bucket {
+    pub fn is_new(&self) -> bool {
+        self.known.is_none()
+    }
+
+    /// New buckets, and known findings that upstream has fixed (the fuzzed revision
+    /// carries a defect a later one removed), make a campaign fail; known open findings
+    /// and weaknesses do not.
+    pub fn fails(&self) -> bool {
+        self.is_new() || self.known_status.as_deref() == Some("fixed")
+    }
+}
+
+/// The result of bucketing.
+#[derive(Debug, Default)]
+pub struct Buckets {
+    pub buckets: Vec<Bucket>,
+    /// Files that replayed clean (not a crash under their settings).
+    pub clean: Vec<PathBuf>,
+    /// Files that could not be read or minimized, with why.
+    pub errors: Vec<(PathBuf, String)>,
+}
+
+pub fn bucket(crashes: &[Crash], known: &KnownList) -> Buckets {
+    let mut out = Buckets::default();
+    let mut map: BTreeMap<Signature, Bucket> = BTreeMap::new();
+    for c in crashes {
+        let data = match read_input(&c.path) {
+            Ok(d) => d,
+            Err(e) => {
+                out.errors.push((c.path.clone(), e));
+                continue;
+            }
+        };
+        if sintfuzz_targets::run(c.target, &data, &c.settings)
+            .violation()
+            .is_none()
+        {
+            out.clean.push(c.path.clone());
+            continue;
+        }
+        let m: Minimized = match minimize(c.target, &data, &c.settings) {
+            Ok(m) => m,
+            Err(e) => {
+                out.errors.push((c.path.clone(), e));
+                continue;
+            }
+        };
+        let sig = Signature {
+            invariant: m.violation.invariant.id().to_string(),
+            revision: c.settings.revision.name().to_string(),
+            target: c.target.name().to_string(),
+            skeleton: skeleton(&m.scenario),
+        };
+        let k = known.find(&sig);
+        let b = map.entry(sig.clone()).or_insert_with(|| Bucket {
+            signature: sig,
+            known: k.map(|k| k.id.clone()),
+            known_status: k.map(|k| k.status.clone()),
+            files: Vec::new(),
+            representative: c.path.clone(),
+            violation_line: m.violation.to_string(),
+            ops_before: m.ops_before,
+            ops_after: m.ops_after,
+            minimized: m.bytes.clone(),
+            settings: Some(c.settings),
+            target: Some(c.target),
+        });
+        b.files.push(c.path.clone());
+        if m.ops_after < b.ops_after {
+            b.representative = c.path.clone();
+            b.ops_before = m.ops_before;
+            b.ops_after = m.ops_after;
+            b.minimized = m.bytes;
+            b.violation_line = m.violation.to_string();
+        }
+    }
+    out.buckets = map.into_values().collect();
+    out
+}
+
+/// Crash-like files under `dir` (libFuzzer `crash-*`, AFL++ `crashes/id:*`, honggfuzz
+/// `*.fuzz`, `*.bin`), sorted; `dir` itself if it is a file.
+pub fn crash_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let meta = std::fs::metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if meta.is_file() {
+        return Ok(vec![dir.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let in_crashes = p
+                .parent()
+                .and_then(|d| d.file_name())
+                .is_some_and(|n| n == "crashes");
+            if name.starts_with("crash-")
+                || (in_crashes && name.starts_with("id:"))
+                || name.ends_with(".fuzz")
+                || name.ends_with(".bin")
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The target and revision a path names in one of its components, if any.
+pub fn infer_from_path(path: &Path) -> (Option<Target>, Option<Revision>) {
+    let mut target = None;
+    let mut revision = None;
+    for c in path.components() {
+        let c = c.as_os_str().to_string_lossy();
+        for t in Target::ALL {
+            if c == t.name() || c.starts_with(&format!("{}_", t.name())) {
+                target = Some(t);
+            }
+        }
+        for r in Revision::ALL {
+            if c == r.name() {
+                revision = Some(r);
+            }
+        }
+    }
+    (target, revision)
+}

@@ -1,0 +1,246 @@
+//! `sintfuzz explain`: the decoded scenario as a numbered trace with the model's events,
+//! the step where the invariant broke, and there the guest's entitlement beside the VP's
+//! filter. Meant to be pasted into an upstream bug report.
+
+use std::fmt::Write;
+
+use sintfuzz_model::hvdef::{msr, Sint};
+use sintfuzz_model::{Event, Op, OpResult, Partition, VectorSet, Vtl};
+use sintfuzz_targets::codec::decode;
+use sintfuzz_targets::harness::{init_tracing, TracingHook};
+use sintfuzz_targets::oracle::{path_name, Oracle};
+use sintfuzz_targets::{run_hooked, Outcome, Settings, StepHook, Target};
+
+/// A compact, readable form of one operation.
+pub fn describe(op: &Op) -> String {
+    let sint = |v: u64| {
+        let s = Sint(v);
+        let mut t = format!("{v:#x} (vector {:#04x}", s.vector());
+        for (on, name) in [
+            (s.masked(), "masked"),
+            (s.proxy(), "proxy"),
+            (s.polling(), "polling"),
+            (s.auto_eoi(), "auto-eoi"),
+        ] {
+            if on {
+                t.push_str(", ");
+                t.push_str(name);
+            }
+        }
+        t.push(')');
+        t
+    };
+    let msr_name = |m: u32| match m {
+        msr::SINT0..=msr::SINT15 => format!("SINT{}", m - msr::SINT0),
+        msr::SCONTROL => "SCONTROL".into(),
+        msr::SVERSION => "SVERSION".into(),
+        msr::SIEFP => "SIEFP".into(),
+        msr::SIMP => "SIMP".into(),
+        msr::EOM => "EOM".into(),
+        m => format!("MSR {m:#x}"),
+    };
+    match *op {
+        Op::WrMsr { vp, vtl, msr, value } if msr::sint_index(msr).is_some() => {
+            format!("guest {vtl} vp{vp}: WRMSR {} = {}", msr_name(msr), sint(value))
+        }
+        Op::WrMsr { vp, vtl, msr, value } => {
+            format!("guest {vtl} vp{vp}: WRMSR {} = {value:#x}", msr_name(msr))
+        }
+        Op::RdMsr { vp, vtl, msr } => format!("guest {vtl} vp{vp}: RDMSR {}", msr_name(msr)),
+        Op::SetVpRegister {
+            vp,
+            caller_vtl,
+            target_vtl,
+            partition_self,
+            vp_index,
+            name,
+            value,
+        } => format!(
+            "guest {caller_vtl} vp{vp}: HvSetVpRegisters({target_vtl}, name {name:#x}, value {}){}{}",
+            if (0x000a_0000..=0x000a_000f).contains(&name) { sint(value) } else { format!("{value:#x}") },
+            if partition_self { "" } else { " [other partition]" },
+            if vp_index == sintfuzz_model::hvdef::VP_INDEX_SELF { String::new() } else { format!(" [vp_index {vp_index:#x}]") },
+        ),
+        Op::UntrustedWrMsr { vp, msr, value } => format!(
+            "guest vtl0 vp{vp}: untrusted (TDVMCALL/GHCB) WRMSR {} = {value:#x}",
+            msr_name(msr)
+        ),
+        Op::Retarget {
+            vp,
+            vtl,
+            device,
+            vector,
+            targets,
+            flaws,
+        } => format!(
+            "guest {vtl} vp{vp}: HvRetargetDeviceInterrupt(device {device}, vector {vector:#x}, vps {targets:#010b}){}",
+            if flaws.any() { format!(" {flaws:?}") } else { String::new() }
+        ),
+        Op::SetApic {
+            vp,
+            vtl,
+            hw_enabled,
+            sw_enabled,
+        } => format!("guest {vtl} vp{vp}: APIC hw {hw_enabled} sw {sw_enabled}"),
+        Op::GuestAck { vp, vtl } => format!("guest {vtl} vp{vp}: services pending interrupts"),
+        Op::OpenChannel {
+            slot,
+            target_vp,
+            event_flag,
+        } => format!(
+            "guest: OpenChannel(offer {slot}, target_vp {}, event_flag {event_flag})",
+            if target_vp == u32::MAX { "none".to_string() } else { target_vp.to_string() }
+        ),
+        Op::CloseChannel { slot } => format!("guest: CloseChannel(offer {slot})"),
+        Op::ModifyChannel { slot, target_vp } => {
+            format!("guest: ModifyChannel(offer {slot}, target_vp {target_vp:#x})")
+        }
+        Op::ModifyConnection { use_interrupt_page } => {
+            format!("guest: ModifyConnection(interrupt page {use_interrupt_page})")
+        }
+        Op::HostOffer { slot } => format!("host: offers channel {slot}"),
+        Op::HostSignalChannel { slot } => format!("host: signals channel {slot}"),
+        Op::HostSignalSint { vp, sint } => format!("host: signals vtl0 SINT{sint} on vp{vp}"),
+        Op::HostDeviceInterrupt { device, pick } => {
+            format!("host: device {device} interrupt (target pick {pick})")
+        }
+        Op::HostAssert { vp, assert } => format!("host (malicious): proxy interrupt on vp{vp}: {assert:?}"),
+        Op::RunVp { vp } => format!("vp{vp} runs"),
+    }
+}
+
+fn describe_event(e: &Event) -> String {
+    match *e {
+        Event::Delivered {
+            vp,
+            vtl,
+            vector,
+            path,
+            coalesced,
+        } => format!(
+            "delivered {vector:#04x} to {vtl} vp{vp} via {}{}",
+            path_name(path),
+            if coalesced { " (already pending)" } else { "" }
+        ),
+        Event::Dropped {
+            vp,
+            vtl,
+            vector,
+            reason,
+            path,
+        } => format!(
+            "dropped {vector:#04x} for {vtl} vp{vp}: {reason:?}{}",
+            path.map_or(String::new(), |p| format!(
+                " (on the {} path)",
+                path_name(p)
+            ))
+        ),
+        Event::ProxyAsserted { vp, bits } => format!("proxy interrupt on vp{vp}: {bits}"),
+        Event::FilterUpdated { vp, blocked, cause } => format!(
+            "vp{vp} filter recomputed ({cause:?}): admits {}",
+            blocked.complement()
+        ),
+        Event::WakeQueued { vp, vtl } => {
+            format!("UPDATE_PROXY_IRR_FILTER wake queued on vp{vp} ({vtl})")
+        }
+        Event::Vtl2Assert { vp, vtl, site } => {
+            format!("VTL2 PANIC: assert_eq!(vtl, Vtl0) with {vtl} on vp{vp} ({site:?})")
+        }
+    }
+}
+
+struct Explainer {
+    out: String,
+    /// The entitlement and filter of every VP after the last step.
+    snapshot: Vec<(VectorSet, VectorSet, VectorSet)>,
+}
+
+impl StepHook for Explainer {
+    fn op(&mut self, step: usize, op: &Op, _: &Partition) {
+        let _ = writeln!(self.out, "{step:4}  {}", describe(op));
+    }
+    fn event(&mut self, e: &Event) {
+        let _ = writeln!(self.out, "        . {}", describe_event(e));
+    }
+    fn result(&mut self, _: usize, r: OpResult, model: &Partition, oracle: &Oracle) {
+        if r != OpResult::Done {
+            let _ = writeln!(self.out, "        -> {r:?}");
+        }
+        self.snapshot = (0..model.config.vps())
+            .map(|vp| {
+                (
+                    oracle.entitlement(vp),
+                    oracle.strict_entitlement(vp),
+                    model.vps[vp].run.proxy_irr_blocked.complement(),
+                )
+            })
+            .collect();
+    }
+}
+
+/// The whole explanation as text. With `SINTFUZZ_LOG` set, the model's tracing events go
+/// to stderr as well.
+pub fn explain(target: Target, data: &[u8], settings: &Settings) -> (String, Outcome) {
+    let s = decode(target, data);
+    let mut out = String::new();
+    let c = s.config;
+    let _ = writeln!(
+        out,
+        "target {target}, revision {}, invariants {}",
+        settings.revision, settings.invariants
+    );
+    let _ = writeln!(
+        out,
+        "config: {} VP(s), {:?}, vmbus relay {}, TDX offload {}, VTL1 {}, VMBus {:?}",
+        c.vps(),
+        c.isolation,
+        if c.vmbus_relay { "on" } else { "off" },
+        c.kernel_offload(),
+        if c.vtl1_enabled {
+            "enabled"
+        } else {
+            "disabled"
+        },
+        c.era
+    );
+    let _ = writeln!(out, "{} operation(s):", s.ops.len());
+    if init_tracing() {
+        run_hooked(target, data, settings, &mut TracingHook);
+    }
+    let mut ex = Explainer {
+        out,
+        snapshot: Vec::new(),
+    };
+    let outcome = run_hooked(target, data, settings, &mut ex);
+    let mut out = ex.out;
+    match outcome {
+        Outcome::Clean => {
+            let _ = writeln!(out, "\nclean: no enabled invariant broke");
+        }
+        Outcome::Violation(v) => {
+            let _ = writeln!(out, "\n{v}");
+            let _ = writeln!(out, "\nat step {}, VP {} ({}):", v.step, v.vp, v.vtl);
+            if let Some(&(entitled, strict, admits)) = ex.snapshot.get(v.vp as usize) {
+                let _ = writeln!(out, "  guest entitlement (default) : {entitled}");
+                let _ = writeln!(out, "  guest entitlement (strict)  : {strict}");
+                let _ = writeln!(out, "  VP filter admits            : {admits}");
+                if let Some(vec) = v.vector {
+                    let _ = writeln!(
+                        out,
+                        "  vector {vec:#04x}: entitled {}, admitted by filter {}",
+                        if entitled.contains(vec) { "yes" } else { "no" },
+                        if admits.contains(vec) { "yes" } else { "no" }
+                    );
+                }
+            }
+            if v.vtl != Vtl::Vtl0 {
+                let _ = writeln!(
+                    out,
+                    "  ({} reached update_proxy_irr_filter, which asserts VTL0)",
+                    v.vtl
+                );
+            }
+        }
+    }
+    (out, outcome)
+}

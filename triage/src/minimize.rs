@@ -1,0 +1,393 @@
+//! Structure-aware minimization that keeps the violation's invariant: delta debugging over
+//! operations, then VPs and config, then simpler field values, then a final pass that
+//! makes the result 1-minimal (removing any single operation loses the violation).
+
+use sintfuzz_model::hvdef::Sint;
+use sintfuzz_model::{Config, Op, ProxyAssert, RetargetFlaws, VectorSet, Vtl};
+use sintfuzz_targets::codec::{decode, encode};
+use sintfuzz_targets::{run, Invariant, Scenario, Settings, Target, Violation};
+
+/// The result of a minimization.
+#[derive(Clone, Debug)]
+pub struct Minimized {
+    pub scenario: Scenario,
+    pub bytes: Vec<u8>,
+    pub ops_before: usize,
+    pub ops_after: usize,
+    pub violation: Violation,
+    /// Oracle runs spent.
+    pub runs: usize,
+}
+
+struct Search<'a> {
+    target: Target,
+    settings: &'a Settings,
+    invariant: Invariant,
+    runs: usize,
+}
+
+impl Search<'_> {
+    /// Whether `s` still breaks the same invariant (through its canonical encoding, so
+    /// the result is exactly what the file will replay).
+    fn keeps(&mut self, s: &Scenario) -> bool {
+        let Ok(bytes) = encode(self.target, s) else {
+            return false;
+        };
+        self.runs += 1;
+        run(self.target, &bytes, self.settings)
+            .violation()
+            .is_some_and(|v| v.invariant == self.invariant)
+    }
+
+    /// Zeller's ddmin over the operation list.
+    fn ddmin(&mut self, s: &mut Scenario) {
+        let mut n = 2;
+        while s.ops.len() >= 2 {
+            let len = s.ops.len();
+            let chunk = len.div_ceil(n);
+            let mut reduced = false;
+            for start in (0..len).step_by(chunk) {
+                let mut candidate = s.clone();
+                candidate.ops.drain(start..(start + chunk).min(len));
+                if self.keeps(&candidate) {
+                    *s = candidate;
+                    n = (n - 1).max(2);
+                    reduced = true;
+                    break;
+                }
+            }
+            if !reduced {
+                if n >= len {
+                    break;
+                }
+                n = (n * 2).min(len);
+            }
+        }
+    }
+
+    /// Remove single operations until none can go.
+    fn one_minimal(&mut self, s: &mut Scenario) {
+        let mut i = 0;
+        while i < s.ops.len() {
+            let mut candidate = s.clone();
+            candidate.ops.remove(i);
+            if self.keeps(&candidate) {
+                *s = candidate;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Fewer VPs (renumbered modulo the new count), then config flags back to defaults.
+    fn shrink_config(&mut self, s: &mut Scenario) {
+        for vps in 1..s.config.vp_count {
+            let candidate = renumber(s, vps);
+            if self.keeps(&candidate) {
+                *s = candidate;
+                break;
+            }
+        }
+        let d = Config::default();
+        let steps: [fn(&mut Config, &Config); 5] = [
+            |c, d| c.isolation = d.isolation,
+            |c, d| c.tdx_offload = d.tdx_offload,
+            |c, d| c.vtl1_enabled = d.vtl1_enabled,
+            |c, d| c.era = d.era,
+            |c, d| c.vmbus_relay = d.vmbus_relay,
+        ];
+        for step in steps {
+            let mut candidate = s.clone();
+            step(&mut candidate.config, &d);
+            if candidate != *s && self.keeps(&candidate) {
+                *s = candidate;
+            }
+        }
+    }
+
+    /// Simpler values, operation by operation, to a fixed point (bounded).
+    fn simplify_values(&mut self, s: &mut Scenario) {
+        for _round in 0..4 {
+            let mut changed = false;
+            for i in 0..s.ops.len() {
+                for simpler in simpler_ops(&s.ops[i]) {
+                    if simpler == s.ops[i] {
+                        continue;
+                    }
+                    let mut candidate = s.clone();
+                    candidate.ops[i] = simpler;
+                    if self.keeps(&candidate) {
+                        *s = candidate;
+                        changed = true;
+                        break;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+}
+
+fn renumber(s: &Scenario, vps: u8) -> Scenario {
+    let vp = |v: u8| v % vps;
+    let ops = s
+        .ops
+        .iter()
+        .map(|op| {
+            let mut op = *op;
+            match &mut op {
+                Op::WrMsr { vp: v, .. }
+                | Op::RdMsr { vp: v, .. }
+                | Op::SetVpRegister { vp: v, .. }
+                | Op::UntrustedWrMsr { vp: v, .. }
+                | Op::Retarget { vp: v, .. }
+                | Op::SetApic { vp: v, .. }
+                | Op::GuestAck { vp: v, .. }
+                | Op::HostSignalSint { vp: v, .. }
+                | Op::HostAssert { vp: v, .. }
+                | Op::RunVp { vp: v } => *v = vp(*v),
+                _ => {}
+            }
+            if let Op::OpenChannel { target_vp, .. } | Op::ModifyChannel { target_vp, .. } = &mut op
+            {
+                if *target_vp < 0xf0 {
+                    *target_vp %= vps as u32;
+                }
+            }
+            op
+        })
+        .collect();
+    Scenario {
+        config: Config {
+            vp_count: vps,
+            ..s.config
+        },
+        ops,
+    }
+}
+
+/// Candidate simplifications of one operation, simplest first.
+fn simpler_ops(op: &Op) -> Vec<Op> {
+    let mut out = Vec::new();
+    let small_vectors = |v: u8| -> Vec<u8> {
+        [0x30u8, 0x20, 0x10]
+            .into_iter()
+            .filter(|&c| c < v)
+            .collect()
+    };
+    match *op {
+        Op::WrMsr {
+            vp,
+            vtl,
+            msr,
+            value,
+        } => {
+            if vp != 0 {
+                out.push(Op::WrMsr {
+                    vp: 0,
+                    vtl,
+                    msr,
+                    value,
+                });
+            }
+            if vtl != Vtl::Vtl0 {
+                out.push(Op::WrMsr {
+                    vp,
+                    vtl: Vtl::Vtl0,
+                    msr,
+                    value,
+                });
+            }
+            for v in simpler_sint_values(value) {
+                out.push(Op::WrMsr {
+                    vp,
+                    vtl,
+                    msr,
+                    value: v,
+                });
+            }
+        }
+        Op::SetVpRegister {
+            vp,
+            caller_vtl,
+            target_vtl,
+            partition_self,
+            vp_index,
+            name,
+            value,
+        } => {
+            for v in simpler_sint_values(value) {
+                out.push(Op::SetVpRegister {
+                    vp,
+                    caller_vtl,
+                    target_vtl,
+                    partition_self,
+                    vp_index,
+                    name,
+                    value: v,
+                });
+            }
+            if vp != 0 {
+                out.push(Op::SetVpRegister {
+                    vp: 0,
+                    caller_vtl,
+                    target_vtl,
+                    partition_self,
+                    vp_index: sintfuzz_model::hvdef::VP_INDEX_SELF,
+                    name,
+                    value,
+                });
+            }
+        }
+        Op::UntrustedWrMsr { vp, msr, value } => {
+            for v in simpler_sint_values(value) {
+                out.push(Op::UntrustedWrMsr { vp, msr, value: v });
+            }
+        }
+        Op::Retarget {
+            vp,
+            vtl,
+            device,
+            vector,
+            targets,
+            flaws,
+        } => {
+            let r = |vp, device, vector, targets, flaws| Op::Retarget {
+                vp,
+                vtl,
+                device,
+                vector,
+                targets,
+                flaws,
+            };
+            if flaws != RetargetFlaws::default() {
+                out.push(r(vp, device, vector, targets, RetargetFlaws::default()));
+            }
+            if device != 0 {
+                out.push(r(vp, 0, vector, targets, flaws));
+            }
+            if vp != 0 {
+                out.push(r(0, device, vector, targets, flaws));
+            }
+            for v in small_vectors(vector.min(0xff) as u8) {
+                out.push(r(vp, device, v as u32, targets, flaws));
+            }
+            // Fewer target VPs: each single one.
+            if targets.count_ones() > 1 {
+                for b in 0..8 {
+                    if targets & (1 << b) != 0 {
+                        out.push(r(vp, device, vector, 1 << b, flaws));
+                    }
+                }
+            }
+        }
+        Op::OpenChannel {
+            slot,
+            target_vp,
+            event_flag,
+        } => {
+            if event_flag != 1 {
+                out.push(Op::OpenChannel {
+                    slot,
+                    target_vp,
+                    event_flag: 1,
+                });
+            }
+            if target_vp != 0 {
+                out.push(Op::OpenChannel {
+                    slot,
+                    target_vp: 0,
+                    event_flag,
+                });
+            }
+        }
+        Op::HostDeviceInterrupt { device, pick } if pick != 0 => {
+            out.push(Op::HostDeviceInterrupt { device, pick: 0 });
+        }
+        Op::HostAssert { vp, assert } => {
+            let bits = match assert {
+                ProxyAssert::Single(v) => VectorSet::single(v as u8),
+                ProxyAssert::Multi(b) => b,
+            };
+            // One vector of the set, in the single-vector form.
+            for v in bits.iter() {
+                out.push(Op::HostAssert {
+                    vp,
+                    assert: ProxyAssert::Single(v as u32),
+                });
+            }
+            if vp != 0 {
+                out.push(Op::HostAssert { vp: 0, assert });
+            }
+        }
+        Op::SetApic {
+            vp,
+            vtl,
+            hw_enabled,
+            sw_enabled,
+        } if !(hw_enabled && sw_enabled) => {
+            out.push(Op::SetApic {
+                vp,
+                vtl,
+                hw_enabled: true,
+                sw_enabled: true,
+            });
+        }
+        _ => {}
+    }
+    out
+}
+
+/// A SINT value with reserved bits dropped, then with polling and auto-EOI dropped, then
+/// with a smaller vector.
+fn simpler_sint_values(value: u64) -> Vec<u64> {
+    let s = Sint(value);
+    let known = Sint::MASKED | Sint::AUTO_EOI | Sint::POLLING | Sint::PROXY | 0xff;
+    let mut out = vec![value & known, value & (Sint::MASKED | Sint::PROXY | 0xff)];
+    for v in [0x30u64, 0x20, 0x10] {
+        if v < s.vector() as u64 {
+            out.push(value & !0xff | v);
+        }
+    }
+    out.dedup();
+    out.retain(|&v| v != value);
+    out
+}
+
+/// Minimize `data` for `target` under `settings`, keeping the invariant it violates.
+pub fn minimize(target: Target, data: &[u8], settings: &Settings) -> Result<Minimized, String> {
+    let violation = run(target, data, settings)
+        .violation()
+        .ok_or("the input does not violate any enabled invariant: nothing to minimize")?;
+    let mut s = decode(target, data);
+    let ops_before = s.ops.len();
+    let mut search = Search {
+        target,
+        settings,
+        invariant: violation.invariant,
+        runs: 0,
+    };
+    // The decoded scenario re-encodes canonically; it must still violate.
+    if !search.keeps(&s) {
+        return Err("the canonical re-encoding does not reproduce the violation".into());
+    }
+    search.ddmin(&mut s);
+    search.one_minimal(&mut s);
+    search.shrink_config(&mut s);
+    search.simplify_values(&mut s);
+    search.one_minimal(&mut s);
+    let bytes = encode(target, &s).map_err(|e| e.to_string())?;
+    let violation = run(target, &bytes, settings)
+        .violation()
+        .ok_or("internal: the minimized input lost its violation")?;
+    Ok(Minimized {
+        ops_after: s.ops.len(),
+        scenario: s,
+        bytes,
+        ops_before,
+        violation,
+        runs: search.runs,
+    })
+}
