@@ -226,6 +226,21 @@ pub fn witnesses() -> Vec<Named> {
             finding: "SF-006",
         },
         Named {
+            name: "set-vp-registers-proxy-cleared-stale-filter",
+            target: Target::ProxyFilter,
+            scenario: Scenario {
+                config: config(1, false),
+                ops: vec![
+                    wr_sint(0, Vtl0, 0, Sint::unmasked(0x40, true)),
+                    set_reg_sint(0, Vtl0, Vtl0, 0, Sint::unmasked(0x40, false)),
+                    Op::HostSignalSint { vp: 0, sint: 0 },
+                    Op::RunVp { vp: 0 },
+                ],
+            },
+            about: "residual: clearing a SINT's proxy bit by HvSetVpRegisters leaves its vector admitted",
+            finding: "SF-006",
+        },
+        Named {
             name: "relay-admits-non-vmbus-sint",
             target: Target::ProxyFilter,
             scenario: Scenario {

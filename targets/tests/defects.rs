@@ -105,6 +105,16 @@ fn head_set_vp_registers_leaves_filter_stale() {
         ],
     );
     check(
+        "set-vp-registers-proxy-cleared-stale-filter",
+        [
+            Some(LeakUnentitled),
+            Some(LeakUnentitled),
+            Some(LeakUnentitled),
+            Some(LeakUnentitled),
+            None,
+        ],
+    );
+    check(
         "set-vp-registers-mask-stale-filter",
         [
             Some(LeakUnentitled),

@@ -51,12 +51,11 @@ pub fn op_label(op: &Op) -> String {
     }
 }
 
-/// The action skeleton of a minimized scenario: its labels, sorted, so that equivalent
-/// reproducers in a different order share a bucket.
+/// The action skeleton of a minimized scenario: its distinct labels, sorted, so that
+/// equivalent reproducers in another order or with a repeated step share a bucket.
 pub fn skeleton(s: &Scenario) -> String {
-    let mut labels: Vec<String> = s.ops.iter().map(op_label).collect();
-    labels.sort();
-    labels.join(" ")
+    let labels: std::collections::BTreeSet<String> = s.ops.iter().map(op_label).collect();
+    labels.into_iter().collect::<Vec<_>>().join(" ")
 }
 
 /// One entry of `triage/known.toml`.

@@ -374,7 +374,7 @@ struct Job<'a> {
 /// masked (`SINTFUZZ_INVARIANTS` without it), so shallow, dense crashes (say a one-step
 /// VTL2 assert) do not eat the budget of deeper ones. Each crash keeps the settings it
 /// was found under.
-const MASK_AFTER: usize = 10;
+const MASK_AFTER: usize = 3;
 
 /// Start the engine for one round on `corpus`, writing crashes under `crashes`.
 fn spawn_engine(
@@ -397,10 +397,14 @@ fn spawn_engine(
                 .arg("-use_value_profile=1")
                 .arg(format!("-max_len={max_len}"))
                 .arg(format!("-artifact_prefix={}/", crashes.display()))
-                // Fork mode with ignored crashes keeps fuzzing after the first one.
-                .arg(format!("-fork={}", job.jobs))
-                .arg("-ignore_crashes=1")
                 .arg("-print_final_stats=1");
+            if job.jobs > 1 {
+                // Fork mode with ignored crashes keeps fuzzing after a crash. With one job
+                // the in-process fuzzer is several times faster, and the round loop
+                // restarts it after each crash instead.
+                cmd.arg(format!("-fork={}", job.jobs))
+                    .arg("-ignore_crashes=1");
+            }
         }
         Engine::Afl => {
             // One main instance; --jobs > 1 adds secondaries, AFL++'s own parallelism.
@@ -458,6 +462,40 @@ fn spawn_engine(
         .map_err(|e| setup(format!("{} on {t}: cannot start: {e}", job.engine.name())))
 }
 
+/// Record the crash files new under `dir`, count them per invariant, and choose an
+/// invariant to mask once one reaches [`MASK_AFTER`].
+fn note_crashes(
+    target: Target,
+    dir: &Path,
+    settings: Settings,
+    seen: &mut std::collections::BTreeSet<PathBuf>,
+    counts: &mut std::collections::BTreeMap<sintfuzz_targets::Invariant, usize>,
+    crashes: &mut Vec<Crash>,
+    mask: &mut Option<sintfuzz_targets::Invariant>,
+) {
+    for path in crash_files(dir).unwrap_or_default() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let inv = read_input(&path)
+            .ok()
+            .and_then(|d| sintfuzz_targets::run(target, &d, &settings).violation())
+            .map(|v| v.invariant);
+        if let Some(inv) = inv {
+            let n = counts.entry(inv).or_insert(0);
+            *n += 1;
+            if *n >= MASK_AFTER && mask.is_none() {
+                *mask = Some(inv);
+            }
+        }
+        crashes.push(Crash {
+            path,
+            target,
+            settings,
+        });
+    }
+}
+
 /// Run one engine on one target for its share of the time, in rounds (see
 /// [`MASK_AFTER`]); returns the stats and every crash file with its settings.
 fn fuzz_one(
@@ -478,6 +516,8 @@ fn fuzz_one(
     let mut invariants = job.settings.invariants;
     let mut crashes: Vec<Crash> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
+    // Crash files per invariant over all rounds.
+    let mut counts = std::collections::BTreeMap::new();
     let (mut execs, mut corpus_after, mut coverage, mut exit) = (0u64, 0usize, None, None);
     for round in 0.. {
         let left = job.seconds.saturating_sub(start.elapsed().as_secs());
@@ -489,6 +529,7 @@ fn fuzz_one(
             revision: job.settings.revision,
             invariants,
         };
+        let crashes_before = crashes.len();
         let mut child = spawn_engine(job, root, &corpus, &dir, left, invariants)?;
         let round_start = Instant::now();
         let live = Arc::new(Mutex::new(Live::default()));
@@ -512,7 +553,6 @@ fn fuzz_one(
                 }
             })
         };
-        let mut counts = std::collections::BTreeMap::new();
         let mut mask = None;
         let status = loop {
             match child.try_wait() {
@@ -521,26 +561,15 @@ fn fuzz_one(
                 Err(_) => break None,
             }
             // Classify new crash files as they appear.
-            for path in crash_files(&dir).unwrap_or_default() {
-                if seen.insert(path.clone()) {
-                    let inv = read_input(&path)
-                        .ok()
-                        .and_then(|d| sintfuzz_targets::run(job.target, &d, &settings).violation())
-                        .map(|v| v.invariant);
-                    if let Some(inv) = inv {
-                        let n = counts.entry(inv).or_insert(0usize);
-                        *n += 1;
-                        if *n >= MASK_AFTER && mask.is_none() {
-                            mask = Some(inv);
-                        }
-                    }
-                    crashes.push(Crash {
-                        path,
-                        target: job.target,
-                        settings,
-                    });
-                }
-            }
+            note_crashes(
+                job.target,
+                &dir,
+                settings,
+                &mut seen,
+                &mut counts,
+                &mut crashes,
+                &mut mask,
+            );
             {
                 let mut l = live.lock().expect("not poisoned");
                 if job.engine == Engine::Afl {
@@ -577,16 +606,24 @@ fn fuzz_one(
         };
         coverage = l.coverage.clone().or(coverage);
         exit = status.and_then(|s| s.code());
-        for path in crash_files(&dir).unwrap_or_default() {
-            if seen.insert(path.clone()) {
-                crashes.push(Crash {
-                    path,
-                    target: job.target,
-                    settings,
-                });
-            }
-        }
+        note_crashes(
+            job.target,
+            &dir,
+            settings,
+            &mut seen,
+            &mut counts,
+            &mut crashes,
+            &mut mask,
+        );
+        let new_crashes = crashes.len() - crashes_before;
         match mask {
+            // The engine stopped at a crash with time left: go on in a new round.
+            None if status.is_some_and(|s| !s.success())
+                && new_crashes > 0
+                && !stop.load(Ordering::SeqCst) =>
+            {
+                continue
+            }
             Some(inv) => {
                 invariants = InvariantSet::parse(
                     &invariants
