@@ -72,6 +72,14 @@ pub struct CampaignArgs {
     pub known: Option<PathBuf>,
 }
 
+/// `all` or a comma-separated list of target names.
+pub fn parse_targets(s: &str) -> Result<Vec<Target>, String> {
+    if s.trim() == "all" {
+        return Ok(Target::ALL.to_vec());
+    }
+    s.split(',').map(|t| t.trim().parse::<Target>()).collect()
+}
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s
@@ -676,18 +684,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
         revision: args.revision.unwrap_or(env.revision),
         invariants: args.invariants.unwrap_or(env.invariants),
     };
-    let targets: Vec<Target> = if args.targets.trim() == "all" {
-        Target::ALL.to_vec()
-    } else {
-        args.targets
-            .split(',')
-            .map(|s| s.trim().parse::<Target>())
-            .collect::<Result<_, _>>()
-            .map_err(Fail::Usage)?
-    };
-    if targets.is_empty() {
-        return Err(setup("no targets"));
-    }
+    let targets = parse_targets(&args.targets).map_err(Fail::Usage)?;
     let engines: Vec<Engine> = match args.engine {
         Engine::All => vec![Engine::Libfuzzer, Engine::Afl, Engine::Honggfuzz],
         e => vec![e],

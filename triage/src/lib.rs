@@ -2,6 +2,7 @@
 //! promote) and one-command campaigns over libFuzzer, AFL++ and honggfuzz. The binary is
 //! `sintfuzz` (`src/main.rs`); this library holds the logic so tests can drive it.
 
+pub mod bench;
 pub mod bucket;
 pub mod campaign;
 pub mod explain;

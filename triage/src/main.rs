@@ -11,7 +11,7 @@ use sintfuzz_targets::files::{read_input, write_regression, write_seeds, write_w
 use sintfuzz_targets::invariant::Tier;
 use sintfuzz_targets::{run, Invariant, InvariantSet, Outcome, Settings, Target};
 use sintfuzz_triage::bucket::{bucket, crash_files, infer_from_path, Crash, KnownList};
-use sintfuzz_triage::{campaign, explain, minimize, repo_root, Fail};
+use sintfuzz_triage::{bench, campaign, explain, minimize, repo_root, Fail};
 
 #[derive(Parser)]
 #[command(
@@ -117,6 +117,18 @@ enum Cmd {
     },
     /// Build the engines, fuzz, then repro, minimize and bucket every crash.
     Campaign(campaign::CampaignArgs),
+    /// In-process executions per second per target and revision (fixed-seed inputs).
+    Bench {
+        /// Seconds per target and revision.
+        #[arg(long, default_value_t = 2)]
+        seconds: u64,
+        /// Comma-separated targets, or `all`.
+        #[arg(long, default_value = "all")]
+        targets: String,
+        /// Input generator seed.
+        #[arg(long, default_value_t = 0x5eed)]
+        seed: u64,
+    },
 }
 
 fn parse_target(s: &str) -> Result<Target, String> {
@@ -371,6 +383,32 @@ fn dispatch(cmd: Cmd) -> Result<u8, Fail> {
             Ok(0)
         }
         Cmd::Campaign(args) => campaign::campaign(args),
+        Cmd::Bench {
+            seconds,
+            targets,
+            seed,
+        } => {
+            let targets = campaign::parse_targets(&targets).map_err(Fail::Usage)?;
+            let rows = bench::bench(
+                &targets,
+                &Revision::ALL,
+                std::time::Duration::from_secs(seconds.max(1)),
+                seed,
+            );
+            println!("| target | revision | execs | exec/s | mean ops/input |");
+            println!("|---|---|---|---|---|");
+            for r in rows {
+                println!(
+                    "| {} | {} | {} | {:.0} | {:.1} |",
+                    r.target,
+                    r.revision,
+                    r.execs,
+                    r.execs as f64 / r.seconds,
+                    r.mean_ops
+                );
+            }
+            Ok(0)
+        }
     }
 }
 

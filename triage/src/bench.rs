@@ -1,0 +1,72 @@
+//! `sintfuzz bench`: in-process executions per second of each target on each revision,
+//! over fixed-seed random inputs (the engine-independent ceiling of a fuzzing run).
+
+use std::time::{Duration, Instant};
+
+use sintfuzz_model::Revision;
+use sintfuzz_targets::codec::decode;
+use sintfuzz_targets::{run, InvariantSet, Settings, Target};
+
+/// splitmix64, so every run measures the same inputs.
+fn inputs(seed: u64, n: usize) -> Vec<Vec<u8>> {
+    let mut x = seed;
+    let mut next = move || {
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    (0..n)
+        .map(|_| {
+            let len = 16 + (next() % 400) as usize;
+            (0..len).map(|_| next() as u8).collect()
+        })
+        .collect()
+}
+
+pub struct Row {
+    pub target: Target,
+    pub revision: Revision,
+    pub execs: u64,
+    pub seconds: f64,
+    pub mean_ops: f64,
+}
+
+/// Measure each (target, revision) for `per_cell`, with no invariants enabled so that
+/// every input runs to its end.
+pub fn bench(
+    targets: &[Target],
+    revisions: &[Revision],
+    per_cell: Duration,
+    seed: u64,
+) -> Vec<Row> {
+    let data = inputs(seed, 4096);
+    let mut rows = Vec::new();
+    for &target in targets {
+        let ops: usize = data.iter().map(|d| decode(target, d).ops.len()).sum();
+        let mean_ops = ops as f64 / data.len() as f64;
+        for &revision in revisions {
+            let settings = Settings {
+                revision,
+                invariants: InvariantSet::NONE,
+            };
+            let start = Instant::now();
+            let mut execs = 0u64;
+            while start.elapsed() < per_cell {
+                for d in &data {
+                    std::hint::black_box(run(target, d, &settings));
+                }
+                execs += data.len() as u64;
+            }
+            rows.push(Row {
+                target,
+                revision,
+                execs,
+                seconds: start.elapsed().as_secs_f64(),
+                mean_ops,
+            });
+        }
+    }
+    rows
+}
