@@ -290,6 +290,43 @@ fn copy_corpus(from: &Path, to: &Path) -> Result<usize, Fail> {
     Ok(n)
 }
 
+/// honggfuzz's `--statsfile`: its last line.
+fn read_hfuzz_stats(dir: &Path, live: &mut Live) {
+    let Ok(text) = std::fs::read_to_string(dir.join("hfuzz.stats")) else {
+        return;
+    };
+    let Some(header) = text.lines().next() else {
+        return;
+    };
+    let names: Vec<&str> = header
+        .trim_start_matches('#')
+        .split(',')
+        .map(str::trim)
+        .collect();
+    let Some(last) = text.lines().rev().find(|l| !l.starts_with('#')) else {
+        return;
+    };
+    let field = |name: &str| {
+        names
+            .iter()
+            .position(|n| *n == name)
+            .and_then(|i| last.split(',').nth(i))
+            .map(str::trim)
+    };
+    if let Some(n) = field("total_exec").and_then(|v| v.parse().ok()) {
+        live.execs = n;
+    }
+    if let Some(n) = field("exec_per_sec").and_then(|v| v.parse().ok()) {
+        live.exec_per_sec = n;
+    }
+    if let Some(n) = field("corpus_count").and_then(|v| v.parse().ok()) {
+        live.corpus = Some(n);
+    }
+    if let Some(e) = field("edge_cov") {
+        live.coverage = Some(format!("edges {e}"));
+    }
+}
+
 /// Shared between the engine's output reader and the progress loop.
 #[derive(Default)]
 struct Live {
@@ -436,6 +473,8 @@ fn spawn_engine(
             script.push_str("wait\n");
             cmd.args(["-c", &script])
                 .env("AFL_NO_UI", "1")
+                // Rounds restart AFL++ while the last instance may still hold its core.
+                .env("AFL_NO_AFFINITY", "1")
                 .env("AFL_SKIP_CPUFREQ", "1")
                 .env("AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES", "1")
                 .current_dir(root.join("fuzz"));
@@ -449,9 +488,12 @@ fn spawn_engine(
                 )
                 .env(
                     "HFUZZ_RUN_ARGS",
+                    // --save_all: every panic aborts at the same PC, so honggfuzz's
+                    // unique-crash dedup would keep one file for all defects.
                     format!(
-                        "--run_time {secs} -n {} --max_file_size {max_len} -W {} --quiet",
+                        "--run_time {secs} -n {} --max_file_size {max_len} -W {} --quiet --save_all --statsfile {}/hfuzz.stats",
                         job.jobs,
+                        crashes.display(),
                         crashes.display()
                     ),
                 )
@@ -461,6 +503,9 @@ fn spawn_engine(
         Engine::All => unreachable!("expanded before"),
     }
     std::fs::create_dir_all(crashes).map_err(|e| setup(format!("{}: {e}", crashes.display())))?;
+    // Its own process group, so that stopping it stops every process it started (AFL++
+    // instances under bash, honggfuzz under cargo) and Ctrl-C reaches us, not it.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     cmd.env(ENV_REVISION, job.settings.revision.name())
         .env(ENV_INVARIANTS, invariants.to_string())
         .stdin(Stdio::null())
@@ -468,6 +513,14 @@ fn spawn_engine(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| setup(format!("{} on {t}: cannot start: {e}", job.engine.name())))
+}
+
+/// Send `sig` to the engine's whole process group.
+fn signal_group(child: &std::process::Child, sig: i32) {
+    // SAFETY: kill(2) on our own child's process group; no memory is involved.
+    unsafe {
+        libc::kill(-(child.id() as i32), sig);
+    }
 }
 
 /// Record the crash files new under `dir`, count them per invariant, and choose an
@@ -580,8 +633,10 @@ fn fuzz_one(
             );
             {
                 let mut l = live.lock().expect("not poisoned");
-                if job.engine == Engine::Afl {
-                    read_afl_stats(&dir, &mut l);
+                match job.engine {
+                    Engine::Afl => read_afl_stats(&dir, &mut l),
+                    Engine::Honggfuzz => read_hfuzz_stats(&dir, &mut l),
+                    _ => {}
                 }
                 pb.set_position(start.elapsed().as_secs().min(job.seconds));
                 pb.set_message(format!(
@@ -598,14 +653,21 @@ fn fuzz_one(
                 || stop.load(Ordering::SeqCst)
                 || round_start.elapsed() > Duration::from_secs(left + 60)
             {
-                let _ = child.kill();
+                signal_group(&child, libc::SIGTERM);
+                if round_start.elapsed() > Duration::from_secs(left + 70) {
+                    signal_group(&child, libc::SIGKILL);
+                }
             }
             std::thread::sleep(Duration::from_millis(250));
         };
+        // Whatever the leader left behind goes too.
+        signal_group(&child, libc::SIGKILL);
         let _ = reader.join();
         let mut l = live.lock().expect("not poisoned");
-        if job.engine == Engine::Afl {
-            read_afl_stats(&dir, &mut l);
+        match job.engine {
+            Engine::Afl => read_afl_stats(&dir, &mut l),
+            Engine::Honggfuzz => read_hfuzz_stats(&dir, &mut l),
+            _ => {}
         }
         execs += l.execs;
         corpus_after = match job.engine {
