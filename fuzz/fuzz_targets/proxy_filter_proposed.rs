@@ -3,22 +3,10 @@
 //! and `SINTFUZZ_INVARIANTS` are ignored here. `proposed` is clean under `strict`, so any
 //! crash is a new finding. See fuzz/README.md, "Continuous fuzzing".
 #![no_main]
-use std::sync::OnceLock;
+use sintfuzz_targets::{fuzz_with, Settings, Target};
 
-use sintfuzz_model::Revision;
-use sintfuzz_targets::harness::{run, Outcome, Settings};
-use sintfuzz_targets::{InvariantSet, Target};
-
-fn settings() -> &'static Settings {
-    static SETTINGS: OnceLock<Settings> = OnceLock::new();
-    SETTINGS.get_or_init(|| Settings {
-        revision: Revision::Proposed,
-        invariants: InvariantSet::strict(),
-    })
-}
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    if let Outcome::Violation(v) = run(Target::ProxyFilter, data, settings()) {
-        panic!("{v}");
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_with(
+    Target::ProxyFilter,
+    data,
+    &Settings::proposed_strict()
+));

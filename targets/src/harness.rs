@@ -32,6 +32,14 @@ pub const ENV_INVARIANTS: &str = "SINTFUZZ_INVARIANTS";
 pub const ENV_LOG: &str = "SINTFUZZ_LOG";
 
 impl Settings {
+    /// `proposed` under the strict set: what must stay clean.
+    pub fn proposed_strict() -> Self {
+        Settings {
+            revision: Revision::Proposed,
+            invariants: InvariantSet::strict(),
+        }
+    }
+
     /// `SINTFUZZ_REVISION` (default `head`) and `SINTFUZZ_INVARIANTS` (default `default`).
     /// An unknown or non-UTF-8 value is an error, never a silent default.
     pub fn from_env() -> Result<Self, String> {
@@ -182,8 +190,13 @@ pub fn init_tracing() -> bool {
 /// The body of every engine wrapper. Panics with the violation line on a violation, so
 /// each engine records a crash whose first line is `sintfuzz violation: <id>: ...`.
 pub fn fuzz(target: Target, data: &[u8]) {
+    fuzz_with(target, data, Settings::global())
+}
+
+/// [`fuzz`] with settings baked in by the wrapper (the OSS-Fuzz `<target>_proposed`
+/// binaries), ignoring `SINTFUZZ_REVISION`/`SINTFUZZ_INVARIANTS`.
+pub fn fuzz_with(target: Target, data: &[u8], settings: &Settings) {
     static REPRO: OnceLock<bool> = OnceLock::new();
-    let settings = Settings::global();
     let repro = *REPRO.get_or_init(|| cfg!(fuzzing_repro) || init_tracing());
     let outcome = if repro {
         run_hooked(target, data, settings, &mut TracingHook)

@@ -10,7 +10,7 @@ pub mod scenarios;
 pub mod target;
 
 pub use codec::{decode, encode, Scenario, MAX_OPS};
-pub use harness::{fuzz, run, run_hooked, Outcome, Settings, StepHook};
+pub use harness::{fuzz, fuzz_with, run, run_hooked, Outcome, Settings, StepHook};
 pub use invariant::{Invariant, InvariantSet};
 pub use oracle::Violation;
 pub use target::Target;

@@ -270,7 +270,8 @@ impl Oracle {
         self.entitled(vp.min(MAX_VPS - 1), STRICT)
     }
 
-    /// Vectors a VTL configured on this VP (unmasked SINTs, device retargets).
+    /// Vectors a VTL configured on this VP (unmasked SINTs, device retargets). Vectors
+    /// below 16 are never a VTL's interrupt, so they belong to no VTL.
     fn configured(&self, vp: usize, vtl: usize) -> VectorSet {
         let mut set = self.device_ever[vtl];
         for n in 0..NUM_SINTS {
@@ -279,7 +280,7 @@ impl Oracle {
                 set.insert(s.vector());
             }
         }
-        set
+        set.difference(VectorSet::RESERVED)
     }
 
     // ----- the step protocol -----
