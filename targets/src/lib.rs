@@ -6,6 +6,7 @@ pub mod files;
 pub mod harness;
 pub mod invariant;
 pub mod oracle;
+pub mod rng;
 pub mod scenarios;
 pub mod target;
 

@@ -6,27 +6,14 @@ use sintfuzz_targets::codec::{decode, encode, EncodeError, MAX_CANONICAL_LEN, MA
 use sintfuzz_targets::scenarios::{seeds, witnesses};
 use sintfuzz_targets::{Scenario, Target};
 
-/// splitmix64: a fixed-seed generator for test data.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
+use sintfuzz_targets::rng::SplitMix64 as Rng;
 
 #[test]
 fn random_bytes_decode_encode_decode_is_stable() {
     let mut rng = Rng(1);
     for target in Target::ALL {
         for _ in 0..3000 {
-            let len = (rng.next() % 700) as usize;
+            let len = (rng.next_u64() % 700) as usize;
             let data = rng.bytes(len);
             let s = decode(target, &data);
             assert!(s.ops.len() <= MAX_OPS);
@@ -40,15 +27,15 @@ fn random_bytes_decode_encode_decode_is_stable() {
 }
 
 fn random_op(rng: &mut Rng, vps: u8) -> Op {
-    let vp = (rng.next() % vps as u64) as u8;
-    let vtl = if rng.next() & 1 == 0 {
+    let vp = (rng.next_u64() % vps as u64) as u8;
+    let vtl = if rng.next_u64() & 1 == 0 {
         Vtl::Vtl0
     } else {
         Vtl::Vtl1
     };
-    let r = rng.next();
+    let r = rng.next_u64();
     let sint_value = (r & 0xff) | (r & (1 << 16 | 1 << 17 | 1 << 18 | 1 << 20));
-    match rng.next() % 12 {
+    match rng.next_u64() % 12 {
         0 => Op::RunVp { vp },
         1 => Op::WrMsr {
             vp,
@@ -60,7 +47,7 @@ fn random_op(rng: &mut Rng, vps: u8) -> Op {
             vp,
             vtl,
             msr: (r >> 32) as u32,
-            value: rng.next(),
+            value: rng.next_u64(),
         },
         3 => Op::RdMsr {
             vp,
@@ -88,7 +75,7 @@ fn random_op(rng: &mut Rng, vps: u8) -> Op {
             assert: ProxyAssert::Multi(VectorSet([
                 r as u32,
                 (r >> 32) as u32,
-                rng.next() as u32,
+                rng.next_u64() as u32,
                 0,
                 0,
                 1,
@@ -112,7 +99,7 @@ fn random_op(rng: &mut Rng, vps: u8) -> Op {
                 (r >> 8) as u32
             },
             name: (r >> 16) as u32,
-            value: rng.next(),
+            value: rng.next_u64(),
         },
         9 => Op::SetApic {
             vp,
@@ -127,7 +114,7 @@ fn random_op(rng: &mut Rng, vps: u8) -> Op {
         _ => Op::UntrustedWrMsr {
             vp,
             msr: (r >> 16) as u32,
-            value: rng.next(),
+            value: rng.next_u64(),
         },
     }
 }
@@ -138,13 +125,13 @@ fn random_scenarios_round_trip_where_encodable() {
     let mut encoded = [0usize; 3];
     for (t, target) in Target::ALL.into_iter().enumerate() {
         for _ in 0..3000 {
-            let vps = (rng.next() % 4 + 1) as u8;
-            let n = (rng.next() % 20) as usize;
+            let vps = (rng.next_u64() % 4 + 1) as u8;
+            let n = (rng.next_u64() % 20) as usize;
             let s = Scenario {
                 config: sintfuzz_model::Config {
                     vp_count: vps,
-                    vmbus_relay: rng.next() & 1 == 0,
-                    vtl1_enabled: rng.next() & 1 == 0,
+                    vmbus_relay: rng.next_u64() & 1 == 0,
+                    vtl1_enabled: rng.next_u64() & 1 == 0,
                     ..Default::default()
                 },
                 ops: (0..n).map(|_| random_op(&mut rng, vps)).collect(),

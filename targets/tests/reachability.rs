@@ -16,20 +16,7 @@ fn seed() -> u64 {
         .unwrap_or(0x5eed)
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn input(&mut self) -> Vec<u8> {
-        let len = 16 + (self.next() % 400) as usize;
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
+use sintfuzz_targets::rng::SplitMix64 as Rng;
 
 /// What one run reached.
 #[derive(Default)]

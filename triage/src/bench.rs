@@ -5,24 +5,13 @@ use std::time::{Duration, Instant};
 
 use sintfuzz_model::Revision;
 use sintfuzz_targets::codec::decode;
+use sintfuzz_targets::rng::SplitMix64;
 use sintfuzz_targets::{run, InvariantSet, Settings, Target};
 
-/// splitmix64, so every run measures the same inputs.
+/// Fixed-seed inputs, so every run measures the same work.
 fn inputs(seed: u64, n: usize) -> Vec<Vec<u8>> {
-    let mut x = seed;
-    let mut next = move || {
-        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    (0..n)
-        .map(|_| {
-            let len = 16 + (next() % 400) as usize;
-            (0..len).map(|_| next() as u8).collect()
-        })
-        .collect()
+    let mut rng = SplitMix64(seed);
+    (0..n).map(|_| rng.input()).collect()
 }
 
 pub struct Row {

@@ -327,6 +327,15 @@ fn read_hfuzz_stats(dir: &Path, live: &mut Live) {
     }
 }
 
+/// Engines that keep stats in files (libFuzzer's come from its stderr).
+fn read_stats(engine: Engine, dir: &Path, live: &mut Live) {
+    match engine {
+        Engine::Afl => read_afl_stats(dir, live),
+        Engine::Honggfuzz => read_hfuzz_stats(dir, live),
+        _ => {}
+    }
+}
+
 /// Shared between the engine's output reader and the progress loop.
 #[derive(Default)]
 struct Live {
@@ -633,11 +642,7 @@ fn fuzz_one(
             );
             {
                 let mut l = live.lock().expect("not poisoned");
-                match job.engine {
-                    Engine::Afl => read_afl_stats(&dir, &mut l),
-                    Engine::Honggfuzz => read_hfuzz_stats(&dir, &mut l),
-                    _ => {}
-                }
+                read_stats(job.engine, &dir, &mut l);
                 pb.set_position(start.elapsed().as_secs().min(job.seconds));
                 pb.set_message(format!(
                     "execs {} | {:.0} exec/s | corpus {} | crashes {}",
@@ -664,11 +669,7 @@ fn fuzz_one(
         signal_group(&child, libc::SIGKILL);
         let _ = reader.join();
         let mut l = live.lock().expect("not poisoned");
-        match job.engine {
-            Engine::Afl => read_afl_stats(&dir, &mut l),
-            Engine::Honggfuzz => read_hfuzz_stats(&dir, &mut l),
-            _ => {}
-        }
+        read_stats(job.engine, &dir, &mut l);
         execs += l.execs;
         corpus_after = match job.engine {
             Engine::Afl => l.corpus.unwrap_or(corpus_after),
