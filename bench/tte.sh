@@ -17,6 +17,12 @@
 #   TTE_OUT      output dir (default /tmp/sintfuzz-tte/<utc stamp>); trials.tsv is appended,
 #                first crashes are kept in crashes/, logs of failed trials in logs/.
 #   TTE_FIRST    first trial index (default 1), to add trials to an earlier run
+#   TTE_KEEP_GOING=1  (libFuzzer only) a crash that is not the defect does not end the
+#                trial: libFuzzer is restarted on the same, grown corpus with the rest of
+#                the budget and seed TRIAL*1000+k for the k-th restart, as `sintfuzz
+#                campaign` does, until the defect or the budget. Seconds and execs are summed
+#                over the runs (classifying in between does not count); `known` then lists
+#                the other findings hit on the way (e.g. "openvmm#1162<SF-002,SF-002").
 #
 # A defect configuration is a (target, revision, invariant set) on which that defect is
 # what fires; the known ids it counts follow. The first crash of a trial is classified with
@@ -63,6 +69,8 @@ SF-003       proxy_filter    head        lost-device      SF-003
 SF-003-relay relay_lifecycle head        lost-device      SF-003
 SF-004       proxy_filter    head        lost-proxy-sint  SF-004
 SF-005+006   proxy_filter    head        leak-unentitled  SF-005,SF-006
+SF-005       proxy_filter    head        leak-unentitled  SF-005
+SF-006       proxy_filter    head        leak-unentitled  SF-006
 "
 ALL_DEFAULT="563 1162 1275 SF-001 SF-002 SF-003 SF-004 SF-005+006"
 
@@ -73,6 +81,7 @@ TRIALS=${TTE_TRIALS:-10}
 BUDGET=${TTE_BUDGET:-60}
 JOBS=${TTE_JOBS:-1}
 FIRST=${TTE_FIRST:-1}
+KEEP_GOING=${TTE_KEEP_GOING:-0}
 OUT=${TTE_OUT:-/tmp/sintfuzz-tte/$(date -u +%Y%m%dT%H%M%SZ)}
 
 for v in TRIALS BUDGET JOBS FIRST; do
@@ -82,6 +91,10 @@ defect_row() { awk -v d="$1" '$1 == d { print; f = 1 } END { exit !f }' <<<"$DEF
 for d in $DEFECTS; do
     defect_row "$d" >/dev/null || { echo "tte: unknown defect '$d'" >&2; exit 2; }
 done
+[[ $KEEP_GOING == 0 || $ENGINES == libfuzzer ]] || {
+    echo "tte: TTE_KEEP_GOING=1 is for TTE_ENGINES=libfuzzer only" >&2
+    exit 2
+}
 for m in $MODES; do
     [[ $m == empty || $m == seeds ]] || { echo "tte: TTE_MODES: empty or seeds, not '$m'" >&2; exit 2; }
 done
@@ -134,13 +147,73 @@ done
 now_ns() { date +%s%N; }
 mtime_ns() { stat -c %.9Y "$1" | tr -d .; }
 
+# classify FILE: sets known and violation from `sintfuzz bucket --json` (target, revision
+# and invariants of the trial).
+classify() {
+    local js
+    js=$("$TMP/sintfuzz" bucket --json --target "$target" --revision "$revision" \
+        --invariants "$invariants" "$1" 2>/dev/null | head -n1 || true)
+    known=$(python3 -c 'import json,sys
+try:
+    b = json.loads(sys.argv[1]); print(b.get("known") or "new")
+except Exception:
+    print("unclassified")' "$js")
+    violation=$(python3 -c 'import json,re,sys
+try:
+    m = re.match(r"sintfuzz violation: ([a-z0-9-]+):", json.loads(sys.argv[1])["violation_line"]); print(m.group(1))
+except Exception:
+    print("-")' "$js")
+}
+
+# keep_going: the rest of a TTE_KEEP_GOING libFuzzer trial, after its first run crashed
+# ($crash, $t0, $execs). Uses the variables of trial().
+keep_going() {
+    local want on_way="" k=0 spent run_t0 used total_execs=${execs:-0} c kept=- outcome=miss
+    want=$(awk '{ print $5 }' <<<"$(defect_row "$defect")")
+    spent=$(($(mtime_ns "$crash") - t0))
+    while :; do
+        classify "$crash"
+        if [[ $violation != - && ,$want, == *",$known,"* ]]; then
+            outcome=crash
+            kept=$OUT/crashes/$name.bin
+            cp "$crash" "$kept"
+            break
+        fi
+        on_way+=${on_way:+,}$known
+        mv "$crash" "$d/seen-$k"
+        k=$((k + 1))
+        used=$(((spent + 999999999) / 1000000000))
+        ((used < BUDGET)) || break
+        run_t0=$(now_ns)
+        (cd "$d" && "$bin" -use_value_profile=1 -max_len=2200 -max_total_time=$((BUDGET - used)) \
+            -seed=$((seed * 1000 + k)) -print_final_stats=1 -artifact_prefix="$d/art/" "$d/in") \
+            >"$d/log" 2>&1 || true
+        c=$(sed -n 's/^stat::number_of_executed_units: *//p' "$d/log" | tail -n1)
+        total_execs=$((total_execs + ${c:-0}))
+        crash=$(ls -tr "$d"/art/crash-* 2>/dev/null | head -n1 || true)
+        if [[ -z $crash ]]; then
+            spent=$((spent + $(now_ns) - run_t0))
+            break
+        fi
+        spent=$((spent + $(mtime_ns "$crash") - run_t0))
+    done
+    [[ $outcome == crash ]] || { known=-; violation=-; }
+    [[ -n $on_way ]] && known="$known<$on_way"
+    secs=$(awk -v ns="$spent" 'BEGIN { printf "%.2f", ns / 1e9 }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$engine" \
+        "$defect" "$mode" "$n" "$seed" "$target" "$revision" "$invariants" "$outcome" "$known" \
+        "$violation" "$secs" "$total_execs" "$load" "$kept" >>"$TSV"
+    echo "$name: keep-going $outcome $known ($violation) ${secs} s $total_execs execs (load $load)"
+    rm -rf "$d"
+}
+
 # trial ENGINE DEFECT MODE N: runs one trial and appends one line to trials.tsv.
 trial() {
     local engine=$1 defect=$2 mode=$3 n=$4
     local target revision invariants
     read -r _ target revision invariants _ <<<"$(defect_row "$defect")"
     local name="$engine-$defect-$mode-$n" d="$TMP/$engine-$defect-$mode-$n"
-    local bin=$TMP/$engine-$target seed=$n rc=0 crash="" execs="" t0 load
+    local bin=$TMP/$engine-$target seed=$n rc=0 crash="" execs="" t0 load known violation
     mkdir -p "$d/in" "$d/art" "$d/ws"
     [[ $mode == seeds ]] && cp "$ROOT/corpus/$target"/* "$d/in/"
     [[ $mode == empty && $engine == afl ]] && printf '\0\0' >"$d/in/zero2"
@@ -154,6 +227,10 @@ trial() {
             >"$d/log" 2>&1 || rc=$?
         crash=$(ls -tr "$d"/art/crash-* 2>/dev/null | head -n1 || true)
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$d/log" | tail -n1)
+        if [[ $KEEP_GOING == 1 && -n $crash ]]; then
+            keep_going
+            return
+        fi
         ;;
     afl)
         (cd "$d" && AFL_NO_UI=1 AFL_BENCH_UNTIL_CRASH=1 AFL_NO_AFFINITY=1 \
@@ -175,28 +252,16 @@ trial() {
         execs=$(sed -n 's/^Summary iterations:\([0-9]*\).*/\1/p' "$d/log" | tail -n1)
         ;;
     esac
-    local wall=$(($(now_ns) - t0)) outcome known=- violation=- secs kept=-
+    local wall=$(($(now_ns) - t0)) outcome secs kept=-
+    known=- violation=-
     if [[ -n $crash ]]; then
         secs=$(awk -v ns="$(($(mtime_ns "$crash") - t0))" 'BEGIN { printf "%.2f", ns / 1e9 }')
         kept=$OUT/crashes/$name.bin
         cp "$crash" "$kept"
-        local js
-        js=$("$TMP/sintfuzz" bucket --json --target "$target" --revision "$revision" \
-            --invariants "$invariants" "$kept" 2>"$d/bucket.err" | head -n1 || true)
-        known=$(python3 -c 'import json,sys
-try:
-    b = json.loads(sys.argv[1]); print(b.get("known") or "new")
-except Exception:
-    print("unclassified")' "$js")
-        violation=$(python3 -c 'import json,re,sys
-try:
-    m = re.match(r"sintfuzz violation: ([a-z0-9-]+):", json.loads(sys.argv[1])["violation_line"]); print(m.group(1))
-except Exception:
-    print("-")' "$js")
+        classify "$kept"
         if [[ $violation == - ]]; then
             outcome=error # a crash file that replays clean: not a violation
             cp "$d/log" "$OUT/logs/$name.log"
-            cp "$d/bucket.err" "$OUT/logs/$name.bucket.err" 2>/dev/null || true
         else
             outcome=crash
         fi

@@ -8,7 +8,8 @@ classified (sintfuzz bucket --json) as that defect's known id. A trial that foun
 within the budget, or first found a different finding, did not expose it: for the median
 it counts as longer than the budget (FuzzBench-style censoring), so a median shown as
 ">B" means fewer than half of the trials exposed the defect. min/max seconds and the median
-executions are over the exposing trials only.
+executions are over the exposing trials only. For TTE_KEEP_GOING=1 trials the "other
+finding" column counts the crashes of other findings passed on the way to the defect.
 """
 import csv
 import statistics
@@ -22,6 +23,7 @@ COUNTS = {
     "563": ["openvmm#563"], "1162": ["openvmm#1162"], "1275": ["openvmm#1275"],
     "SF-001": ["SF-001"], "SF-002": ["SF-002"], "SF-003": ["SF-003"],
     "SF-003-relay": ["SF-003"], "SF-004": ["SF-004"], "SF-005+006": ["SF-005", "SF-006"],
+    "SF-005": ["SF-005"], "SF-006": ["SF-006"],
 }
 ENGINE_ORDER = ["libfuzzer", "afl", "hfuzz"]
 
@@ -84,10 +86,15 @@ def main(argv):
     keyed.sort(key=lambda k: k[0])
     for _, engine, did, config, mode, cfg, trials in keyed:
         n = len(trials)
-        hits = [t for t in trials if t["outcome"] == "crash" and t["known"] == did]
+        # TTE_KEEP_GOING rows: known is "<id it stopped at><<other ids hit on the way>".
+        for t in trials:
+            t["hit"], _, way = t["known"].partition("<")
+            t["way"] = [w for w in way.split(",") if w]
+        hits = [t for t in trials if t["outcome"] == "crash" and t["hit"] == did]
         secs = [float(t["seconds"]) for t in hits]
         execs = [int(t["execs"]) for t in hits if t["execs"].isdigit()]
-        others = Counter(t["known"] for t in trials if t["outcome"] == "crash" and t["known"] != did)
+        others = Counter(t["hit"] for t in trials if t["outcome"] == "crash" and t["hit"] != did)
+        others.update(w for t in trials for w in t["way"])
         errors = sum(1 for t in trials if t["outcome"] == "error")
         other_s = ", ".join(f"{k} x{v}" for k, v in sorted(others.items())) or "-"
         if errors:
