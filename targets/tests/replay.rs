@@ -96,7 +96,7 @@ fn regressions_give_their_recorded_outcomes() {
             assert_eq!(
                 measured,
                 recorded,
-                "{} no longer gives its recorded outcomes; reproduce with `sintfuzz repro --target {} {}`",
+                "{} no longer gives its recorded outcomes; reproduce with `sintfuzz repro --target {} --revision <R> [--invariants strict] {}`",
                 file.display(),
                 target,
                 file.display()
