@@ -48,7 +48,9 @@
 # corpus/ is only read.
 #
 # trials.tsv columns: engine defect mode trial seed target revision invariants outcome
-#   known violation seconds execs loadavg crash
+#   known violation seconds execs loadavg crash engine_seconds
+# engine_seconds is the engine's own clock at the first crash, where it has one: AFL++'s
+# time: field of the crash file name (from the end of its start-up and dry run), else "-".
 # outcome: crash (a violation, classified in `known`: an id, or "new"), miss (no crash within
 # the budget), error (the engine failed, see logs/).
 set -euo pipefail
@@ -103,7 +105,7 @@ unset CARGO_TARGET_DIR SINTFUZZ_LOG SINTFUZZ_REVISION SINTFUZZ_INVARIANTS
 export RUST_BACKTRACE=0
 mkdir -p "$OUT/crashes" "$OUT/logs"
 TSV=$OUT/trials.tsv
-[[ -s $TSV ]] || printf 'engine\tdefect\tmode\ttrial\tseed\ttarget\trevision\tinvariants\toutcome\tknown\tviolation\tseconds\texecs\tloadavg\tcrash\n' >"$TSV"
+[[ -s $TSV ]] || printf 'engine\tdefect\tmode\ttrial\tseed\ttarget\trevision\tinvariants\toutcome\tknown\tviolation\tseconds\texecs\tloadavg\tcrash\tengine_seconds\n' >"$TSV"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sintfuzz-tte.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
@@ -200,7 +202,7 @@ keep_going() {
     [[ $outcome == crash ]] || { known=-; violation=-; }
     [[ -n $on_way ]] && known="$known<$on_way"
     secs=$(awk -v ns="$spent" 'BEGIN { printf "%.2f", ns / 1e9 }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$engine" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\n' "$engine" \
         "$defect" "$mode" "$n" "$seed" "$target" "$revision" "$invariants" "$outcome" "$known" \
         "$violation" "$secs" "$total_execs" "$load" "$kept" >>"$TSV"
     echo "$name: keep-going $outcome $known ($violation) ${secs} s $total_execs execs (load $load)"
@@ -214,6 +216,7 @@ trial() {
     read -r _ target revision invariants _ <<<"$(defect_row "$defect")"
     local name="$engine-$defect-$mode-$n" d="$TMP/$engine-$defect-$mode-$n"
     local bin=$TMP/$engine-$target seed=$n rc=0 crash="" execs="" t0 load known violation
+    local engine_s=""
     mkdir -p "$d/in" "$d/art" "$d/ws"
     [[ $mode == seeds ]] && cp "$ROOT/corpus/$target"/* "$d/in/"
     [[ $mode == empty && $engine == afl ]] && printf '\0\0' >"$d/in/zero2"
@@ -239,6 +242,8 @@ trial() {
         crash=$(ls -tr "$d"/out/default/crashes/id:* 2>/dev/null | head -n1 || true)
         if [[ -n $crash ]]; then
             execs=$(basename "$crash" | sed -n 's/.*execs:\([0-9]*\).*/\1/p')
+            engine_s=$(basename "$crash" | sed -n 's/.*,time:\([0-9]*\).*/\1/p' |
+                awk '{ printf "%.2f", $1 / 1000 }')
         else
             execs=$(sed -n 's/^execs_done *: *//p' "$d/out/default/fuzzer_stats" 2>/dev/null || true)
         fi
@@ -274,10 +279,10 @@ trial() {
         outcome=miss
         secs=$(awk -v ns="$wall" 'BEGIN { printf "%.2f", ns / 1e9 }')
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$engine" "$defect" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$engine" "$defect" \
         "$mode" "$n" "$seed" "$target" "$revision" "$invariants" "$outcome" "$known" \
-        "$violation" "$secs" "${execs:-?}" "$load" "$kept" >>"$TSV"
-    echo "$name: $outcome $known ($violation) ${secs} s ${execs:-?} execs (load $load)"
+        "$violation" "$secs" "${execs:-?}" "$load" "$kept" "${engine_s:--}" >>"$TSV"
+    echo "$name: $outcome $known ($violation) ${secs} s ${execs:-?} execs (load $load)${engine_s:+ engine clock ${engine_s}}"
     rm -rf "$d"
 }
 
