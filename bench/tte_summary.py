@@ -10,6 +10,8 @@ it counts as longer than the budget (FuzzBench-style censoring), so a median sho
 ">B" means fewer than half of the trials exposed the defect. min/max seconds and the median
 executions are over the exposing trials only. For TTE_KEEP_GOING=1 trials the "other
 finding" column counts the crashes of other findings passed on the way to the defect.
+"median s, engine clock" uses AFL++'s time: field of the crash name (its clock starts after
+its start-up and dry run), censored the same way.
 """
 import csv
 import statistics
@@ -72,8 +74,8 @@ def main(argv):
     out = []
     out.append("| engine | defect | config (target, revision, invariants) | corpus | trials |"
                " exposed | first crash was another finding | median s | min s | max s |"
-               " median execs |")
-    out.append("|---|---|---|---|---:|---:|---|---:|---:|---:|---:|")
+               " median execs | median s, engine clock |")
+    out.append("|---|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
     keyed = []
     for (engine, config, mode), trials in groups.items():
         trials = list(trials.values())
@@ -93,6 +95,9 @@ def main(argv):
         hits = [t for t in trials if t["outcome"] == "crash" and t["hit"] == did]
         secs = [float(t["seconds"]) for t in hits]
         execs = [int(t["execs"]) for t in hits if t["execs"].isdigit()]
+        # AFL++'s own clock (engine_seconds), where the engine has one.
+        eng = [float(t["engine_seconds"]) for t in hits
+               if (t.get("engine_seconds") or "-") not in ("-", "")]
         others = Counter(t["hit"] for t in trials if t["outcome"] == "crash" and t["hit"] != did)
         others.update(w for t in trials for w in t["way"])
         errors = sum(1 for t in trials if t["outcome"] == "error")
@@ -106,7 +111,8 @@ def main(argv):
             f" {len(hits)}/{n} ({100 * len(hits) / n:.0f} %) | {other_s} | {fmt_s(med, budget)} |"
             f" {fmt_s(min(secs) if secs else None, budget)} |"
             f" {fmt_s(max(secs) if secs else None, budget)} |"
-            f" {int(statistics.median(execs)) if execs else '-'} |")
+            f" {int(statistics.median(execs)) if execs else '-'} |"
+            f" {fmt_s(median_censored(eng, n), budget) if len(eng) == len(hits) and eng else '-'} |")
     print("\n".join(out))
     return 0
 
