@@ -29,7 +29,8 @@ trap 'rm -rf "$TMP"' EXIT
 build() { # NAME ARGS... (env via `env` prefix in ARGS)
     local name=$1
     shift
-    if ! (cd "$FUZZ" && "$@" --target-dir "$TMP/t-$name" "$T" empty) >"$TMP/build-$name.log" 2>&1; then
+    if ! (cd "$FUZZ" && "$@" --target-dir "$TMP/t-$name" "$T" && "$@" --target-dir "$TMP/t-$name" empty) \
+        >"$TMP/build-$name.log" 2>&1; then
         echo "instr: build $name failed" >&2
         tail -n 20 "$TMP/build-$name.log" >&2
         exit 1
