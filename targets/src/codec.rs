@@ -21,7 +21,9 @@
 //! tag beyond an old table's length may change meaning when a kind is added.
 
 use arbitrary::{Arbitrary, Unstructured};
-use sintfuzz_model::hvdef::{msr, reg, Sint, VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF};
+use sintfuzz_model::hvdef::{
+    msr, reg, Sint, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF,
+};
 use sintfuzz_model::{
     Config, Isolation, Op, ProxyAssert, RetargetFlaws, VectorSet, VmbusEra, Vtl, MAX_CHANNELS,
     MAX_DEVICES, MAX_VPS,
@@ -93,6 +95,10 @@ pub enum Kind {
     SetVpRegRaw,
     /// `UntrustedWrMsr`, any MSR and value.
     UntrustedWrMsrRaw,
+    /// `WrMsr` of VTL0's VMBus SINT (SINT2) with a structured value: the guest's most
+    /// common SINT write, one kind instead of a 1-in-16 SINT field (action-mix tuning;
+    /// canonical encodings still use `WrSint`, which comes first).
+    WrVmbusSint,
 }
 
 /// Field encodings, each written once for both directions.
@@ -624,6 +630,21 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
                 partition_self: part,
                 vp_index: index,
                 name,
+                value,
+            }
+        }
+        (Kind::WrVmbusSint, op) => {
+            // Only a VTL0 SINT2 write comes back equal, so the writer skips anything else.
+            let (mut vp, mut value) = match op {
+                Op::WrMsr { vp, value, .. } => (vp, value),
+                _ => (0, 0),
+            };
+            f.vp(&mut vp);
+            f.sint_value(&mut value);
+            Op::WrMsr {
+                vp,
+                vtl: Vtl0,
+                msr: msr::SINT0 + VMBUS_SINT as u32,
                 value,
             }
         }

@@ -50,6 +50,7 @@ const PROXY_FILTER: &[Kind] = &[
     Kind::HostAssertSingle,
     Kind::HostAssertWindow,
     Kind::HostAssertFull,
+    Kind::WrVmbusSint,
 ];
 
 const RELAY_LIFECYCLE: &[Kind] = &[
@@ -69,6 +70,7 @@ const RELAY_LIFECYCLE: &[Kind] = &[
     Kind::HostSignalChannel,
     Kind::HostSignalSint,
     Kind::HostDeviceInterrupt,
+    Kind::WrVmbusSint,
 ];
 
 impl Target {
