@@ -130,33 +130,56 @@ impl Search<'_> {
     }
 }
 
+/// The VP an operation runs on, where it has one.
+fn vp_mut(op: &mut Op) -> Option<&mut u8> {
+    match op {
+        Op::WrMsr { vp, .. }
+        | Op::RdMsr { vp, .. }
+        | Op::SetVpRegister { vp, .. }
+        | Op::UntrustedWrMsr { vp, .. }
+        | Op::Retarget { vp, .. }
+        | Op::SetApic { vp, .. }
+        | Op::GuestAck { vp, .. }
+        | Op::HostSignalSint { vp, .. }
+        | Op::HostAssert { vp, .. }
+        | Op::RunVp { vp } => Some(vp),
+        _ => None,
+    }
+}
+
+/// The register value an operation writes, where it writes one.
+fn value_mut(op: &mut Op) -> Option<&mut u64> {
+    match op {
+        Op::WrMsr { value, .. }
+        | Op::SetVpRegister { value, .. }
+        | Op::UntrustedWrMsr { value, .. } => Some(value),
+        _ => None,
+    }
+}
+
+/// `op` with one edit applied.
+fn edited(op: &Op, edit: impl FnOnce(&mut Op)) -> Op {
+    let mut o = *op;
+    edit(&mut o);
+    o
+}
+
 fn renumber(s: &Scenario, vps: u8) -> Scenario {
-    let vp = |v: u8| v % vps;
     let ops = s
         .ops
         .iter()
         .map(|op| {
-            let mut op = *op;
-            match &mut op {
-                Op::WrMsr { vp: v, .. }
-                | Op::RdMsr { vp: v, .. }
-                | Op::SetVpRegister { vp: v, .. }
-                | Op::UntrustedWrMsr { vp: v, .. }
-                | Op::Retarget { vp: v, .. }
-                | Op::SetApic { vp: v, .. }
-                | Op::GuestAck { vp: v, .. }
-                | Op::HostSignalSint { vp: v, .. }
-                | Op::HostAssert { vp: v, .. }
-                | Op::RunVp { vp: v } => *v = vp(*v),
-                _ => {}
-            }
-            if let Op::OpenChannel { target_vp, .. } | Op::ModifyChannel { target_vp, .. } = &mut op
-            {
-                if *target_vp < 0xf0 {
-                    *target_vp %= vps as u32;
+            edited(op, |op| {
+                if let Some(v) = vp_mut(op) {
+                    *v %= vps;
                 }
-            }
-            op
+                if let Op::OpenChannel { target_vp, .. } | Op::ModifyChannel { target_vp, .. } = op
+                {
+                    if *target_vp < 0xf0 {
+                        *target_vp %= vps as u32;
+                    }
+                }
+            })
         })
         .collect();
     Scenario {
@@ -171,115 +194,69 @@ fn renumber(s: &Scenario, vps: u8) -> Scenario {
 /// Candidate simplifications of one operation, simplest first.
 fn simpler_ops(op: &Op) -> Vec<Op> {
     let mut out = Vec::new();
-    let small_vectors = |v: u8| -> Vec<u8> {
-        [0x30u8, 0x20, 0x10]
-            .into_iter()
-            .filter(|&c| c < v)
-            .collect()
-    };
+    let mut probe = *op;
+    // Simpler register values (reserved bits, polling/auto-EOI, smaller vector).
+    if let Some(value) = value_mut(&mut probe).map(|v| *v) {
+        for v in simpler_sint_values(value) {
+            out.push(edited(op, |o| *value_mut(o).expect("same variant") = v));
+        }
+    }
+    // VP 0 (a register write to self keeps naming itself).
+    if let Some(vp) = vp_mut(&mut probe).map(|v| *v).filter(|&v| v != 0) {
+        out.push(edited(op, |o| {
+            *vp_mut(o).expect("same variant") = 0;
+            if let Op::SetVpRegister { vp_index, .. } = o {
+                if *vp_index == vp as u32 {
+                    *vp_index = sintfuzz_model::hvdef::VP_INDEX_SELF;
+                }
+            }
+        }));
+    }
     match *op {
-        Op::WrMsr {
-            vp,
-            vtl,
-            msr,
-            value,
-        } => {
-            if vp != 0 {
-                out.push(Op::WrMsr {
-                    vp: 0,
-                    vtl,
-                    msr,
-                    value,
-                });
-            }
-            if vtl != Vtl::Vtl0 {
-                out.push(Op::WrMsr {
-                    vp,
-                    vtl: Vtl::Vtl0,
-                    msr,
-                    value,
-                });
-            }
-            for v in simpler_sint_values(value) {
-                out.push(Op::WrMsr {
-                    vp,
-                    vtl,
-                    msr,
-                    value: v,
-                });
-            }
-        }
-        Op::SetVpRegister {
-            vp,
-            caller_vtl,
-            target_vtl,
-            partition_self,
-            vp_index,
-            name,
-            value,
-        } => {
-            for v in simpler_sint_values(value) {
-                out.push(Op::SetVpRegister {
-                    vp,
-                    caller_vtl,
-                    target_vtl,
-                    partition_self,
-                    vp_index,
-                    name,
-                    value: v,
-                });
-            }
-            if vp != 0 {
-                out.push(Op::SetVpRegister {
-                    vp: 0,
-                    caller_vtl,
-                    target_vtl,
-                    partition_self,
-                    vp_index: sintfuzz_model::hvdef::VP_INDEX_SELF,
-                    name,
-                    value,
-                });
-            }
-        }
-        Op::UntrustedWrMsr { vp, msr, value } => {
-            for v in simpler_sint_values(value) {
-                out.push(Op::UntrustedWrMsr { vp, msr, value: v });
-            }
+        Op::WrMsr { vtl: Vtl::Vtl1, .. } => {
+            out.push(edited(op, |o| {
+                if let Op::WrMsr { vtl, .. } = o {
+                    *vtl = Vtl::Vtl0
+                }
+            }));
         }
         Op::Retarget {
-            vp,
-            vtl,
             device,
             vector,
             targets,
             flaws,
+            ..
         } => {
-            let r = |vp, device, vector, targets, flaws| Op::Retarget {
-                vp,
-                vtl,
-                device,
-                vector,
-                targets,
-                flaws,
+            let retarget = |d: u8, vec: u32, t: u8, f: RetargetFlaws| {
+                edited(op, |o| {
+                    if let Op::Retarget {
+                        device,
+                        vector,
+                        targets,
+                        flaws,
+                        ..
+                    } = o
+                    {
+                        (*device, *vector, *targets, *flaws) = (d, vec, t, f);
+                    }
+                })
             };
             if flaws != RetargetFlaws::default() {
-                out.push(r(vp, device, vector, targets, RetargetFlaws::default()));
+                out.push(retarget(device, vector, targets, RetargetFlaws::default()));
             }
             if device != 0 {
-                out.push(r(vp, 0, vector, targets, flaws));
+                out.push(retarget(0, vector, targets, flaws));
             }
-            if vp != 0 {
-                out.push(r(0, device, vector, targets, flaws));
-            }
-            for v in small_vectors(vector.min(0xff) as u8) {
-                out.push(r(vp, device, v as u32, targets, flaws));
+            for v in [0x30u32, 0x20, 0x10]
+                .into_iter()
+                .filter(|&c| c < vector.min(0xff))
+            {
+                out.push(retarget(device, v, targets, flaws));
             }
             // Fewer target VPs: each single one.
             if targets.count_ones() > 1 {
-                for b in 0..8 {
-                    if targets & (1 << b) != 0 {
-                        out.push(r(vp, device, vector, 1 << b, flaws));
-                    }
+                for b in (0..8).filter(|b| targets & (1 << b) != 0) {
+                    out.push(retarget(device, vector, 1 << b, flaws));
                 }
             }
         }
@@ -317,9 +294,6 @@ fn simpler_ops(op: &Op) -> Vec<Op> {
                     vp,
                     assert: ProxyAssert::Single(v as u32),
                 });
-            }
-            if vp != 0 {
-                out.push(Op::HostAssert { vp: 0, assert });
             }
         }
         Op::SetApic {
