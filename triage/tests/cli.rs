@@ -486,3 +486,18 @@ fn bucket_marks_known_and_new() {
     assert_eq!(v["signature"]["revision"], "proxy-bit");
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// A reader that goes away (`sintfuzz invariants | head -1`) ends the run quietly.
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sintfuzz"))
+        .args(["invariants"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let err = text(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}
