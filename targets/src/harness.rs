@@ -105,26 +105,28 @@ struct Hooked<'a, H: StepHook> {
 }
 
 impl<H: StepHook> Observer for Hooked<'_, H> {
+    #[inline(always)]
     fn event(&mut self, event: Event) {
         self.hook.event(&event);
         self.oracle.event(event);
     }
 }
 
-/// Run one input: the hot path, no allocation or logging per operation.
+/// Run one input: the hot path, no allocation or logging per operation (the hook is a
+/// no-op that compiles away).
 pub fn run(target: Target, data: &[u8], settings: &Settings) -> Outcome {
-    let mut decoder = Decoder::new(target, data);
-    let mut model = Partition::new(decoder.config, settings.revision);
-    let mut oracle = Oracle::new(decoder.config, settings.invariants);
-    for (step, op) in decoder.by_ref().enumerate() {
-        oracle.before(step, &op);
-        let r = model.apply(&op, &mut oracle);
-        oracle.after(&op, r);
-        if let Some(v) = oracle.violation() {
-            return Outcome::Violation(v);
-        }
-    }
-    Outcome::Clean
+    run_hooked(target, data, settings, &mut NoHook)
+}
+
+struct NoHook;
+
+impl StepHook for NoHook {
+    #[inline(always)]
+    fn op(&mut self, _: usize, _: &Op, _: &Partition) {}
+    #[inline(always)]
+    fn event(&mut self, _: &Event) {}
+    #[inline(always)]
+    fn result(&mut self, _: usize, _: OpResult, _: &Partition, _: &Oracle) {}
 }
 
 /// [`run`] with a hook told of every operation, event and result (for reproducing).

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use sintfuzz_model::hvdef::{msr, Sint};
+use sintfuzz_model::hvdef::{msr, reg, Sint};
 use sintfuzz_model::{Event, Op, OpResult, Partition, VectorSet, Vtl};
 use sintfuzz_targets::codec::decode;
 use sintfuzz_targets::harness::{init_tracing, TracingHook};
@@ -57,7 +57,7 @@ pub fn describe(op: &Op) -> String {
             value,
         } => format!(
             "guest {caller_vtl} vp{vp}: HvSetVpRegisters({target_vtl}, name {name:#x}, value {}){}{}",
-            if (0x000a_0000..=0x000a_000f).contains(&name) { sint(value) } else { format!("{value:#x}") },
+            if (reg::SINT0..=reg::SINT15).contains(&name) { sint(value) } else { format!("{value:#x}") },
             if partition_self { "" } else { " [other partition]" },
             if vp_index == sintfuzz_model::hvdef::VP_INDEX_SELF { String::new() } else { format!(" [vp_index {vp_index:#x}]") },
         ),
