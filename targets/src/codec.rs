@@ -7,18 +7,39 @@
 //! `decode(encode(s)) == s` holds by construction for every scenario `encode` accepts,
 //! and a property test checks it.
 //!
-//! Format, version 1 (`FORMAT_VERSION`):
+//! Format, version 2 (`FORMAT_VERSION`):
 //! - byte 0: config flags — bit0 relay **off**, bit1 TDX (else SNP), bit2 TDX kernel
 //!   offload, bit3 VTL1 enabled, bit4 pre-Win8 VMBus. Zero is the common case: SNP,
-//!   relay on, modern guest.
+//!   relay on, modern guest. Bits 5–7 are free for new config axes (zero = today's
+//!   behaviour).
 //! - byte 1: VP count − 1 (mod 4).
-//! - then per operation: a tag byte choosing the target's kind `kinds[tag % kinds.len()]`,
-//!   then that kind's fields. Input ends the list; so does the 64th operation.
+//! - then per operation: a tag choosing one of the target's kinds ([`KindTable`]), then
+//!   that kind's fields. Input ends the list; so does the 64th operation.
+//!
+//! # The tag rule (fixed: appending a kind never changes how a tag decodes)
+//!
+//! Each target has an append-only kind list `kinds` and a number `aliased`, frozen
+//! forever when the target is created (for the three v1 targets: the v1 table lengths).
+//! - A tag byte `t` in `0..=254` picks `kinds[t % aliased]`: only the first `aliased`
+//!   kinds, so a kind appended later never shifts it.
+//! - Tag [`ESCAPE`] (`0xff`) is followed by a byte `e` and picks `kinds[aliased + e]`:
+//!   the slots of appended kinds. A slot with no kind yet is *reserved*: it ends the
+//!   operation list, so adding a kind there can only make an old input decode to more
+//!   operations after the ones it already had, never change one of them.
+//! - [`encode`] writes each kind's shortest tag: `i` for `i < aliased`, else
+//!   `[0xff, i - aliased]`.
+//!
+//! **Adding an operation kind** (the only allowed change): append it to the [`Kind`]
+//! enum, give it a `code_kind` arm, and append it at the end of the `kinds` of each
+//! target that should draw it (`targets/src/target.rs`). Never reorder or remove a kind,
+//! never change `aliased`, never change an existing kind's fields. A new target gets
+//! `aliased = kinds.len()` at its creation and the same rule afterwards.
 //!
 //! Fields read past the end of the input are zero, so a truncated input is still a
-//! valid scenario. Kinds are only ever appended: canonical files (those [`encode`]
-//! writes, which is every checked-in file) keep their meaning; raw fuzzer bytes with a
-//! tag beyond an old table's length may change meaning when a kind is added.
+//! valid scenario. Canonical files (those [`encode`] writes, which is every checked-in
+//! file) decode as they did in version 1: every v1 tag was `< aliased`. Version 1 raw
+//! bytes differ from version 2 only where a tag byte was `0xff` (it used to alias
+//! `kinds[255 % len]`).
 
 use arbitrary::{Arbitrary, Unstructured};
 use sintfuzz_model::hvdef::{
@@ -31,13 +52,64 @@ use sintfuzz_model::{
 
 use crate::target::Target;
 
-/// Bumped only if a kind's fields ever had to change (they must not).
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped when the meaning of some bytes changes. 2: tag `0xff` became [`ESCAPE`]
+/// (canonical v1 files are unchanged). Bumped again only if a kind's fields ever had to
+/// change (they must not).
+pub const FORMAT_VERSION: u32 = 2;
+/// The tag byte that introduces an appended kind's slot (see the module docs).
+pub const ESCAPE: u8 = 0xff;
 /// At most this many operations per input.
 pub const MAX_OPS: usize = 64;
+/// The widest canonical operation of the current tables: `HostAssertFull`, a 1-byte tag,
+/// its VP and 256 bits (the round-trip tests check it). An appended kind's tag takes 2
+/// bytes: raise this (and the engines' `max_len = 2200`) if one is wider than 32 bytes
+/// of fields.
+pub const MAX_OP_LEN: usize = 34;
 /// The largest canonical encoding: config + 64 of the widest kind. Engines may use it as
 /// `max_len`.
-pub const MAX_CANONICAL_LEN: usize = 2 + MAX_OPS * 34;
+pub const MAX_CANONICAL_LEN: usize = 2 + MAX_OPS * MAX_OP_LEN;
+
+/// A target's operation kinds under the fixed tag rule (module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KindTable {
+    /// Append only.
+    pub kinds: &'static [Kind],
+    /// How many leading kinds plain tags alias (`tag % aliased`). Frozen forever.
+    pub aliased: usize,
+}
+
+impl KindTable {
+    /// The kind a tag picks, reading the escape byte from `s` if needed; `None` for a
+    /// reserved slot.
+    fn read<S: Stream>(&self, s: &mut S) -> Option<Kind> {
+        let mut tag = 0u8;
+        s.u8(&mut tag);
+        let index = if tag == ESCAPE {
+            let mut slot = 0u8;
+            s.u8(&mut slot);
+            self.aliased + slot as usize
+        } else {
+            tag as usize % self.aliased
+        };
+        self.kinds.get(index).copied()
+    }
+
+    /// Write the shortest tag of `kinds[index]`.
+    fn write(&self, index: usize, out: &mut Vec<u8>) {
+        if index < self.aliased {
+            out.push(index as u8);
+        } else {
+            out.extend([ESCAPE, (index - self.aliased) as u8]);
+        }
+    }
+
+    /// Whether the table obeys the rule: `1..=255` aliased kinds, at most 256 escaped.
+    pub fn is_valid(&self) -> bool {
+        (1..=ESCAPE as usize).contains(&self.aliased)
+            && self.aliased <= self.kinds.len()
+            && self.kinds.len() - self.aliased <= 256
+    }
+}
 
 /// A decoded input: the partition config and the operations in order.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -691,19 +763,24 @@ fn code_config<S: Stream>(s: &mut S, c: &mut Config) {
 /// Decodes inputs one operation at a time, so the fuzz loop needs no `Vec`.
 pub struct Decoder<'a> {
     u: Unstructured<'a>,
-    kinds: &'static [Kind],
+    table: KindTable,
     pub config: Config,
     decoded: usize,
 }
 
 impl<'a> Decoder<'a> {
     pub fn new(target: Target, data: &'a [u8]) -> Self {
+        Self::with_table(target.table(), data)
+    }
+
+    /// Decode with an explicit kind table (the format tests simulate appended kinds).
+    pub fn with_table(table: KindTable, data: &'a [u8]) -> Self {
         let mut u = Unstructured::new(data);
         let mut config = Config::default();
         code_config(&mut Reader(&mut u), &mut config);
         Self {
             u,
-            kinds: target.kinds(),
+            table,
             config,
             decoded: 0,
         }
@@ -717,11 +794,13 @@ impl Iterator for Decoder<'_> {
         if self.decoded == MAX_OPS || self.u.is_empty() {
             return None;
         }
-        self.decoded += 1;
-        let mut tag = 0u8;
         let mut r = Reader(&mut self.u);
-        r.u8(&mut tag);
-        let kind = self.kinds[tag as usize % self.kinds.len()];
+        let Some(kind) = self.table.read(&mut r) else {
+            // A reserved slot ends the list (module docs).
+            self.decoded = MAX_OPS;
+            return None;
+        };
+        self.decoded += 1;
         let mut op = Op::RunVp { vp: 0 };
         let vps = self.config.vps() as u8;
         code_kind(kind, &mut Fields { s: &mut r, vps }, &mut op);
@@ -731,7 +810,12 @@ impl Iterator for Decoder<'_> {
 
 /// Decode a whole input. Total: every byte string gives a scenario.
 pub fn decode(target: Target, data: &[u8]) -> Scenario {
-    let mut d = Decoder::new(target, data);
+    decode_with(target.table(), data)
+}
+
+/// [`decode`] with an explicit kind table.
+pub fn decode_with(table: KindTable, data: &[u8]) -> Scenario {
+    let mut d = Decoder::with_table(table, data);
     let ops = d.by_ref().collect();
     Scenario {
         config: d.config,
@@ -772,6 +856,11 @@ impl std::error::Error for EncodeError {}
 /// The bytes that decode to `s` in `target`: for each operation, the first kind of the
 /// target that reproduces it exactly.
 pub fn encode(target: Target, s: &Scenario) -> Result<Vec<u8>, EncodeError> {
+    encode_with(target.table(), s)
+}
+
+/// [`encode`] with an explicit kind table.
+pub fn encode_with(table: KindTable, s: &Scenario) -> Result<Vec<u8>, EncodeError> {
     if s.ops.len() > MAX_OPS {
         return Err(EncodeError::TooManyOps(s.ops.len()));
     }
@@ -783,9 +872,9 @@ pub fn encode(target: Target, s: &Scenario) -> Result<Vec<u8>, EncodeError> {
     code_config(&mut Writer(&mut out), &mut config);
     let vps = s.config.vps() as u8;
     'ops: for (index, op) in s.ops.iter().enumerate() {
-        for (tag, &kind) in target.kinds().iter().enumerate() {
+        for (index, &kind) in table.kinds.iter().enumerate() {
             let mark = out.len();
-            out.push(tag as u8);
+            table.write(index, &mut out);
             let mut copy = *op;
             code_kind(
                 kind,

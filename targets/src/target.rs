@@ -4,7 +4,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use crate::codec::Kind;
+use crate::codec::{Kind, KindTable};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {
@@ -19,59 +19,69 @@ pub enum Target {
     RelayLifecycle,
 }
 
-/// Kind tables: append only (see `codec`).
-const SYNIC_MSR: &[Kind] = &[
-    Kind::RunVp,
-    Kind::WrMsrRaw,
-    Kind::RdMsr,
-    Kind::SetVpRegRaw,
-    Kind::UntrustedWrMsrRaw,
-    Kind::WrSint,
-    Kind::SetVpRegSint,
-    Kind::WrScontrol,
-    Kind::HostAssertSingle,
-    Kind::HostAssertWindow,
-    Kind::HostSignalSint,
-    Kind::SetApic,
-    Kind::GuestAck,
-];
+/// Kind tables under the fixed tag rule (`codec` module docs): append new kinds at the
+/// end of a list; `aliased` never changes (it is each v1 table's length).
+const SYNIC_MSR: KindTable = KindTable {
+    aliased: 13,
+    kinds: &[
+        Kind::RunVp,
+        Kind::WrMsrRaw,
+        Kind::RdMsr,
+        Kind::SetVpRegRaw,
+        Kind::UntrustedWrMsrRaw,
+        Kind::WrSint,
+        Kind::SetVpRegSint,
+        Kind::WrScontrol,
+        Kind::HostAssertSingle,
+        Kind::HostAssertWindow,
+        Kind::HostSignalSint,
+        Kind::SetApic,
+        Kind::GuestAck,
+    ],
+};
 
-const PROXY_FILTER: &[Kind] = &[
-    Kind::RunVp,
-    Kind::WrSint,
-    Kind::SetVpRegSint,
-    Kind::UntrustedSint,
-    Kind::WrScontrol,
-    Kind::Retarget,
-    Kind::SetApic,
-    Kind::GuestAck,
-    Kind::HostSignalSint,
-    Kind::HostDeviceInterrupt,
-    Kind::HostAssertSingle,
-    Kind::HostAssertWindow,
-    Kind::HostAssertFull,
-    Kind::WrVmbusSint,
-];
+const PROXY_FILTER: KindTable = KindTable {
+    aliased: 14,
+    kinds: &[
+        Kind::RunVp,
+        Kind::WrSint,
+        Kind::SetVpRegSint,
+        Kind::UntrustedSint,
+        Kind::WrScontrol,
+        Kind::Retarget,
+        Kind::SetApic,
+        Kind::GuestAck,
+        Kind::HostSignalSint,
+        Kind::HostDeviceInterrupt,
+        Kind::HostAssertSingle,
+        Kind::HostAssertWindow,
+        Kind::HostAssertFull,
+        Kind::WrVmbusSint,
+    ],
+};
 
-const RELAY_LIFECYCLE: &[Kind] = &[
-    Kind::RunVp,
-    Kind::WrSint,
-    Kind::SetVpRegSint,
-    Kind::UntrustedSint,
-    Kind::WrScontrol,
-    Kind::Retarget,
-    Kind::SetApic,
-    Kind::GuestAck,
-    Kind::HostOffer,
-    Kind::OpenChannel,
-    Kind::CloseChannel,
-    Kind::ModifyChannel,
-    Kind::ModifyConnection,
-    Kind::HostSignalChannel,
-    Kind::HostSignalSint,
-    Kind::HostDeviceInterrupt,
-    Kind::WrVmbusSint,
-];
+const RELAY_LIFECYCLE: KindTable = KindTable {
+    aliased: 17,
+    kinds: &[
+        Kind::RunVp,
+        Kind::WrSint,
+        Kind::SetVpRegSint,
+        Kind::UntrustedSint,
+        Kind::WrScontrol,
+        Kind::Retarget,
+        Kind::SetApic,
+        Kind::GuestAck,
+        Kind::HostOffer,
+        Kind::OpenChannel,
+        Kind::CloseChannel,
+        Kind::ModifyChannel,
+        Kind::ModifyConnection,
+        Kind::HostSignalChannel,
+        Kind::HostSignalSint,
+        Kind::HostDeviceInterrupt,
+        Kind::WrVmbusSint,
+    ],
+};
 
 impl Target {
     pub const ALL: [Target; 3] = [
@@ -96,13 +106,18 @@ impl Target {
         }
     }
 
-    /// The operation kinds this target draws from; a tag byte picks `kinds[tag % len]`.
-    pub const fn kinds(self) -> &'static [Kind] {
+    /// The operation kinds this target draws from and how tags pick them.
+    pub const fn table(self) -> KindTable {
         match self {
             Target::SynicMsr => SYNIC_MSR,
             Target::ProxyFilter => PROXY_FILTER,
             Target::RelayLifecycle => RELAY_LIFECYCLE,
         }
+    }
+
+    /// The operation kinds this target draws from, in tag order.
+    pub const fn kinds(self) -> &'static [Kind] {
+        self.table().kinds
     }
 }
 

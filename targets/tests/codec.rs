@@ -188,7 +188,7 @@ fn truncated_and_huge_inputs_decode_to_bounded_scenarios() {
     }
 }
 
-/// Version 1 bytes, pinned. If one of these changes, old corpus and regression files
+/// Canonical bytes, unchanged since version 1, pinned. If one of these changes, old corpus and regression files
 /// changed meaning: add a kind instead.
 #[test]
 fn format_v1_is_pinned() {
