@@ -1,6 +1,8 @@
 //! Register numbers, bit layouts and status codes of the Hyper-V TLFS as OpenVMM defines
 //! them (`vm/hv1/hvdef/src/lib.rs`). Only what the SINT → proxy-IRR path touches.
 
+use bitfield_struct::bitfield;
+
 /// A virtual trust level. VTL2 is OpenHCL itself; the guest VTLs are 0 and 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Vtl {
@@ -86,37 +88,45 @@ pub const PARTITION_ID_SELF: u64 = u64::MAX;
 /// `VP_INDEX_DISABLE_INTERRUPT`: an OpenChannel target VP meaning "no host→guest interrupt".
 pub const VP_INDEX_DISABLE_INTERRUPT: u32 = u32::MAX;
 
-/// `HvSynicSint`: a raw 64-bit register value; every bit pattern is legal and kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Sint(pub u64);
+/// `HvSynicSint` (`vm/hv1/hvdef/src/lib.rs`), the same `bitfield-struct` layout. Every
+/// bit pattern is legal and kept: `set_sint` stores the raw u64, reserved bits included.
+#[bitfield(u64)]
+#[derive(PartialEq, Eq, Hash)]
+pub struct Sint {
+    pub vector: u8,
+    _reserved1: u8,
+    pub masked: bool,
+    pub auto_eoi: bool,
+    pub polling: bool,
+    _reserved2: bool,
+    pub proxy: bool,
+    #[bits(43)]
+    _reserved3: u64,
+}
 
 impl Sint {
-    pub const MASKED: u64 = 1 << 16;
-    pub const AUTO_EOI: u64 = 1 << 17;
-    pub const POLLING: u64 = 1 << 18;
-    pub const PROXY: u64 = 1 << 20;
+    /// Raw bit masks of the flags, for building register values.
+    pub const MASKED: u64 = Self::new().with_masked(true).into_bits();
+    pub const AUTO_EOI: u64 = Self::new().with_auto_eoi(true).into_bits();
+    pub const POLLING: u64 = Self::new().with_polling(true).into_bits();
+    pub const PROXY: u64 = Self::new().with_proxy(true).into_bits();
     /// Reset value of every SINT: masked, vector 0.
-    pub const RESET: Sint = Sint(Self::MASKED);
+    pub const RESET: Sint = Self::new().with_masked(true);
 
-    pub fn vector(self) -> u8 {
-        self.0 as u8
-    }
-    pub fn masked(self) -> bool {
-        self.0 & Self::MASKED != 0
-    }
-    pub fn auto_eoi(self) -> bool {
-        self.0 & Self::AUTO_EOI != 0
-    }
-    pub fn polling(self) -> bool {
-        self.0 & Self::POLLING != 0
-    }
-    pub fn proxy(self) -> bool {
-        self.0 & Self::PROXY != 0
-    }
     /// Unmasked with the given vector and flags; a convenience for tests and seeds.
-    pub fn unmasked(vector: u8, proxy: bool) -> Sint {
-        Sint(vector as u64 | if proxy { Self::PROXY } else { 0 })
+    pub const fn unmasked(vector: u8, proxy: bool) -> Sint {
+        Self::new().with_vector(vector).with_proxy(proxy)
     }
+}
+
+/// `HvSynicScontrol` (`vm/hv1/hvdef/src/lib.rs`): bit 0 enables the synic; the rest is
+/// reserved and kept raw (`ProcessorSynic::write_msr` stores the value unchecked).
+#[bitfield(u64)]
+#[derive(PartialEq, Eq, Hash)]
+pub struct Scontrol {
+    pub enabled: bool,
+    #[bits(63)]
+    _reserved: u64,
 }
 
 /// Hypercall status codes the modeled paths return (`HvError` in hvdef).

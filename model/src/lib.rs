@@ -19,7 +19,7 @@ pub mod synic;
 pub mod vectors;
 
 pub use config::{Config, Isolation, VmbusEra, MAX_VPS};
-pub use hvdef::{HvStatus, MsrOutcome, Sint, Vtl};
+pub use hvdef::{HvStatus, MsrOutcome, Scontrol, Sint, Vtl};
 pub use observe::{AssertSite, DropReason, Event, Observer, Path, UpdateCause};
 pub use op::{Op, ProxyAssert, RetargetFlaws};
 pub use partition::{

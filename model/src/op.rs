@@ -32,19 +32,48 @@ pub enum ProxyAssert {
     Single(u32),
 }
 
-/// One step of a scenario.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Op {
+/// Declares the payload structs, the [`Op`] enum whose variants carry them (variant and
+/// struct share a name), `From<Payload> for Op`, and a `Debug` that prints the payload
+/// alone, so `Op::RunVp(RunVp { vp: 0 })` reads `RunVp { vp: 0 }` as it always has.
+macro_rules! ops {
+    ($(
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty),* $(,)? }
+    )*) => {
+        $(
+            $(#[$meta])*
+            #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+            pub struct $name { $($(#[$fmeta])* pub $field: $ty),* }
+
+            impl From<$name> for Op {
+                fn from(p: $name) -> Op {
+                    Op::$name(p)
+                }
+            }
+        )*
+
+        /// One step of a scenario.
+        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Op {
+            $($(#[$meta])* $name($name),)*
+        }
+
+        impl core::fmt::Debug for Op {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                match self {
+                    $(Op::$name(p) => core::fmt::Debug::fmt(p, f),)*
+                }
+            }
+        }
+    };
+}
+
+ops! {
     // ----- guest -----
     /// WRMSR from `vtl` on `vp` (SNP #VC / TDX MSR_WRITE exit into VTL2).
-    WrMsr {
-        vp: u8,
-        vtl: Vtl,
-        msr: u32,
-        value: u64,
-    },
+    WrMsr { vp: u8, vtl: Vtl, msr: u32, value: u64 }
     /// RDMSR from `vtl` on `vp`.
-    RdMsr { vp: u8, vtl: Vtl, msr: u32 },
+    RdMsr { vp: u8, vtl: Vtl, msr: u32 }
     /// HvCallSetVpRegisters with one register, issued by `caller_vtl` on `vp`.
     SetVpRegister {
         vp: u8,
@@ -54,10 +83,10 @@ pub enum Op {
         vp_index: u32,
         name: u32,
         value: u64,
-    },
+    }
     /// A VTL0 MSR write that goes to the host's (untrusted) synic: TDX TDVMCALL or SNP
     /// GHCB. Never touches the trusted synic.
-    UntrustedWrMsr { vp: u8, msr: u32, value: u64 },
+    UntrustedWrMsr { vp: u8, msr: u32, value: u64 }
     /// HvCallRetargetDeviceInterrupt for device `device` to the VP set `targets` (bit n =
     /// VP n), issued by `vtl` on `vp`.
     Retarget {
@@ -67,45 +96,36 @@ pub enum Op {
         vector: u32,
         targets: u8,
         flaws: RetargetFlaws,
-    },
+    }
     /// Set the hardware (APIC base) and software (SVR) enable of a guest APIC.
-    SetApic {
-        vp: u8,
-        vtl: Vtl,
-        hw_enabled: bool,
-        sw_enabled: bool,
-    },
+    SetApic { vp: u8, vtl: Vtl, hw_enabled: bool, sw_enabled: bool }
     /// The guest services everything pending on `vp`/`vtl`: clears its APIC IRR and the
     /// SIEFP event flags.
-    GuestAck { vp: u8, vtl: Vtl },
+    GuestAck { vp: u8, vtl: Vtl }
     /// OpenChannel for the offer in `slot`, with the guest's target VP (`u32::MAX` = no
     /// interrupt) and event flag.
-    OpenChannel {
-        slot: u8,
-        target_vp: u32,
-        event_flag: u16,
-    },
+    OpenChannel { slot: u8, target_vp: u32, event_flag: u16 }
     /// CloseChannel.
-    CloseChannel { slot: u8 },
+    CloseChannel { slot: u8 }
     /// ModifyChannel: a new target VP.
-    ModifyChannel { slot: u8, target_vp: u32 },
+    ModifyChannel { slot: u8, target_vp: u32 }
     /// ModifyConnection / InitiateContact with or without an interrupt page.
-    ModifyConnection { use_interrupt_page: bool },
+    ModifyConnection { use_interrupt_page: bool }
     // ----- host -----
     /// The host offers a channel in `slot`.
-    HostOffer { slot: u8 },
+    HostOffer { slot: u8 }
     /// Honest: the host signals the channel in `slot` (if open, with an interrupt target).
-    HostSignalChannel { slot: u8 },
+    HostSignalChannel { slot: u8 }
     /// Honest: the host signals VTL0 SINT `sint` on `vp` through the hypervisor.
-    HostSignalSint { vp: u8, sint: u8 },
+    HostSignalSint { vp: u8, sint: u8 }
     /// Honest: device `device` fires at its current route; `pick` chooses among its
     /// target VPs.
-    HostDeviceInterrupt { device: u8, pick: u8 },
+    HostDeviceInterrupt { device: u8, pick: u8 }
     /// Malicious: a proxy-interrupt message on `vp` with arbitrary content.
-    HostAssert { vp: u8, assert: ProxyAssert },
+    HostAssert { vp: u8, assert: ProxyAssert }
     // ----- scheduling -----
     /// The VP runs: VTL2 handles its wake reasons, then polls the proxy IRR into VTL0.
-    RunVp { vp: u8 },
+    RunVp { vp: u8 }
 }
 
 impl Op {
@@ -113,11 +133,11 @@ impl Op {
     pub fn is_host(&self) -> bool {
         matches!(
             self,
-            Op::HostOffer { .. }
-                | Op::HostSignalChannel { .. }
-                | Op::HostSignalSint { .. }
-                | Op::HostDeviceInterrupt { .. }
-                | Op::HostAssert { .. }
+            Op::HostOffer(_)
+                | Op::HostSignalChannel(_)
+                | Op::HostSignalSint(_)
+                | Op::HostDeviceInterrupt(_)
+                | Op::HostAssert(_)
         )
     }
 }

@@ -8,7 +8,11 @@ use crate::hvdef::{
     VP_INDEX_SELF, VTL2_INTERCEPT_SINT, VTL2_VMBUS_SINT,
 };
 use crate::observe::{AssertSite, DropReason, Event, Observer, Path, UpdateCause};
-use crate::op::{Op, ProxyAssert, RetargetFlaws};
+use crate::op::{
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
+    HostSignalSint, ModifyChannel, ModifyConnection, Op, OpenChannel, ProxyAssert, RdMsr, Retarget,
+    RunVp, SetApic, SetVpRegister, UntrustedWrMsr, WrMsr,
+};
 use crate::revision::{DeviceVectors, Policy, Revision, SintAdmission, WrmsrTrigger};
 use crate::runpage::RunPage;
 use crate::synic::{Signal, TrustedSynic, UntrustedSynic};
@@ -146,88 +150,70 @@ impl Partition {
     /// Apply one operation.
     pub fn apply(&mut self, op: &Op, obs: &mut impl Observer) -> OpResult {
         let r = match *op {
-            Op::WrMsr {
+            Op::WrMsr(WrMsr {
                 vp,
                 vtl,
                 msr,
                 value,
-            } => self.wrmsr(vp, vtl, msr, value, obs),
-            Op::RdMsr { vp, vtl, msr } => self.rdmsr(vp, vtl, msr),
-            Op::SetVpRegister {
-                vp,
-                caller_vtl,
-                target_vtl,
-                partition_self,
-                vp_index,
-                name,
-                value,
-            } => self.set_vp_register(
-                vp,
-                caller_vtl,
-                target_vtl,
-                partition_self,
-                vp_index,
-                name,
-                value,
-                obs,
-            ),
-            Op::UntrustedWrMsr { vp, msr, value } => self.vp_index(vp).map(|i| {
+            }) => self.wrmsr(vp, vtl, msr, value, obs),
+            Op::RdMsr(RdMsr { vp, vtl, msr }) => self.rdmsr(vp, vtl, msr),
+            Op::SetVpRegister(r) => self.set_vp_register(&r, obs),
+            Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => self.vp_index(vp).map(|i| {
                 self.vps[i].untrusted.write_msr(msr, value);
                 OpResult::Done
             }),
-            Op::Retarget {
-                vp,
-                vtl,
-                device,
-                vector,
-                targets,
-                flaws,
-            } => self.retarget(vp, vtl, device, vector, targets, flaws, obs),
-            Op::SetApic {
+            Op::Retarget(r) => self.retarget(&r, obs),
+            Op::SetApic(SetApic {
                 vp,
                 vtl,
                 hw_enabled,
                 sw_enabled,
-            } => self.guest(vp, vtl).map(|(i, v)| {
+            }) => self.guest(vp, vtl).map(|(i, v)| {
                 let apic = &mut self.vps[i].apic[v];
                 apic.hw_enabled = hw_enabled;
                 apic.sw_enabled = sw_enabled;
                 OpResult::Done
             }),
-            Op::GuestAck { vp, vtl } => self.guest(vp, vtl).map(|(i, v)| {
+            Op::GuestAck(GuestAck { vp, vtl }) => self.guest(vp, vtl).map(|(i, v)| {
                 let vp = &mut self.vps[i];
                 vp.apic[v].irr = VectorSet::EMPTY;
                 vp.apic[v].auto_eoi = VectorSet::EMPTY;
                 vp.synic[v].clear_flags();
                 OpResult::Done
             }),
-            Op::OpenChannel {
+            Op::OpenChannel(OpenChannel {
                 slot,
                 target_vp,
                 event_flag,
-            } => self.open_channel(slot, target_vp, event_flag),
-            Op::CloseChannel { slot } => self.channel(slot, true).map(|c| {
+            }) => self.open_channel(slot, target_vp, event_flag),
+            Op::CloseChannel(CloseChannel { slot }) => self.channel(slot, true).map(|c| {
                 // Client `Close` RPC, errors ignored; the relay drops its InterruptRelay.
                 self.channels[c].open = false;
                 OpResult::Done
             }),
-            Op::ModifyChannel { slot, target_vp } => self.modify_channel(slot, target_vp),
-            Op::ModifyConnection { use_interrupt_page } => self.relay().map(|()| {
-                // `RelayTask::handle_modify`; the server accepts an interrupt page only
-                // for pre-Win8 versions, so a modern guest always ends up `false`.
-                self.use_interrupt_relay =
-                    use_interrupt_page && self.config.era == VmbusEra::PreWin8;
-                OpResult::Done
-            }),
-            Op::HostOffer { slot } => self.host_offer(slot),
-            Op::HostSignalChannel { slot } => self.host_signal_channel(slot, obs),
-            Op::HostSignalSint { vp, sint } => self
+            Op::ModifyChannel(ModifyChannel { slot, target_vp }) => {
+                self.modify_channel(slot, target_vp)
+            }
+            Op::ModifyConnection(ModifyConnection { use_interrupt_page }) => {
+                self.relay().map(|()| {
+                    // `RelayTask::handle_modify`; the server accepts an interrupt page only
+                    // for pre-Win8 versions, so a modern guest always ends up `false`.
+                    self.use_interrupt_relay =
+                        use_interrupt_page && self.config.era == VmbusEra::PreWin8;
+                    OpResult::Done
+                })
+            }
+            Op::HostOffer(HostOffer { slot }) => self.host_offer(slot),
+            Op::HostSignalChannel(HostSignalChannel { slot }) => {
+                self.host_signal_channel(slot, obs)
+            }
+            Op::HostSignalSint(HostSignalSint { vp, sint }) => self
                 .vp_index(vp)
                 .map(|i| self.host_signal_sint(i, sint % NUM_SINTS as u8, obs)),
-            Op::HostDeviceInterrupt { device, pick } => {
+            Op::HostDeviceInterrupt(HostDeviceInterrupt { device, pick }) => {
                 self.host_device_interrupt(device, pick, obs)
             }
-            Op::HostAssert { vp, assert } => self.vp_index(vp).map(|i| {
+            Op::HostAssert(HostAssert { vp, assert }) => self.vp_index(vp).map(|i| {
                 let bits = match assert {
                     ProxyAssert::Multi(bits) => bits,
                     // The kernel masks the single-vector form to 8 bits.
@@ -236,7 +222,7 @@ impl Partition {
                 self.proxy_interrupt(i, bits, obs);
                 OpResult::Done
             }),
-            Op::RunVp { vp } => self.vp_index(vp).map(|i| self.run_vp(i, obs)),
+            Op::RunVp(RunVp { vp }) => self.vp_index(vp).map(|i| self.run_vp(i, obs)),
         };
         r.unwrap_or_else(OpResult::Refused)
     }
@@ -385,7 +371,7 @@ impl Partition {
             Some(old) => {
                 let triggered = match p.wrmsr_trigger {
                     // #609: `irr_filter_update = old.proxy || new.proxy`.
-                    WrmsrTrigger::OldOrNewProxy => old.proxy() || Sint(value).proxy(),
+                    WrmsrTrigger::OldOrNewProxy => old.proxy() || Sint::from_bits(value).proxy(),
                     // #1207: every SINT write.
                     WrmsrTrigger::Always => true,
                 };
@@ -411,18 +397,20 @@ impl Partition {
 
     /// HvCallSetVpRegisters: `set_vp_registers` / `validate_register_access` in
     /// `openhcl/virt_mshv_vtl/src/processor/hardware_cvm/mod.rs`, then `synic.write_reg`.
-    #[allow(clippy::too_many_arguments)]
     fn set_vp_register(
         &mut self,
-        vp: u8,
-        caller_vtl: Vtl,
-        target_vtl: Vtl,
-        partition_self: bool,
-        vp_index: u32,
-        name: u32,
-        value: u64,
+        r: &SetVpRegister,
         obs: &mut impl Observer,
     ) -> Result<OpResult, Refusal> {
+        let SetVpRegister {
+            vp,
+            caller_vtl,
+            target_vtl,
+            partition_self,
+            vp_index,
+            name,
+            value,
+        } = *r;
         let (i, _) = self.guest(vp, caller_vtl)?;
         let status = |s| Ok(OpResult::Hv(s));
         if !partition_self {
@@ -474,17 +462,15 @@ impl Partition {
 
     /// HvCallRetargetDeviceInterrupt: input checks (`vm/hv1/hv1_hypercall/src/imp.rs`), then
     /// `retarget_physical_interrupt` (`hardware_cvm/mod.rs`), no VTL gate upstream.
-    #[allow(clippy::too_many_arguments)]
-    fn retarget(
-        &mut self,
-        vp: u8,
-        vtl: Vtl,
-        device: u8,
-        vector: u32,
-        targets: u8,
-        flaws: RetargetFlaws,
-        obs: &mut impl Observer,
-    ) -> Result<OpResult, Refusal> {
+    fn retarget(&mut self, r: &Retarget, obs: &mut impl Observer) -> Result<OpResult, Refusal> {
+        let Retarget {
+            vp,
+            vtl,
+            device,
+            vector,
+            targets,
+            flaws,
+        } = *r;
         let (i, _) = self.guest(vp, vtl)?;
         let d = device as usize;
         if d >= MAX_DEVICES {

@@ -1,7 +1,7 @@
 //! The trusted synic VTL2 emulates for each guest VTL of each VP (`ProcessorSynic` in
 //! `vm/hv1/hv1_emulator/src/synic.rs`), and the untrusted one the host sees.
 
-use crate::hvdef::{msr, MsrOutcome, Sint, EVENT_FLAGS_PER_SINT, NUM_SINTS};
+use crate::hvdef::{msr, MsrOutcome, Scontrol, Sint, EVENT_FLAGS_PER_SINT, NUM_SINTS};
 
 /// Guest-physical pages the model's guest has; an overlay GPN at or above this cannot be
 /// locked, which upstream reports as `InvalidAccess` (#GP).
@@ -10,8 +10,8 @@ pub const GUEST_PAGES: u64 = 1 << 20;
 /// One VP's trusted synic for one guest VTL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TrustedSynic {
-    /// Raw SCONTROL; bit 0 = enabled. Reset value 1.
-    pub scontrol: u64,
+    /// SCONTROL, reserved bits kept. Reset value 1 (enabled).
+    pub scontrol: Scontrol,
     pub siefp: u64,
     pub simp: u64,
     /// Raw SINT values, reserved bits kept.
@@ -41,7 +41,7 @@ pub enum Signal {
 impl Default for TrustedSynic {
     fn default() -> Self {
         Self {
-            scontrol: 1,
+            scontrol: Scontrol::new().with_enabled(true),
             siefp: 0,
             simp: 0,
             sints: [Sint::RESET; NUM_SINTS],
@@ -53,7 +53,7 @@ impl Default for TrustedSynic {
 
 impl TrustedSynic {
     pub fn enabled(&self) -> bool {
-        self.scontrol & 1 != 0
+        self.scontrol.enabled()
     }
 
     /// `ProcessorSynic::write_msr` (reached through `ProcessorVtlHv::msr_write` in
@@ -61,7 +61,7 @@ impl TrustedSynic {
     pub fn write_msr(&mut self, n: u32, value: u64) -> MsrOutcome {
         match n {
             // SCONTROL: raw store, never fails.
-            msr::SCONTROL => self.scontrol = value,
+            msr::SCONTROL => self.scontrol = Scontrol::from_bits(value),
             // SVERSION: the only read-only synic register.
             msr::SVERSION => return MsrOutcome::Gp,
             // SIEFP/SIMP: the overlay must be lockable, else InvalidAccess and unchanged.
@@ -78,7 +78,9 @@ impl TrustedSynic {
             // EOM: ignored.
             msr::EOM => {}
             // SINTn: `set_sint` stores the raw u64, no validation.
-            msr::SINT0..=msr::SINT15 => self.sints[(n - msr::SINT0) as usize] = Sint(value),
+            msr::SINT0..=msr::SINT15 => {
+                self.sints[(n - msr::SINT0) as usize] = Sint::from_bits(value)
+            }
             msr::STIMER0_CONFIG..=msr::STIMER3_COUNT => {
                 self.stimers[(n - msr::STIMER0_CONFIG) as usize] = value
             }
@@ -91,12 +93,12 @@ impl TrustedSynic {
     /// `ProcessorSynic::read_msr`.
     pub fn read_msr(&self, n: u32) -> MsrOutcome {
         MsrOutcome::Ok(match n {
-            msr::SCONTROL => self.scontrol,
+            msr::SCONTROL => self.scontrol.into_bits(),
             msr::SVERSION => 1,
             msr::SIEFP => self.siefp,
             msr::SIMP => self.simp,
             msr::EOM => 0,
-            msr::SINT0..=msr::SINT15 => self.sints[(n - msr::SINT0) as usize].0,
+            msr::SINT0..=msr::SINT15 => self.sints[(n - msr::SINT0) as usize].into_bits(),
             msr::STIMER0_CONFIG..=msr::STIMER3_COUNT => {
                 self.stimers[(n - msr::STIMER0_CONFIG) as usize]
             }
@@ -151,7 +153,7 @@ impl UntrustedSynic {
     /// A TDVMCALL/GHCB MSR write. Only SINTs matter to the host's signalling.
     pub fn write_msr(&mut self, n: u32, value: u64) {
         if let Some(i) = msr::sint_index(n) {
-            self.sints[i as usize] = Some(Sint(value));
+            self.sints[i as usize] = Some(Sint::from_bits(value));
         }
     }
 

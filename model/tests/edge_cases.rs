@@ -11,6 +11,10 @@ mod common;
 
 use common::*;
 use sintfuzz_model::hvdef::{msr, reg, Sint};
+use sintfuzz_model::op::{
+    GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel, HostSignalSint,
+    ModifyConnection, OpenChannel, Retarget, SetApic, UntrustedWrMsr,
+};
 use sintfuzz_model::synic::Signal;
 use sintfuzz_model::{
     AssertSite, Config, DropReason, Event, HvStatus, Isolation, MsrOutcome, Op, OpResult, Path,
@@ -76,7 +80,7 @@ fn sint2_vector_change_with_open_channel_moves_the_filter_and_drops_the_old_vect
     assert!(dropped(&ev, 0, 0x50, DropReason::Blocked));
 
     // The channel's next signal carries the new vector and is delivered.
-    let (_, ev) = run(&mut p, Op::HostSignalChannel { slot: 0 });
+    let (_, ev) = run(&mut p, Op::HostSignalChannel(HostSignalChannel { slot: 0 }));
     assert!(ev.contains(&Event::ProxyAsserted {
         vp: 0,
         bits: VectorSet::single(0x60)
@@ -128,18 +132,18 @@ fn relay_is_fixed_at_build_and_every_vp_starts_all_blocked() {
             }
             // No operation changes the relay flag (or any other part of the config).
             let ops = [
-                Op::ModifyConnection {
+                Op::ModifyConnection(ModifyConnection {
                     use_interrupt_page: true,
-                },
-                Op::ModifyConnection {
+                }),
+                Op::ModifyConnection(ModifyConnection {
                     use_interrupt_page: false,
-                },
-                Op::HostOffer { slot: 0 },
-                Op::OpenChannel {
+                }),
+                Op::HostOffer(HostOffer { slot: 0 }),
+                Op::OpenChannel(OpenChannel {
                     slot: 0,
                     target_vp: 0,
                     event_flag: 1,
-                },
+                }),
                 wr_sint(0, 2, plain(0x50)),
                 set_sint_reg(0, Vtl::Vtl0, Vtl::Vtl0, 3, plain(0x51)),
                 retarget(0, Vtl::Vtl0, 0, 0x60, 1),
@@ -147,7 +151,13 @@ fn relay_is_fixed_at_build_and_every_vp_starts_all_blocked() {
             ];
             for op in ops {
                 let (r, _) = run(&mut p, op);
-                if !relay && matches!(op, Op::ModifyConnection { .. } | Op::HostOffer { .. }) {
+                if !relay
+                    && matches!(
+                        op,
+                        Op::ModifyConnection(ModifyConnection { .. })
+                            | Op::HostOffer(HostOffer { .. })
+                    )
+                {
                     assert_eq!(r, OpResult::Refused(Refusal::NoRelay));
                 }
                 assert_eq!(p.config, config);
@@ -183,7 +193,10 @@ fn relay_off_non_proxy_sint_is_not_admitted() {
     let (_, ev) = run(&mut p, wr_sint(0, 2, plain(0x50)));
     assert_eq!(filter_updates(&ev, 0), vec![UpdateCause::WrMsr]);
     assert!(!allowed(&p, 0).contains(0x50));
-    let (_, ev) = run(&mut p, Op::HostSignalSint { vp: 0, sint: 2 });
+    let (_, ev) = run(
+        &mut p,
+        Op::HostSignalSint(HostSignalSint { vp: 0, sint: 2 }),
+    );
     assert!(dropped(&ev, 0, 0x50, DropReason::Blocked));
 
     // The same SINT with the proxy bit is admitted.
@@ -208,7 +221,7 @@ fn set_vp_registers_changes_the_synic_but_not_the_filter_until_a_later_trigger()
         let (r, ev) = run(&mut p, set_sint_reg(0, caller, Vtl::Vtl0, 2, plain(0x50)));
         assert_eq!(r, OpResult::Hv(HvStatus::Success));
         assert!(ev.is_empty(), "{ev:?}");
-        assert_eq!(p.vps[0].synic[0].sints[2], Sint(plain(0x50)));
+        assert_eq!(p.vps[0].synic[0].sints[2], Sint::from_bits(plain(0x50)));
         assert_eq!(p.vps[0].run.proxy_irr_blocked, blocked, "filter is stale");
         let (_, ev) = run(&mut p, host_assert(0, 0x50));
         assert!(dropped(&ev, 0, 0x50, DropReason::Blocked));
@@ -241,17 +254,20 @@ fn untrusted_synic_writes_are_invisible_to_the_filter() {
         let before = p.vps[0];
         let (r, ev) = run(
             &mut p,
-            Op::UntrustedWrMsr {
+            Op::UntrustedWrMsr(UntrustedWrMsr {
                 vp: 0,
                 msr: sint_msr(2),
                 value: proxied(0x50),
-            },
+            }),
         );
         assert_eq!(r, OpResult::Done);
         assert!(ev.is_empty(), "{ev:?}");
         assert_eq!(p.vps[0].synic, before.synic);
         assert_eq!(p.vps[0].run, before.run);
-        assert_eq!(p.vps[0].untrusted.sints[2], Some(Sint(proxied(0x50))));
+        assert_eq!(
+            p.vps[0].untrusted.sints[2],
+            Some(Sint::from_bits(proxied(0x50)))
+        );
         let (_, ev) = run(&mut p, host_assert(0, 0x50));
         assert!(dropped(&ev, 0, 0x50, DropReason::Blocked));
     }
@@ -268,7 +284,7 @@ fn vtl1_sint_wrmsr_does_not_update_the_filter() {
         let (r, ev) = run(&mut p, wrmsr(0, Vtl::Vtl1, sint_msr(2), value));
         assert_eq!(r, msr_ok(value));
         assert!(ev.is_empty(), "{ev:?}");
-        assert_eq!(p.vps[0].synic[1].sints[2], Sint(value));
+        assert_eq!(p.vps[0].synic[1].sints[2], Sint::from_bits(value));
     }
     assert_eq!(p.vps[0].run, run_before);
     assert_eq!(p.vtl2_asserts, 0);
@@ -323,14 +339,20 @@ fn retarget_updates_the_caller_at_once_and_other_vps_only_after_their_wake() {
     }));
 
     // Between the two points the device's interrupt on VP1 is dropped.
-    let (_, ev) = run(&mut p, Op::HostDeviceInterrupt { device: 0, pick: 0 });
+    let (_, ev) = run(
+        &mut p,
+        Op::HostDeviceInterrupt(HostDeviceInterrupt { device: 0, pick: 0 }),
+    );
     assert!(dropped(&ev, 1, 0x70, DropReason::Blocked));
 
     let (_, ev) = run(&mut p, run_vp(1));
     assert_eq!(filter_updates(&ev, 1), vec![UpdateCause::Wake]);
     assert!(allowed(&p, 1).contains(0x70));
     assert_eq!(p.vps[1].wake_reasons, 0);
-    let (_, ev) = run(&mut p, Op::HostDeviceInterrupt { device: 0, pick: 0 });
+    let (_, ev) = run(
+        &mut p,
+        Op::HostDeviceInterrupt(HostDeviceInterrupt { device: 0, pick: 0 }),
+    );
     assert_eq!(dropped_count(&ev, DropReason::Blocked), 0);
     let (_, ev) = run(&mut p, run_vp(1));
     assert!(delivered_proxy(&ev, 1, 0x70));
@@ -358,10 +380,10 @@ fn device_vector_table_never_shrinks() {
         set_sint_reg(0, Vtl::Vtl0, Vtl::Vtl0, 2, 0),
         run_vp(0),
         run_vp(1),
-        Op::GuestAck {
+        Op::GuestAck(GuestAck {
             vp: 0,
             vtl: Vtl::Vtl0,
-        },
+        }),
     ] {
         let _ = run(&mut p, op);
         assert_eq!(p.device_vector_table, table);
@@ -402,14 +424,14 @@ fn retarget_with_bad_input_is_invalid_parameter_before_any_change() {
         let before = p.clone();
         let (r, ev) = run(
             &mut p,
-            Op::Retarget {
+            Op::Retarget(Retarget {
                 vp: 0,
                 vtl: Vtl::Vtl0,
                 device: 0,
                 vector: 0x40,
                 targets: 1,
                 flaws,
-            },
+            }),
         );
         assert_eq!(r, OpResult::Hv(HvStatus::InvalidParameter), "{flaws:?}");
         assert!(ev.is_empty());
@@ -503,7 +525,7 @@ fn sint_vector_below_16_is_admitted_then_dropped_by_the_apic_except_tdx_offload(
     });
     setup(&mut p, &[wr_sint(0, 2, plain(5))]);
     setup(&mut p, &offer_and_open(0, 0));
-    let (_, ev) = run(&mut p, Op::HostSignalChannel { slot: 0 });
+    let (_, ev) = run(&mut p, Op::HostSignalChannel(HostSignalChannel { slot: 0 }));
     assert!(dropped(&ev, 0, 5, DropReason::ReservedVector));
     assert!(!p.vps[0].apic[0].irr.contains(5));
 }
@@ -616,7 +638,7 @@ fn scontrol_disabled_leaves_the_filter_and_refuses_trusted_signals() {
         Signal::Refused
     );
     setup(&mut p, &offer_and_open(0, 0));
-    let (_, ev) = run(&mut p, Op::HostSignalChannel { slot: 0 });
+    let (_, ev) = run(&mut p, Op::HostSignalChannel(HostSignalChannel { slot: 0 }));
     assert!(dropped(&ev, 0, 0x50, DropReason::SynicRefused));
     assert!(!p.vps[0].apic[0].irr.contains(0x50));
 }
@@ -640,7 +662,7 @@ fn proxy_and_masked_sint_is_not_admitted_but_signal_event_reports_proxied() {
 
     // The relay's trusted delivery therefore falls back to the host, not `Ok(false)`.
     setup(&mut p, &offer_and_open(0, 0));
-    let (_, ev) = run(&mut p, Op::HostSignalChannel { slot: 0 });
+    let (_, ev) = run(&mut p, Op::HostSignalChannel(HostSignalChannel { slot: 0 }));
     assert!(!dropped(&ev, 0, 0x50, DropReason::SynicRefused), "{ev:?}");
     assert!(dropped(&ev, 0, 0x50, DropReason::HostSuppressed), "{ev:?}");
 }
@@ -675,12 +697,12 @@ fn disabled_apic_discards_the_polled_snapshot() {
         setup(&mut p, &[wr_sint(0, 2, plain(0x50)), host_assert(0, 0x50)]);
         setup(
             &mut p,
-            &[Op::SetApic {
+            &[Op::SetApic(SetApic {
                 vp: 0,
                 vtl: Vtl::Vtl0,
                 hw_enabled: hw,
                 sw_enabled: sw,
-            }],
+            })],
         );
         let (_, ev) = run(&mut p, run_vp(0));
         assert!(dropped(&ev, 0, 0x50, DropReason::ApicDisabled));
@@ -689,12 +711,12 @@ fn disabled_apic_discards_the_polled_snapshot() {
         // Re-enabling does not bring it back.
         setup(
             &mut p,
-            &[Op::SetApic {
+            &[Op::SetApic(SetApic {
                 vp: 0,
                 vtl: Vtl::Vtl0,
                 hw_enabled: true,
                 sw_enabled: true,
-            }],
+            })],
         );
         let (_, ev) = run(&mut p, run_vp(0));
         assert!(ev.is_empty());
@@ -718,10 +740,10 @@ fn malicious_assert_only_unblocked_bits_survive_and_single_form_is_masked() {
     // Single form: 0x150 & 0xff = 0x50, admitted; 0xffff_ff51 & 0xff = 0x51, blocked.
     let (_, ev) = run(
         &mut p,
-        Op::HostAssert {
+        Op::HostAssert(HostAssert {
             vp: 0,
             assert: ProxyAssert::Single(0x150),
-        },
+        }),
     );
     assert!(ev.contains(&Event::ProxyAsserted {
         vp: 0,
@@ -756,30 +778,30 @@ fn guest_ipis_via_tdx_icr_fast_path_are_not_modeled_no_guest_op_reaches_proxy_ir
         wrmsr(0, Vtl::Vtl1, sint_msr(2), plain(0x51)),
         rdmsr(0, Vtl::Vtl0, sint_msr(2)),
         set_sint_reg(0, Vtl::Vtl0, Vtl::Vtl0, 3, plain(0x52)),
-        Op::UntrustedWrMsr {
+        Op::UntrustedWrMsr(UntrustedWrMsr {
             vp: 1,
             msr: sint_msr(2),
             value: plain(0x53),
-        },
+        }),
         retarget(0, Vtl::Vtl0, 0, 0x60, 0b11),
-        Op::SetApic {
+        Op::SetApic(SetApic {
             vp: 1,
             vtl: Vtl::Vtl0,
             hw_enabled: true,
             sw_enabled: true,
-        },
-        Op::GuestAck {
+        }),
+        Op::GuestAck(GuestAck {
             vp: 0,
             vtl: Vtl::Vtl0,
-        },
-        Op::OpenChannel {
+        }),
+        Op::OpenChannel(OpenChannel {
             slot: 0,
             target_vp: 1,
             event_flag: 1,
-        },
-        Op::ModifyConnection {
+        }),
+        Op::ModifyConnection(ModifyConnection {
             use_interrupt_page: false,
-        },
+        }),
     ];
     for op in guest_ops {
         assert!(!op.is_host());
@@ -813,31 +835,31 @@ fn use_interrupt_page_toggle_affects_only_channels_opened_afterwards() {
     setup(
         &mut p,
         &[
-            Op::ModifyConnection {
+            Op::ModifyConnection(ModifyConnection {
                 use_interrupt_page: true,
-            },
-            Op::HostOffer { slot: 0 },
-            Op::HostOffer { slot: 1 },
-            Op::OpenChannel {
+            }),
+            Op::HostOffer(HostOffer { slot: 0 }),
+            Op::HostOffer(HostOffer { slot: 1 }),
+            Op::OpenChannel(OpenChannel {
                 slot: 0,
                 target_vp: 0,
                 event_flag: 1,
-            },
-            Op::ModifyConnection {
+            }),
+            Op::ModifyConnection(ModifyConnection {
                 use_interrupt_page: false,
-            },
-            Op::OpenChannel {
+            }),
+            Op::OpenChannel(OpenChannel {
                 slot: 1,
                 target_vp: 0,
                 event_flag: 2,
-            },
+            }),
         ],
     );
     assert!(p.channels[0].interrupt_relay);
     assert!(!p.channels[1].interrupt_relay);
 
     // Channel 0 still goes through VTL2 and the trusted synic, with no proxy IRR.
-    let (_, ev) = run(&mut p, Op::HostSignalChannel { slot: 0 });
+    let (_, ev) = run(&mut p, Op::HostSignalChannel(HostSignalChannel { slot: 0 }));
     assert!(!ev.iter().any(|e| matches!(e, Event::ProxyAsserted { .. })));
     assert!(ev.contains(&Event::Delivered {
         vp: 0,
@@ -847,7 +869,7 @@ fn use_interrupt_page_toggle_affects_only_channels_opened_afterwards() {
         coalesced: false
     }));
     // Channel 1 is signalled by the host as a proxy interrupt.
-    let (_, ev) = run(&mut p, Op::HostSignalChannel { slot: 1 });
+    let (_, ev) = run(&mut p, Op::HostSignalChannel(HostSignalChannel { slot: 1 }));
     assert!(ev.contains(&Event::ProxyAsserted {
         vp: 0,
         bits: VectorSet::single(0x50)
@@ -856,9 +878,9 @@ fn use_interrupt_page_toggle_affects_only_channels_opened_afterwards() {
     // Toggling back on changes neither open channel.
     setup(
         &mut p,
-        &[Op::ModifyConnection {
+        &[Op::ModifyConnection(ModifyConnection {
             use_interrupt_page: true,
-        }],
+        })],
     );
     assert!(p.channels[0].interrupt_relay);
     assert!(!p.channels[1].interrupt_relay);
@@ -866,9 +888,9 @@ fn use_interrupt_page_toggle_affects_only_channels_opened_afterwards() {
     let mut m = head(cfg());
     setup(
         &mut m,
-        &[Op::ModifyConnection {
+        &[Op::ModifyConnection(ModifyConnection {
             use_interrupt_page: true,
-        }],
+        })],
     );
     assert!(!m.use_interrupt_relay);
 }

@@ -13,6 +13,11 @@
 
 mod common;
 
+use sintfuzz_model::op::{
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
+    HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic,
+    SetVpRegister, UntrustedWrMsr, WrMsr,
+};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use common::gen::{self, Rng};
@@ -84,7 +89,7 @@ fn run_checked(config: Config, revision: Revision, ops: &[Op]) -> Outcome {
                             );
                         }
                         DropReason::ApicDisabled | DropReason::ReservedVector
-                            if matches!(op, Op::RunVp { .. }) =>
+                            if matches!(op, Op::RunVp(RunVp { .. })) =>
                         {
                             reported[vp as usize].insert(vector);
                         }
@@ -104,7 +109,7 @@ fn run_checked(config: Config, revision: Revision, ops: &[Op]) -> Outcome {
                     }
                     if path.is_proxy() {
                         assert_eq!(vtl, Vtl::Vtl0, "{}", ctx());
-                        assert!(matches!(op, Op::RunVp { .. }), "{}", ctx());
+                        assert!(matches!(op, Op::RunVp(RunVp { .. })), "{}", ctx());
                         reported[vp as usize].insert(vector);
                     }
                 }
@@ -133,7 +138,7 @@ fn run_checked(config: Config, revision: Revision, ops: &[Op]) -> Outcome {
 
         // A poll hands over exactly what the kernel admitted since the last poll: every
         // snapshot vector is delivered or dropped by the APIC, nothing else appears.
-        if let Op::RunVp { vp } = *op {
+        if let Op::RunVp(RunVp { vp }) = *op {
             if (vp as usize) < vps {
                 let vp = vp as usize;
                 assert_eq!(reported[vp], expected_irr[vp], "{}", ctx());
@@ -295,23 +300,23 @@ fn generator_covers_every_op_variant() {
     let mut seen = [false; 17];
     for _ in 0..10_000 {
         let i = match gen::op(&mut rng) {
-            Op::WrMsr { .. } => 0,
-            Op::RdMsr { .. } => 1,
-            Op::SetVpRegister { .. } => 2,
-            Op::UntrustedWrMsr { .. } => 3,
-            Op::Retarget { .. } => 4,
-            Op::SetApic { .. } => 5,
-            Op::GuestAck { .. } => 6,
-            Op::OpenChannel { .. } => 7,
-            Op::CloseChannel { .. } => 8,
-            Op::ModifyChannel { .. } => 9,
-            Op::ModifyConnection { .. } => 10,
-            Op::HostOffer { .. } => 11,
-            Op::HostSignalChannel { .. } => 12,
-            Op::HostSignalSint { .. } => 13,
-            Op::HostDeviceInterrupt { .. } => 14,
-            Op::HostAssert { .. } => 15,
-            Op::RunVp { .. } => 16,
+            Op::WrMsr(WrMsr { .. }) => 0,
+            Op::RdMsr(RdMsr { .. }) => 1,
+            Op::SetVpRegister(SetVpRegister { .. }) => 2,
+            Op::UntrustedWrMsr(UntrustedWrMsr { .. }) => 3,
+            Op::Retarget(Retarget { .. }) => 4,
+            Op::SetApic(SetApic { .. }) => 5,
+            Op::GuestAck(GuestAck { .. }) => 6,
+            Op::OpenChannel(OpenChannel { .. }) => 7,
+            Op::CloseChannel(CloseChannel { .. }) => 8,
+            Op::ModifyChannel(ModifyChannel { .. }) => 9,
+            Op::ModifyConnection(ModifyConnection { .. }) => 10,
+            Op::HostOffer(HostOffer { .. }) => 11,
+            Op::HostSignalChannel(HostSignalChannel { .. }) => 12,
+            Op::HostSignalSint(HostSignalSint { .. }) => 13,
+            Op::HostDeviceInterrupt(HostDeviceInterrupt { .. }) => 14,
+            Op::HostAssert(HostAssert { .. }) => 15,
+            Op::RunVp(RunVp { .. }) => 16,
         };
         seen[i] = true;
     }

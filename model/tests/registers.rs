@@ -8,6 +8,7 @@ mod common;
 
 use common::*;
 use sintfuzz_model::hvdef::{msr, reg, Sint, VP_INDEX_SELF};
+use sintfuzz_model::op::SetVpRegister;
 use sintfuzz_model::synic::{Signal, GUEST_PAGES};
 use sintfuzz_model::{Config, HvStatus, MsrOutcome, Op, OpResult, Partition, Vtl};
 
@@ -136,7 +137,7 @@ fn sint_write_stores_the_raw_value_without_validation() {
         15,
         plain(5) | reserved,
         proxied(0x10) | Sint::MASKED | Sint::POLLING | Sint::AUTO_EOI,
-        Sint::RESET.0,
+        Sint::RESET.into_bits(),
         u64::MAX,
         0x8000_0000_0000_0000,
     ];
@@ -296,14 +297,16 @@ fn set_vp_register_names_map_to_the_synic_msrs() {
 fn set_vp_register_access_rules() {
     let mut p = both_vtls();
     let before = p.clone();
-    let call = |vp, caller, target, partition_self, vp_index| Op::SetVpRegister {
-        vp,
-        caller_vtl: caller,
-        target_vtl: target,
-        partition_self,
-        vp_index,
-        name: reg::SINT0 + 2,
-        value: plain(0x50),
+    let call = |vp, caller, target, partition_self, vp_index| {
+        Op::SetVpRegister(SetVpRegister {
+            vp,
+            caller_vtl: caller,
+            target_vtl: target,
+            partition_self,
+            vp_index,
+            name: reg::SINT0 + 2,
+            value: plain(0x50),
+        })
     };
     let refused = [
         (
@@ -351,6 +354,9 @@ fn set_vp_register_access_rules() {
     ] {
         let mut q = before.clone();
         assert_eq!(run(&mut q, op).0, OpResult::Hv(HvStatus::Success), "{op:?}");
-        assert_eq!(q.vps[vp].synic[target].sints[2], Sint(plain(0x50)));
+        assert_eq!(
+            q.vps[vp].synic[target].sints[2],
+            Sint::from_bits(plain(0x50))
+        );
     }
 }

@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use sintfuzz_model::hvdef::{msr, Sint};
+use sintfuzz_model::op::{HostDeviceInterrupt, HostOffer, HostSignalChannel, OpenChannel};
 use sintfuzz_model::{
     AssertSite, Config, DropReason, Event, HvStatus, Op, OpResult, Partition, Revision,
     UpdateCause, VectorSet, Vtl,
@@ -84,13 +85,13 @@ fn unfiltered_has_no_filter_updates_and_no_asserts() {
 fn proxy_bit_to_relay_aware_relayed_channel_interrupt_is_delivered() {
     let ops = [
         wr_sint(0, 2, plain(0x50)),
-        Op::HostOffer { slot: 0 },
-        Op::OpenChannel {
+        Op::HostOffer(HostOffer { slot: 0 }),
+        Op::OpenChannel(OpenChannel {
             slot: 0,
             target_vp: 0,
             event_flag: 1,
-        },
-        Op::HostSignalChannel { slot: 0 },
+        }),
+        Op::HostSignalChannel(HostSignalChannel { slot: 0 }),
         run_vp(0),
     ];
     let mut events = Vec::new();
@@ -141,7 +142,7 @@ fn proxy_bit_vtl1_sint_wrmsr_asserts_only_when_old_or_new_has_proxy() {
 /// VTL0 assert (what #1275 then fixed).
 #[test]
 fn relay_aware_every_vtl1_sint_wrmsr_asserts() {
-    for value in [plain(0x50), proxied(0x51), Sint::RESET.0] {
+    for value in [plain(0x50), proxied(0x51), Sint::RESET.into_bits()] {
         let mut before = on(Revision::ProxyBit, cfg_vtl1());
         let mut after = on(Revision::RelayAware, cfg_vtl1());
         let op = wrmsr(0, Vtl::Vtl1, sint_msr(2), value);
@@ -153,7 +154,7 @@ fn relay_aware_every_vtl1_sint_wrmsr_asserts() {
         // proxy-bit asserts only for the proxied value.
         assert_eq!(
             rb == OpResult::Vtl2Assert,
-            Sint(value).proxy(),
+            Sint::from_bits(value).proxy(),
             "{value:#x}"
         );
     }
@@ -174,7 +175,7 @@ fn relay_aware_to_head_vtl1_sint_write_is_not_an_assert() {
         assert_eq!(r, msr_ok(value));
         assert!(ev.is_empty(), "{ev:?}");
         assert_eq!(hd.vtl2_asserts, 0);
-        assert_eq!(hd.vps[0].synic[1].sints[2], Sint(value));
+        assert_eq!(hd.vps[0].synic[1].sints[2], Sint::from_bits(value));
 
         // VTL0 SINT writes recompute identically in both.
         let op0 = wr_sint(0, 2, plain(0x52));
@@ -278,7 +279,7 @@ fn head_to_proposed_vtl1_retarget_does_not_assert() {
 #[test]
 fn head_to_proposed_retarget_updates_other_vps_synchronously() {
     let op = retarget(0, Vtl::Vtl0, 0, 0x70, 0b10);
-    let irq = Op::HostDeviceInterrupt { device: 0, pick: 0 };
+    let irq = Op::HostDeviceInterrupt(HostDeviceInterrupt { device: 0, pick: 0 });
 
     let mut hd = on(Revision::Head, cfg_vps(2));
     let (_, ev) = run(&mut hd, op);

@@ -45,6 +45,11 @@ use arbitrary::{Arbitrary, Unstructured};
 use sintfuzz_model::hvdef::{
     msr, reg, Sint, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF,
 };
+use sintfuzz_model::op::{
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
+    HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic,
+    SetVpRegister, UntrustedWrMsr, WrMsr,
+};
 use sintfuzz_model::{
     Config, Isolation, Op, ProxyAssert, RetargetFlaws, VectorSet, VmbusEra, Vtl, MAX_CHANNELS,
     MAX_DEVICES, MAX_VPS,
@@ -244,7 +249,7 @@ impl<S: Stream> Fields<'_, S> {
     /// A SINT value as vector + flags (bit0 masked, bit1 proxy, bit2 polling, bit3
     /// auto-EOI); values with other bits set are not representable here.
     fn sint_value(&mut self, value: &mut u64) {
-        let s = Sint(*value);
+        let s = Sint::from_bits(*value);
         let mut vector = s.vector();
         let mut flags = s.masked() as u8
             | (s.proxy() as u8) << 1
@@ -364,41 +369,45 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
     use Vtl::Vtl0;
     *op = match (kind, *op) {
         (Kind::RunVp, op) => {
-            let mut vp = if let Op::RunVp { vp } = op { vp } else { 0 };
+            let mut vp = if let Op::RunVp(RunVp { vp }) = op {
+                vp
+            } else {
+                0
+            };
             f.vp(&mut vp);
-            Op::RunVp { vp }
+            Op::RunVp(RunVp { vp })
         }
         (Kind::WrSint, op) => {
             let (mut vp, mut vtl, mut sint, mut value) = match op {
-                Op::WrMsr {
+                Op::WrMsr(WrMsr {
                     vp,
                     vtl,
                     msr,
                     value,
-                } => (vp, vtl, sint_msr(msr), value),
+                }) => (vp, vtl, sint_msr(msr), value),
                 _ => (0, Vtl0, 0, 0),
             };
             f.vp(&mut vp);
             f.vtl(&mut vtl);
             f.modulo(&mut sint, 16);
             f.sint_value(&mut value);
-            Op::WrMsr {
+            Op::WrMsr(WrMsr {
                 vp,
                 vtl,
                 msr: msr::SINT0 + sint as u32,
                 value,
-            }
+            })
         }
         (Kind::SetVpRegSint, op) => {
             let (mut vp, mut caller, mut target, mut sint, mut value) = match op {
-                Op::SetVpRegister {
+                Op::SetVpRegister(SetVpRegister {
                     vp,
                     caller_vtl,
                     target_vtl,
                     name,
                     value,
                     ..
-                } => (vp, caller_vtl, target_vtl, sint_reg(name), value),
+                }) => (vp, caller_vtl, target_vtl, sint_reg(name), value),
                 _ => (0, Vtl0, Vtl0, 0, 0),
             };
             f.vp(&mut vp);
@@ -406,7 +415,7 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
             f.vtl(&mut target);
             f.modulo(&mut sint, 16);
             f.sint_value(&mut value);
-            Op::SetVpRegister {
+            Op::SetVpRegister(SetVpRegister {
                 vp,
                 caller_vtl: caller,
                 target_vtl: target,
@@ -414,47 +423,47 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
                 vp_index: VP_INDEX_SELF,
                 name: reg::SINT0 + sint as u32,
                 value,
-            }
+            })
         }
         (Kind::UntrustedSint, op) => {
             let (mut vp, mut sint, mut value) = match op {
-                Op::UntrustedWrMsr { vp, msr, value } => (vp, sint_msr(msr), value),
+                Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => (vp, sint_msr(msr), value),
                 _ => (0, 0, 0),
             };
             f.vp(&mut vp);
             f.modulo(&mut sint, 16);
             f.sint_value(&mut value);
-            Op::UntrustedWrMsr {
+            Op::UntrustedWrMsr(UntrustedWrMsr {
                 vp,
                 msr: msr::SINT0 + sint as u32,
                 value,
-            }
+            })
         }
         (Kind::WrScontrol, op) => {
             let (mut vp, mut vtl, mut on) = match op {
-                Op::WrMsr { vp, vtl, value, .. } => (vp, vtl, value == 1),
+                Op::WrMsr(WrMsr { vp, vtl, value, .. }) => (vp, vtl, value == 1),
                 _ => (0, Vtl0, true),
             };
             f.vp(&mut vp);
             f.vtl(&mut vtl);
             f.bool(&mut on);
-            Op::WrMsr {
+            Op::WrMsr(WrMsr {
                 vp,
                 vtl,
                 msr: msr::SCONTROL,
                 value: on as u64,
-            }
+            })
         }
         (Kind::Retarget, op) => {
             let (mut vp, mut vtl, mut device, mut vector, mut targets, flaws) = match op {
-                Op::Retarget {
+                Op::Retarget(Retarget {
                     vp,
                     vtl,
                     device,
                     vector,
                     targets,
                     flaws,
-                } => (vp, vtl, device, vector, targets, flaws),
+                }) => (vp, vtl, device, vector, targets, flaws),
                 _ => (0, Vtl0, 0, 0, 0, RetargetFlaws::default()),
             };
             let mut wide = vector.min(0x1_0000) as u16;
@@ -468,7 +477,7 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
             f.byte(&mut targets);
             f.byte(&mut bits);
             vector = wide as u32;
-            Op::Retarget {
+            Op::Retarget(Retarget {
                 vp,
                 vtl,
                 device,
@@ -479,16 +488,16 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
                     bad_processor_set: bits & 2 != 0,
                     not_msi: bits & 4 != 0,
                 },
-            }
+            })
         }
         (Kind::SetApic, op) => {
             let (mut vp, mut vtl, mut hw, mut sw) = match op {
-                Op::SetApic {
+                Op::SetApic(SetApic {
                     vp,
                     vtl,
                     hw_enabled,
                     sw_enabled,
-                } => (vp, vtl, hw_enabled, sw_enabled),
+                }) => (vp, vtl, hw_enabled, sw_enabled),
                 _ => (0, Vtl0, false, false),
             };
             let mut bits = hw as u8 | (sw as u8) << 1;
@@ -496,126 +505,126 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
             f.vtl(&mut vtl);
             f.byte(&mut bits);
             (hw, sw) = (bits & 1 != 0, bits & 2 != 0);
-            Op::SetApic {
+            Op::SetApic(SetApic {
                 vp,
                 vtl,
                 hw_enabled: hw,
                 sw_enabled: sw,
-            }
+            })
         }
         (Kind::GuestAck, op) => {
             let (mut vp, mut vtl) = match op {
-                Op::GuestAck { vp, vtl } => (vp, vtl),
+                Op::GuestAck(GuestAck { vp, vtl }) => (vp, vtl),
                 _ => (0, Vtl0),
             };
             f.vp(&mut vp);
             f.vtl(&mut vtl);
-            Op::GuestAck { vp, vtl }
+            Op::GuestAck(GuestAck { vp, vtl })
         }
         (Kind::HostOffer, op) => {
-            let mut slot = if let Op::HostOffer { slot } = op {
+            let mut slot = if let Op::HostOffer(HostOffer { slot }) = op {
                 slot
             } else {
                 0
             };
             f.modulo(&mut slot, MAX_CHANNELS as u8);
-            Op::HostOffer { slot }
+            Op::HostOffer(HostOffer { slot })
         }
         (Kind::OpenChannel, op) => {
             let (mut slot, mut target_vp, mut event_flag) = match op {
-                Op::OpenChannel {
+                Op::OpenChannel(OpenChannel {
                     slot,
                     target_vp,
                     event_flag,
-                } => (slot, target_vp, event_flag),
+                }) => (slot, target_vp, event_flag),
                 _ => (0, 0, 0),
             };
             f.modulo(&mut slot, MAX_CHANNELS as u8);
             f.target_vp(&mut target_vp);
             f.s.u16(&mut event_flag);
-            Op::OpenChannel {
+            Op::OpenChannel(OpenChannel {
                 slot,
                 target_vp,
                 event_flag,
-            }
+            })
         }
         (Kind::CloseChannel, op) => {
-            let mut slot = if let Op::CloseChannel { slot } = op {
+            let mut slot = if let Op::CloseChannel(CloseChannel { slot }) = op {
                 slot
             } else {
                 0
             };
             f.modulo(&mut slot, MAX_CHANNELS as u8);
-            Op::CloseChannel { slot }
+            Op::CloseChannel(CloseChannel { slot })
         }
         (Kind::ModifyChannel, op) => {
             let (mut slot, mut target_vp) = match op {
-                Op::ModifyChannel { slot, target_vp } => (slot, target_vp),
+                Op::ModifyChannel(ModifyChannel { slot, target_vp }) => (slot, target_vp),
                 _ => (0, 0),
             };
             f.modulo(&mut slot, MAX_CHANNELS as u8);
             f.target_vp(&mut target_vp);
-            Op::ModifyChannel { slot, target_vp }
+            Op::ModifyChannel(ModifyChannel { slot, target_vp })
         }
         (Kind::ModifyConnection, op) => {
             let mut page = matches!(
                 op,
-                Op::ModifyConnection {
+                Op::ModifyConnection(ModifyConnection {
                     use_interrupt_page: true
-                }
+                })
             );
             f.bool(&mut page);
-            Op::ModifyConnection {
+            Op::ModifyConnection(ModifyConnection {
                 use_interrupt_page: page,
-            }
+            })
         }
         (Kind::HostSignalChannel, op) => {
             let mut slot = match op {
-                Op::HostSignalChannel { slot } => slot,
+                Op::HostSignalChannel(HostSignalChannel { slot }) => slot,
                 _ => 0,
             };
             f.modulo(&mut slot, MAX_CHANNELS as u8);
-            Op::HostSignalChannel { slot }
+            Op::HostSignalChannel(HostSignalChannel { slot })
         }
         (Kind::HostSignalSint, op) => {
             let (mut vp, mut sint) = match op {
-                Op::HostSignalSint { vp, sint } => (vp, sint),
+                Op::HostSignalSint(HostSignalSint { vp, sint }) => (vp, sint),
                 _ => (0, 0),
             };
             f.vp(&mut vp);
             f.modulo(&mut sint, 16);
-            Op::HostSignalSint { vp, sint }
+            Op::HostSignalSint(HostSignalSint { vp, sint })
         }
         (Kind::HostDeviceInterrupt, op) => {
             let (mut device, mut pick) = match op {
-                Op::HostDeviceInterrupt { device, pick } => (device, pick),
+                Op::HostDeviceInterrupt(HostDeviceInterrupt { device, pick }) => (device, pick),
                 _ => (0, 0),
             };
             f.modulo(&mut device, MAX_DEVICES as u8);
             f.byte(&mut pick);
-            Op::HostDeviceInterrupt { device, pick }
+            Op::HostDeviceInterrupt(HostDeviceInterrupt { device, pick })
         }
         (Kind::HostAssertSingle, op) => {
             let (mut vp, mut v) = match op {
-                Op::HostAssert {
+                Op::HostAssert(HostAssert {
                     vp,
                     assert: ProxyAssert::Single(v),
-                } => (vp, v),
+                }) => (vp, v),
                 _ => (0, 0),
             };
             f.vp(&mut vp);
             f.s.u32(&mut v);
-            Op::HostAssert {
+            Op::HostAssert(HostAssert {
                 vp,
                 assert: ProxyAssert::Single(v),
-            }
+            })
         }
         (Kind::HostAssertWindow | Kind::HostAssertFull, op) => {
             let (mut vp, mut set) = match op {
-                Op::HostAssert {
+                Op::HostAssert(HostAssert {
                     vp,
                     assert: ProxyAssert::Multi(set),
-                } => (vp, set),
+                }) => (vp, set),
                 _ => (0, VectorSet::EMPTY),
             };
             f.vp(&mut vp);
@@ -624,111 +633,94 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
             } else {
                 f.full_set(&mut set);
             }
-            Op::HostAssert {
+            Op::HostAssert(HostAssert {
                 vp,
                 assert: ProxyAssert::Multi(set),
-            }
+            })
         }
         (Kind::WrMsrRaw, op) => {
             let (mut vp, mut vtl, mut m, mut value) = match op {
-                Op::WrMsr {
+                Op::WrMsr(WrMsr {
                     vp,
                     vtl,
                     msr,
                     value,
-                } => (vp, vtl, msr, value),
+                }) => (vp, vtl, msr, value),
                 _ => (0, Vtl0, 0, 0),
             };
             f.vp(&mut vp);
             f.vtl(&mut vtl);
             f.msr(&mut m);
             f.s.u64(&mut value);
-            Op::WrMsr {
+            Op::WrMsr(WrMsr {
                 vp,
                 vtl,
                 msr: m,
                 value,
-            }
+            })
         }
         (Kind::RdMsr, op) => {
             let (mut vp, mut vtl, mut m) = match op {
-                Op::RdMsr { vp, vtl, msr } => (vp, vtl, msr),
+                Op::RdMsr(RdMsr { vp, vtl, msr }) => (vp, vtl, msr),
                 _ => (0, Vtl0, 0),
             };
             f.vp(&mut vp);
             f.vtl(&mut vtl);
             f.msr(&mut m);
-            Op::RdMsr { vp, vtl, msr: m }
+            Op::RdMsr(RdMsr { vp, vtl, msr: m })
         }
         (Kind::SetVpRegRaw, op) => {
-            let (mut vp, mut caller, mut target, mut part, mut index, mut name, mut value) =
-                match op {
-                    Op::SetVpRegister {
-                        vp,
-                        caller_vtl,
-                        target_vtl,
-                        partition_self,
-                        vp_index,
-                        name,
-                        value,
-                    } => (
-                        vp,
-                        caller_vtl,
-                        target_vtl,
-                        partition_self,
-                        vp_index,
-                        name,
-                        value,
-                    ),
-                    _ => (0, Vtl0, Vtl0, true, VP_INDEX_SELF, 0, 0),
-                };
+            let mut r = match op {
+                Op::SetVpRegister(r) => r,
+                _ => SetVpRegister {
+                    vp: 0,
+                    caller_vtl: Vtl0,
+                    target_vtl: Vtl0,
+                    partition_self: true,
+                    vp_index: VP_INDEX_SELF,
+                    name: 0,
+                    value: 0,
+                },
+            };
             // Target VTL 2 is representable here (it is always AccessDenied).
-            let mut t = target as u8;
-            f.vp(&mut vp);
-            f.vtl(&mut caller);
+            let mut t = r.target_vtl as u8;
+            f.vp(&mut r.vp);
+            f.vtl(&mut r.caller_vtl);
             f.modulo(&mut t, 3);
             // Stored inverted so that zero bytes mean the common, valid call.
-            let mut other_partition = !part;
+            let mut other_partition = !r.partition_self;
             f.bool(&mut other_partition);
-            part = !other_partition;
-            f.vp_index(&mut index);
-            f.reg_name(&mut name);
-            f.s.u64(&mut value);
-            target = [Vtl::Vtl0, Vtl::Vtl1, Vtl::Vtl2][t as usize];
-            Op::SetVpRegister {
-                vp,
-                caller_vtl: caller,
-                target_vtl: target,
-                partition_self: part,
-                vp_index: index,
-                name,
-                value,
-            }
+            r.partition_self = !other_partition;
+            f.vp_index(&mut r.vp_index);
+            f.reg_name(&mut r.name);
+            f.s.u64(&mut r.value);
+            r.target_vtl = [Vtl::Vtl0, Vtl::Vtl1, Vtl::Vtl2][t as usize];
+            Op::SetVpRegister(r)
         }
         (Kind::WrVmbusSint, op) => {
             // Only a VTL0 SINT2 write comes back equal, so the writer skips anything else.
             let (mut vp, mut value) = match op {
-                Op::WrMsr { vp, value, .. } => (vp, value),
+                Op::WrMsr(WrMsr { vp, value, .. }) => (vp, value),
                 _ => (0, 0),
             };
             f.vp(&mut vp);
             f.sint_value(&mut value);
-            Op::WrMsr {
+            Op::WrMsr(WrMsr {
                 vp,
                 vtl: Vtl0,
                 msr: msr::SINT0 + VMBUS_SINT as u32,
                 value,
-            }
+            })
         }
         (Kind::UntrustedWrMsrRaw, op) => {
             let (mut vp, mut m, mut value) = match op {
-                Op::UntrustedWrMsr { vp, msr, value } => (vp, msr, value),
+                Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => (vp, msr, value),
                 _ => (0, 0, 0),
             };
             f.vp(&mut vp);
             f.msr(&mut m);
             f.s.u64(&mut value);
-            Op::UntrustedWrMsr { vp, msr: m, value }
+            Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr: m, value })
         }
     };
 }
@@ -801,7 +793,7 @@ impl Iterator for Decoder<'_> {
             return None;
         };
         self.decoded += 1;
-        let mut op = Op::RunVp { vp: 0 };
+        let mut op = Op::RunVp(RunVp { vp: 0 });
         let vps = self.config.vps() as u8;
         code_kind(kind, &mut Fields { s: &mut r, vps }, &mut op);
         Some(op)

@@ -14,6 +14,11 @@
 //! - more than `MAX_EXPECT` signals are outstanding on one VP.
 
 use core::fmt;
+use sintfuzz_model::op::{
+    CloseChannel, GuestAck, HostDeviceInterrupt, HostSignalChannel, HostSignalSint, ModifyChannel,
+    ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic, SetVpRegister, UntrustedWrMsr,
+    WrMsr,
+};
 
 use sintfuzz_model::hvdef::{
     msr, reg, HvStatus, MsrOutcome, Sint, NUM_SINTS, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT,
@@ -92,7 +97,7 @@ impl Regs {
         let mut r = [0; 0x40];
         r[(msr::SCONTROL - 0x4000_0080) as usize] = 1;
         for n in msr::SINT0..=msr::SINT15 {
-            r[(n - 0x4000_0080) as usize] = Sint::RESET.0;
+            r[(n - 0x4000_0080) as usize] = Sint::RESET.into_bits();
         }
         Self(r)
     }
@@ -103,7 +108,7 @@ impl Regs {
         self.0[(n - 0x4000_0080) as usize] = v;
     }
     fn sint(&self, i: usize) -> Sint {
-        Sint(self.get(msr::SINT0 + i as u32))
+        Sint::from_bits(self.get(msr::SINT0 + i as u32))
     }
     fn scontrol_on(&self) -> bool {
         self.get(msr::SCONTROL) & 1 != 0
@@ -289,8 +294,8 @@ impl Oracle {
     pub fn before(&mut self, step: usize, op: &Op) {
         self.step = step.min(u16::MAX as usize) as u16;
         match *op {
-            Op::HostSignalChannel { slot } => self.expect_channel(slot as usize),
-            Op::HostSignalSint { vp, sint } => {
+            Op::HostSignalChannel(HostSignalChannel { slot }) => self.expect_channel(slot as usize),
+            Op::HostSignalSint(HostSignalSint { vp, sint }) => {
                 let vp = vp as usize;
                 if vp < self.config.vps() && self.vps[vp].regs[0].sint(sint as usize).proxy() {
                     if let Some(v) = self.sint_deliverable(vp, sint as usize) {
@@ -298,7 +303,7 @@ impl Oracle {
                     }
                 }
             }
-            Op::HostDeviceInterrupt { device, pick } => {
+            Op::HostDeviceInterrupt(HostDeviceInterrupt { device, pick }) => {
                 if let Some(Some(r)) = self.routes.get(device as usize) {
                     let r = *r;
                     let n = pick as u32 % r.targets.count_ones().max(1);
@@ -319,51 +324,34 @@ impl Oracle {
     /// did (and what it was told), and a VP run settles its expectations.
     pub fn after(&mut self, op: &Op, r: OpResult) {
         match *op {
-            Op::WrMsr {
+            Op::WrMsr(WrMsr {
                 vp,
                 vtl,
                 msr,
                 value,
-            } => self.after_wrmsr(vp, vtl, msr, value, r),
-            Op::RdMsr { vp, vtl, msr } => self.after_rdmsr(vp, vtl, msr, r),
-            Op::SetVpRegister {
-                vp,
-                caller_vtl,
-                target_vtl,
-                partition_self,
-                vp_index,
-                name,
-                value,
-            } => {
-                if let Some(t) = self.after_set_vp_register(
-                    vp,
-                    caller_vtl,
-                    target_vtl,
-                    partition_self,
-                    vp_index,
-                    name,
-                    value,
-                    r,
-                ) {
+            }) => self.after_wrmsr(vp, vtl, msr, value, r),
+            Op::RdMsr(RdMsr { vp, vtl, msr }) => self.after_rdmsr(vp, vtl, msr, r),
+            Op::SetVpRegister(ref call) => {
+                if let Some(t) = self.after_set_vp_register(call, r) {
                     if t == 0 {
-                        self.cancel(vp as usize);
+                        self.cancel(call.vp as usize);
                     }
                 }
             }
-            Op::UntrustedWrMsr { vp, msr, value } => {
+            Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => {
                 if let (Some(i), true) = (msr::sint_index(msr), (vp as usize) < self.config.vps()) {
                     self.vps[vp as usize].untrusted[i as usize] = Some(value);
                     self.cancel(vp as usize);
                 }
             }
-            Op::Retarget {
+            Op::Retarget(Retarget {
                 vtl,
                 device,
                 vector,
                 targets,
                 flaws,
                 ..
-            } => {
+            }) => {
                 if let Some(t) = self.vtl_ok(vtl) {
                     if !flaws.any() && vector <= 0xff && (device as usize) < MAX_DEVICES {
                         self.device_ever[t].insert(vector as u8);
@@ -378,12 +366,12 @@ impl Oracle {
                     }
                 }
             }
-            Op::SetApic {
+            Op::SetApic(SetApic {
                 vp,
                 vtl,
                 hw_enabled,
                 sw_enabled,
-            } => {
+            }) => {
                 if let (Some(t), true) = (self.vtl_ok(vtl), (vp as usize) < self.config.vps()) {
                     self.vps[vp as usize].apic_on[t] = hw_enabled && sw_enabled;
                     if t == 0 {
@@ -391,7 +379,7 @@ impl Oracle {
                     }
                 }
             }
-            Op::GuestAck { vp, vtl } => {
+            Op::GuestAck(GuestAck { vp, vtl }) => {
                 if let (Some(0), true) = (self.vtl_ok(vtl), (vp as usize) < self.config.vps()) {
                     let g = &mut self.vps[vp as usize];
                     // What was already delivered stays delivered.
@@ -405,27 +393,31 @@ impl Oracle {
                 }
             }
             // Channel state follows what the VMBus server answered the guest.
-            Op::OpenChannel {
+            Op::OpenChannel(OpenChannel {
                 slot, target_vp, ..
-            } if r == OpResult::Done => {
+            }) if r == OpResult::Done => {
                 self.channels[slot as usize] = GuestChannel {
                     open: true,
                     target_vp,
                     interrupt_relay: self.interrupt_page,
                 };
             }
-            Op::CloseChannel { slot } if r == OpResult::Done => {
+            Op::CloseChannel(CloseChannel { slot }) if r == OpResult::Done => {
                 self.channels[slot as usize].open = false;
             }
-            Op::ModifyChannel { slot, target_vp } if r == OpResult::Done => {
+            Op::ModifyChannel(ModifyChannel { slot, target_vp }) if r == OpResult::Done => {
                 self.channels[slot as usize].target_vp = target_vp;
             }
-            Op::ModifyConnection { use_interrupt_page } if self.config.vmbus_relay => {
+            Op::ModifyConnection(ModifyConnection { use_interrupt_page })
+                if self.config.vmbus_relay =>
+            {
                 // The server takes an interrupt page only from pre-Win8 guests.
                 self.interrupt_page =
                     use_interrupt_page && self.config.era == sintfuzz_model::VmbusEra::PreWin8;
             }
-            Op::RunVp { vp } if (vp as usize) < self.config.vps() => self.settle(vp as usize),
+            Op::RunVp(RunVp { vp }) if (vp as usize) < self.config.vps() => {
+                self.settle(vp as usize)
+            }
             _ => {}
         }
     }
@@ -435,7 +427,7 @@ impl Oracle {
     fn sint_deliverable(&self, vp: usize, n: usize) -> Option<u8> {
         let g = &self.vps[vp];
         let s = g.regs[0].sint(n);
-        let host_differs = g.untrusted[n].is_some_and(|u| u != s.0);
+        let host_differs = g.untrusted[n].is_some_and(|u| u != s.into_bits());
         let ok = !s.masked()
             && !s.polling()
             && s.vector() >= 16
@@ -576,18 +568,16 @@ impl Oracle {
     }
 
     /// Returns the target VTL index when the write took effect.
-    #[allow(clippy::too_many_arguments)]
-    fn after_set_vp_register(
-        &mut self,
-        vp: u8,
-        caller: Vtl,
-        target: Vtl,
-        partition_self: bool,
-        vp_index: u32,
-        name: u32,
-        value: u64,
-        r: OpResult,
-    ) -> Option<usize> {
+    fn after_set_vp_register(&mut self, call: &SetVpRegister, r: OpResult) -> Option<usize> {
+        let SetVpRegister {
+            vp,
+            caller_vtl: caller,
+            target_vtl: target,
+            partition_self,
+            vp_index,
+            name,
+            value,
+        } = *call;
         if self.vtl_ok(caller).is_none() || vp as usize >= self.config.vps() {
             return None;
         }
@@ -681,7 +671,7 @@ impl Oracle {
             .untrusted
             .iter()
             .flatten()
-            .any(|&u| !Sint(u).masked() && Sint(u).vector() == vector);
+            .any(|&u| !Sint::from_bits(u).masked() && Sint::from_bits(u).vector() == vector);
         let ok = |tier: usize| {
             told_host
                 || g.admissible[tier].contains(vector)

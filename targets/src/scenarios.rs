@@ -3,6 +3,11 @@
 //! guest life and must stay clean on every revision; witnesses are never seeds.
 
 use sintfuzz_model::hvdef::{msr, reg, Sint, VP_INDEX_SELF};
+use sintfuzz_model::op::{
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
+    HostSignalSint, ModifyChannel, OpenChannel, RdMsr, Retarget, RunVp, SetVpRegister,
+    UntrustedWrMsr, WrMsr,
+};
 use sintfuzz_model::{Config, Isolation, Op, ProxyAssert, RetargetFlaws, VmbusEra, Vtl};
 
 use crate::codec::Scenario;
@@ -10,44 +15,44 @@ use crate::target::Target;
 
 /// Guest WRMSR of a VTL's SINT `n`.
 pub fn wr_sint(vp: u8, vtl: Vtl, n: u8, value: Sint) -> Op {
-    Op::WrMsr {
+    Op::WrMsr(WrMsr {
         vp,
         vtl,
         msr: msr::SINT0 + n as u32,
-        value: value.0,
-    }
+        value: value.into_bits(),
+    })
 }
 
 /// HvCallSetVpRegisters of SINT `n` on the caller's own VP.
 pub fn set_reg_sint(vp: u8, caller: Vtl, target: Vtl, n: u8, value: Sint) -> Op {
-    Op::SetVpRegister {
+    Op::SetVpRegister(SetVpRegister {
         vp,
         caller_vtl: caller,
         target_vtl: target,
         partition_self: true,
         vp_index: VP_INDEX_SELF,
         name: reg::SINT0 + n as u32,
-        value: value.0,
-    }
+        value: value.into_bits(),
+    })
 }
 
 pub fn retarget(vp: u8, vtl: Vtl, device: u8, vector: u32, targets: u8) -> Op {
-    Op::Retarget {
+    Op::Retarget(Retarget {
         vp,
         vtl,
         device,
         vector,
         targets,
         flaws: RetargetFlaws::default(),
-    }
+    })
 }
 
 pub fn open(slot: u8, target_vp: u32) -> Op {
-    Op::OpenChannel {
+    Op::OpenChannel(OpenChannel {
         slot,
         target_vp,
         event_flag: slot as u16 + 1,
-    }
+    })
 }
 
 pub fn config(vps: u8, relay: bool) -> Config {
@@ -76,10 +81,10 @@ const V: u8 = 0x30;
 fn relay_setup(sint_write: Op, vp: u8) -> Vec<Op> {
     vec![
         sint_write,
-        Op::HostOffer { slot: 0 },
+        Op::HostOffer(HostOffer { slot: 0 }),
         open(0, vp as u32),
-        Op::HostSignalChannel { slot: 0 },
-        Op::RunVp { vp },
+        Op::HostSignalChannel(HostSignalChannel { slot: 0 }),
+        Op::RunVp(RunVp { vp }),
     ]
 }
 
@@ -96,11 +101,11 @@ pub fn witnesses() -> Vec<Named> {
             scenario: Scenario {
                 config: config(1, true),
                 ops: vec![
-                    Op::HostAssert {
+                    Op::HostAssert(HostAssert {
                         vp: 0,
                         assert: ProxyAssert::Single(0x40),
-                    },
-                    Op::RunVp { vp: 0 },
+                    }),
+                    Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
             about: "#563/#554: before #609 a malicious host reaches VTL0 with any vector",
@@ -112,11 +117,11 @@ pub fn witnesses() -> Vec<Named> {
             scenario: Scenario {
                 config: config(1, true),
                 ops: vec![
-                    Op::HostAssert {
+                    Op::HostAssert(HostAssert {
                         vp: 0,
                         assert: ProxyAssert::Single(sintfuzz_model::VTL2_VECTOR as u32),
-                    },
-                    Op::RunVp { vp: 0 },
+                    }),
+                    Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
             about: "#563: VTL2's own SINT vector reaches VTL0",
@@ -169,8 +174,8 @@ pub fn witnesses() -> Vec<Named> {
                 config: config(2, true),
                 ops: vec![
                     retarget(0, Vtl0, 0, 0x40, 0b10),
-                    Op::HostDeviceInterrupt { device: 0, pick: 0 },
-                    Op::RunVp { vp: 1 },
+                    Op::HostDeviceInterrupt(HostDeviceInterrupt { device: 0, pick: 0 }),
+                    Op::RunVp(RunVp { vp: 1 }),
                 ],
             },
             about: "residual: other VPs update their filter only when they next run; the device interrupt is dropped meanwhile",
@@ -183,8 +188,8 @@ pub fn witnesses() -> Vec<Named> {
                 config: config(1, false),
                 ops: vec![
                     set_reg_sint(0, Vtl0, Vtl0, 5, Sint::unmasked(0x50, true)),
-                    Op::HostSignalSint { vp: 0, sint: 5 },
-                    Op::RunVp { vp: 0 },
+                    Op::HostSignalSint(HostSignalSint { vp: 0, sint: 5 }),
+                    Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
             about: "residual: a proxy-bit SINT set by HvSetVpRegisters is not admitted; host signals lost",
@@ -197,11 +202,11 @@ pub fn witnesses() -> Vec<Named> {
                 config: config(1, true),
                 ops: vec![
                     retarget(0, Vtl0, 0, 0x130, 1),
-                    Op::HostAssert {
+                    Op::HostAssert(HostAssert {
                         vp: 0,
                         assert: ProxyAssert::Single(0x30),
-                    },
-                    Op::RunVp { vp: 0 },
+                    }),
+                    Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
             about: "residual: a rejected retarget to 0x130 admits 0x30 (u32 -> u8 truncation, set before the hypervisor call)",
@@ -214,12 +219,12 @@ pub fn witnesses() -> Vec<Named> {
                 config: config(1, true),
                 ops: vec![
                     wr_sint(0, Vtl0, 2, Sint::unmasked(V, false)),
-                    set_reg_sint(0, Vtl0, Vtl0, 2, Sint(Sint::MASKED | V as u64)),
-                    Op::HostAssert {
+                    set_reg_sint(0, Vtl0, Vtl0, 2, Sint::from_bits(Sint::MASKED | V as u64)),
+                    Op::HostAssert(HostAssert {
                         vp: 0,
                         assert: ProxyAssert::Single(V as u32),
-                    },
-                    Op::RunVp { vp: 0 },
+                    }),
+                    Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
             about: "residual: masking SINT2 by HvSetVpRegisters leaves its vector admitted",
@@ -233,8 +238,8 @@ pub fn witnesses() -> Vec<Named> {
                 ops: vec![
                     wr_sint(0, Vtl0, 0, Sint::unmasked(0x40, true)),
                     set_reg_sint(0, Vtl0, Vtl0, 0, Sint::unmasked(0x40, false)),
-                    Op::HostSignalSint { vp: 0, sint: 0 },
-                    Op::RunVp { vp: 0 },
+                    Op::HostSignalSint(HostSignalSint { vp: 0, sint: 0 }),
+                    Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
             about: "residual: clearing a SINT's proxy bit by HvSetVpRegisters leaves its vector admitted",
@@ -247,11 +252,11 @@ pub fn witnesses() -> Vec<Named> {
                 config: config(1, true),
                 ops: vec![
                     wr_sint(0, Vtl0, 3, Sint::unmasked(0x44, false)),
-                    Op::HostAssert {
+                    Op::HostAssert(HostAssert {
                         vp: 0,
                         assert: ProxyAssert::Single(0x44),
-                    },
-                    Op::RunVp { vp: 0 },
+                    }),
+                    Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
             about: "strict: with the relay on, a non-proxy SINT3 vector is admitted to the host",
@@ -268,11 +273,11 @@ pub fn witnesses() -> Vec<Named> {
                 },
                 ops: vec![
                     wr_sint(0, Vtl0, 2, Sint::unmasked(0x05, false)),
-                    Op::HostAssert {
+                    Op::HostAssert(HostAssert {
                         vp: 0,
                         assert: ProxyAssert::Single(0x05),
-                    },
-                    Op::RunVp { vp: 0 },
+                    }),
+                    Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
             about: "strict: a SINT vector below 16 is admitted and the TDX offload injects it",
@@ -285,17 +290,17 @@ pub fn witnesses() -> Vec<Named> {
                 config: config(1, true),
                 ops: vec![
                     wr_sint(0, Vtl0, 2, Sint::unmasked(V, false)),
-                    Op::WrMsr {
+                    Op::WrMsr(WrMsr {
                         vp: 0,
                         vtl: Vtl0,
                         msr: msr::SCONTROL,
                         value: 0,
-                    },
-                    Op::HostAssert {
+                    }),
+                    Op::HostAssert(HostAssert {
                         vp: 0,
                         assert: ProxyAssert::Single(V as u32),
-                    },
-                    Op::RunVp { vp: 0 },
+                    }),
+                    Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
             about: "strict: the filter ignores SCONTROL; host SINT vectors arrive with the synic off",
@@ -309,11 +314,11 @@ pub fn witnesses() -> Vec<Named> {
                 ops: vec![
                     retarget(0, Vtl0, 0, 0x40, 1),
                     retarget(0, Vtl0, 0, 0x41, 1),
-                    Op::HostAssert {
+                    Op::HostAssert(HostAssert {
                         vp: 0,
                         assert: ProxyAssert::Single(0x40),
-                    },
-                    Op::RunVp { vp: 0 },
+                    }),
+                    Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
             about: "strict: the device vector table never shrinks; a vector moved away stays admitted",
@@ -353,17 +358,17 @@ pub fn seeds() -> Vec<Named> {
                 let sint2 = Sint::unmasked(0x2f, !relay);
                 let mut boot = Vec::new();
                 for vp in 0..vps {
-                    boot.push(Op::WrMsr {
+                    boot.push(Op::WrMsr(WrMsr {
                         vp,
                         vtl: Vtl0,
                         msr: msr::SCONTROL,
                         value: 1,
-                    });
-                    boot.push(Op::UntrustedWrMsr {
+                    }));
+                    boot.push(Op::UntrustedWrMsr(UntrustedWrMsr {
                         vp,
                         msr: msr::SINT0 + 2,
-                        value: sint2.0,
-                    });
+                        value: sint2.into_bits(),
+                    }));
                     boot.push(wr_sint(vp, Vtl0, 2, sint2));
                 }
                 let last = vps - 1;
@@ -372,26 +377,26 @@ pub fn seeds() -> Vec<Named> {
                     // No host signal: with SINT2 set, a signal here would be the #1162
                     // witness on `proxy-bit`, and seeds must not be witnesses.
                     life.extend([
-                        Op::HostOffer { slot: 0 },
-                        Op::HostOffer { slot: 1 },
+                        Op::HostOffer(HostOffer { slot: 0 }),
+                        Op::HostOffer(HostOffer { slot: 1 }),
                         open(0, 0),
                         open(1, last as u32),
-                        Op::ModifyChannel {
+                        Op::ModifyChannel(ModifyChannel {
                             slot: 1,
                             target_vp: 0,
-                        },
-                        Op::RunVp { vp: 0 },
-                        Op::RunVp { vp: last },
-                        Op::GuestAck { vp: 0, vtl: Vtl0 },
-                        Op::CloseChannel { slot: 1 },
-                        Op::RunVp { vp: 0 },
+                        }),
+                        Op::RunVp(RunVp { vp: 0 }),
+                        Op::RunVp(RunVp { vp: last }),
+                        Op::GuestAck(GuestAck { vp: 0, vtl: Vtl0 }),
+                        Op::CloseChannel(CloseChannel { slot: 1 }),
+                        Op::RunVp(RunVp { vp: 0 }),
                     ]);
                 } else {
                     life.extend([
-                        Op::HostSignalSint { vp: 0, sint: 2 },
-                        Op::HostSignalSint { vp: last, sint: 2 },
-                        Op::RunVp { vp: 0 },
-                        Op::RunVp { vp: last },
+                        Op::HostSignalSint(HostSignalSint { vp: 0, sint: 2 }),
+                        Op::HostSignalSint(HostSignalSint { vp: last, sint: 2 }),
+                        Op::RunVp(RunVp { vp: 0 }),
+                        Op::RunVp(RunVp { vp: last }),
                     ]);
                 }
                 out.push(Named {
@@ -405,8 +410,8 @@ pub fn seeds() -> Vec<Named> {
                 let mut dev = boot.clone();
                 dev.extend([
                     retarget(last, Vtl0, 1, 0x41, 1 << last),
-                    Op::HostDeviceInterrupt { device: 1, pick: 0 },
-                    Op::RunVp { vp: last },
+                    Op::HostDeviceInterrupt(HostDeviceInterrupt { device: 1, pick: 0 }),
+                    Op::RunVp(RunVp { vp: last }),
                 ]);
                 for target in [Target::ProxyFilter, Target::RelayLifecycle] {
                     out.push(Named {
@@ -423,35 +428,35 @@ pub fn seeds() -> Vec<Named> {
                 // Register traffic: reads, a timer SINT, EOM, SIMP/SIEFP pages.
                 let mut regs = boot.clone();
                 regs.extend([
-                    Op::WrMsr {
+                    Op::WrMsr(WrMsr {
                         vp: 0,
                         vtl: Vtl0,
                         msr: msr::SIMP,
                         value: 0x1000 | 1,
-                    },
-                    Op::WrMsr {
+                    }),
+                    Op::WrMsr(WrMsr {
                         vp: 0,
                         vtl: Vtl0,
                         msr: msr::SIEFP,
                         value: 0x2000 | 1,
-                    },
-                    Op::RdMsr {
+                    }),
+                    Op::RdMsr(RdMsr {
                         vp: 0,
                         vtl: Vtl0,
                         msr: msr::SINT0 + 2,
-                    },
-                    Op::RdMsr {
+                    }),
+                    Op::RdMsr(RdMsr {
                         vp: 0,
                         vtl: Vtl0,
                         msr: msr::SVERSION,
-                    },
-                    Op::WrMsr {
+                    }),
+                    Op::WrMsr(WrMsr {
                         vp: 0,
                         vtl: Vtl0,
                         msr: msr::EOM,
                         value: 0,
-                    },
-                    Op::RunVp { vp: 0 },
+                    }),
+                    Op::RunVp(RunVp { vp: 0 }),
                 ]);
                 out.push(Named {
                     name: name("registers"),

@@ -1,6 +1,10 @@
 //! The input format: total and bounded decoding, exact round trips, and pinned bytes so
 //! that checked-in files keep their meaning.
 
+use sintfuzz_model::op::{
+    HostAssert, HostDeviceInterrupt, OpenChannel, RdMsr, Retarget, RunVp, SetApic, SetVpRegister,
+    UntrustedWrMsr, WrMsr,
+};
 use sintfuzz_model::{Op, ProxyAssert, RetargetFlaws, VectorSet, Vtl};
 use sintfuzz_targets::codec::{decode, encode, EncodeError, MAX_CANONICAL_LEN, MAX_OPS};
 use sintfuzz_targets::scenarios::{seeds, witnesses};
@@ -36,25 +40,25 @@ fn random_op(rng: &mut Rng, vps: u8) -> Op {
     let r = rng.next_u64();
     let sint_value = (r & 0xff) | (r & (1 << 16 | 1 << 17 | 1 << 18 | 1 << 20));
     match rng.next_u64() % 12 {
-        0 => Op::RunVp { vp },
-        1 => Op::WrMsr {
+        0 => Op::RunVp(RunVp { vp }),
+        1 => Op::WrMsr(WrMsr {
             vp,
             vtl,
             msr: 0x4000_0090 + (r >> 32) as u32 % 16,
             value: sint_value,
-        },
-        2 => Op::WrMsr {
+        }),
+        2 => Op::WrMsr(WrMsr {
             vp,
             vtl,
             msr: (r >> 32) as u32,
             value: rng.next_u64(),
-        },
-        3 => Op::RdMsr {
+        }),
+        3 => Op::RdMsr(RdMsr {
             vp,
             vtl,
             msr: (r >> 8) as u32,
-        },
-        4 => Op::Retarget {
+        }),
+        4 => Op::Retarget(Retarget {
             vp,
             vtl,
             device: (r >> 40) as u8 % 4,
@@ -65,12 +69,12 @@ fn random_op(rng: &mut Rng, vps: u8) -> Op {
                 bad_processor_set: r & 1 << 51 != 0,
                 not_msi: r & 1 << 52 != 0,
             },
-        },
-        5 => Op::HostAssert {
+        }),
+        5 => Op::HostAssert(HostAssert {
             vp,
             assert: ProxyAssert::Single(r as u32),
-        },
-        6 => Op::HostAssert {
+        }),
+        6 => Op::HostAssert(HostAssert {
             vp,
             assert: ProxyAssert::Multi(VectorSet([
                 r as u32,
@@ -82,13 +86,13 @@ fn random_op(rng: &mut Rng, vps: u8) -> Op {
                 0,
                 r as u32,
             ])),
-        },
-        7 => Op::OpenChannel {
+        }),
+        7 => Op::OpenChannel(OpenChannel {
             slot: (r % 4) as u8,
             target_vp: if r & 1 << 9 != 0 { u32::MAX } else { vp as u32 },
             event_flag: (r >> 16) as u16,
-        },
-        8 => Op::SetVpRegister {
+        }),
+        8 => Op::SetVpRegister(SetVpRegister {
             vp,
             caller_vtl: vtl,
             target_vtl: [Vtl::Vtl0, Vtl::Vtl1, Vtl::Vtl2][(r % 3) as usize],
@@ -100,22 +104,22 @@ fn random_op(rng: &mut Rng, vps: u8) -> Op {
             },
             name: (r >> 16) as u32,
             value: rng.next_u64(),
-        },
-        9 => Op::SetApic {
+        }),
+        9 => Op::SetApic(SetApic {
             vp,
             vtl,
             hw_enabled: r & 1 != 0,
             sw_enabled: r & 2 != 0,
-        },
-        10 => Op::HostDeviceInterrupt {
+        }),
+        10 => Op::HostDeviceInterrupt(HostDeviceInterrupt {
             device: (r % 4) as u8,
             pick: (r >> 8) as u8,
-        },
-        _ => Op::UntrustedWrMsr {
+        }),
+        _ => Op::UntrustedWrMsr(UntrustedWrMsr {
             vp,
             msr: (r >> 16) as u32,
             value: rng.next_u64(),
-        },
+        }),
     }
 }
 

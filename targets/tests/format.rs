@@ -2,6 +2,7 @@
 //! never changes how an existing input decodes, and stored raw v1 inputs keep their
 //! meaning. Appended kinds are simulated with test-only extended tables.
 
+use sintfuzz_model::op::{HostAssert, Retarget, RunVp};
 use std::path::{Path, PathBuf};
 
 use sintfuzz_model::{Config, Op, ProxyAssert, RetargetFlaws, VectorSet, Vtl};
@@ -207,18 +208,18 @@ fn appending_kinds_changes_no_decoded_operation() {
 #[test]
 fn appended_kinds_use_the_escape_and_round_trip() {
     let config = Config::default();
-    let retarget = Op::Retarget {
+    let retarget = Op::Retarget(Retarget {
         vp: 0,
         vtl: Vtl::Vtl0,
         device: 1,
         vector: 0x30,
         targets: 1,
         flaws: RetargetFlaws::default(),
-    };
-    let assert_full = Op::HostAssert {
+    });
+    let assert_full = Op::HostAssert(HostAssert {
         vp: 0,
         assert: ProxyAssert::Multi(VectorSet([!0; 8])),
-    };
+    });
     let table = Target::SynicMsr.table();
     assert!(!table.kinds.contains(&Kind::Retarget));
     let ext = extended(
@@ -227,7 +228,11 @@ fn appended_kinds_use_the_escape_and_round_trip() {
     );
     let s = Scenario {
         config,
-        ops: vec![Op::RunVp { vp: 0 }, retarget, Op::RunVp { vp: 0 }],
+        ops: vec![
+            Op::RunVp(RunVp { vp: 0 }),
+            retarget,
+            Op::RunVp(RunVp { vp: 0 }),
+        ],
     };
     let bytes = encode_with(ext, &s).unwrap();
     // config, RunVp, escape + slot 1 (Retarget), fields, RunVp.

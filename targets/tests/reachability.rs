@@ -2,6 +2,7 @@
 //! random bytes through the real decoder and model (wasmtime-style reachability), and a
 //! deliberately broken filter that the oracle has to flag.
 
+use sintfuzz_model::op::{HostSignalChannel, ModifyChannel, Retarget, RunVp};
 use sintfuzz_model::{Event, Op, OpResult, Partition, Path, Revision, VectorSet, Vtl};
 use sintfuzz_targets::codec::{encode, Decoder};
 use sintfuzz_targets::oracle::Oracle;
@@ -42,7 +43,10 @@ impl StepHook for Reached {
             Event::ProxyAsserted { vp, .. } => {
                 // A host interrupt landing on a VP whose filter update is still pending.
                 self.wake_window_hit |= self.woken & (1 << vp) != 0;
-                if matches!(self.last_op, Some(Op::HostSignalChannel { .. })) {
+                if matches!(
+                    self.last_op,
+                    Some(Op::HostSignalChannel(HostSignalChannel { .. }))
+                ) {
                     self.signalled |= 1 << vp;
                 }
             }
@@ -53,11 +57,11 @@ impl StepHook for Reached {
                 ..
             } => match self.last_op {
                 // Interrupt-page mode: straight through the trusted synic.
-                Some(Op::HostSignalChannel { .. }) => {
+                Some(Op::HostSignalChannel(HostSignalChannel { .. })) => {
                     self.signal_delivered |= path == Path::TrustedSynic
                 }
                 // Modern: from the proxy IRR when the VP runs.
-                Some(Op::RunVp { .. }) => {
+                Some(Op::RunVp(RunVp { .. })) => {
                     self.signal_delivered |= path.is_proxy() && self.signalled & (1 << vp) != 0
                 }
                 _ => {}
@@ -67,11 +71,15 @@ impl StepHook for Reached {
     }
     fn result(&mut self, _: usize, r: OpResult, _: &Partition, _: &Oracle) {
         match self.last_op {
-            Some(Op::Retarget { vtl: Vtl::Vtl1, .. }) if !matches!(r, OpResult::Refused(_)) => {
+            Some(Op::Retarget(Retarget { vtl: Vtl::Vtl1, .. }))
+                if !matches!(r, OpResult::Refused(_)) =>
+            {
                 self.vtl1_retarget = true
             }
-            Some(Op::ModifyChannel { .. }) if r == OpResult::Done => self.modify_channel = true,
-            Some(Op::RunVp { vp }) => self.woken &= !(1 << vp),
+            Some(Op::ModifyChannel(ModifyChannel { .. })) if r == OpResult::Done => {
+                self.modify_channel = true
+            }
+            Some(Op::RunVp(RunVp { vp })) => self.woken &= !(1 << vp),
             _ => {}
         }
     }

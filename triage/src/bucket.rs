@@ -1,6 +1,11 @@
 //! Bucketing: crash files grouped by signature (invariant, revision, target, minimized
 //! action skeleton), each bucket marked known or new against `triage/known.toml`.
 
+use sintfuzz_model::op::{
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
+    HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic,
+    SetVpRegister, UntrustedWrMsr, WrMsr,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -23,31 +28,33 @@ pub fn op_label(op: &Op) -> String {
         _ => "other",
     };
     match *op {
-        Op::WrMsr { vtl, msr, .. } => format!("WrMsr.{vtl}.{}", reg_class(msr)),
-        Op::RdMsr { vtl, msr, .. } => format!("RdMsr.{vtl}.{}", reg_class(msr)),
-        Op::SetVpRegister {
+        Op::WrMsr(WrMsr { vtl, msr, .. }) => format!("WrMsr.{vtl}.{}", reg_class(msr)),
+        Op::RdMsr(RdMsr { vtl, msr, .. }) => format!("RdMsr.{vtl}.{}", reg_class(msr)),
+        Op::SetVpRegister(SetVpRegister {
             caller_vtl,
             target_vtl,
             name,
             ..
-        } => format!(
+        }) => format!(
             "SetVpRegister.{caller_vtl}>{target_vtl}.{}",
             reg::to_msr(name).map_or("other", reg_class)
         ),
-        Op::UntrustedWrMsr { msr, .. } => format!("UntrustedWrMsr.{}", reg_class(msr)),
-        Op::Retarget { vtl, .. } => format!("Retarget.{vtl}"),
-        Op::SetApic { vtl, .. } => format!("SetApic.{vtl}"),
-        Op::GuestAck { vtl, .. } => format!("GuestAck.{vtl}"),
-        Op::OpenChannel { .. } => "OpenChannel".into(),
-        Op::CloseChannel { .. } => "CloseChannel".into(),
-        Op::ModifyChannel { .. } => "ModifyChannel".into(),
-        Op::ModifyConnection { .. } => "ModifyConnection".into(),
-        Op::HostOffer { .. } => "HostOffer".into(),
-        Op::HostSignalChannel { .. } => "HostSignalChannel".into(),
-        Op::HostSignalSint { .. } => "HostSignalSint".into(),
-        Op::HostDeviceInterrupt { .. } => "HostDeviceInterrupt".into(),
-        Op::HostAssert { .. } => "HostAssert".into(),
-        Op::RunVp { .. } => "RunVp".into(),
+        Op::UntrustedWrMsr(UntrustedWrMsr { msr, .. }) => {
+            format!("UntrustedWrMsr.{}", reg_class(msr))
+        }
+        Op::Retarget(Retarget { vtl, .. }) => format!("Retarget.{vtl}"),
+        Op::SetApic(SetApic { vtl, .. }) => format!("SetApic.{vtl}"),
+        Op::GuestAck(GuestAck { vtl, .. }) => format!("GuestAck.{vtl}"),
+        Op::OpenChannel(OpenChannel { .. }) => "OpenChannel".into(),
+        Op::CloseChannel(CloseChannel { .. }) => "CloseChannel".into(),
+        Op::ModifyChannel(ModifyChannel { .. }) => "ModifyChannel".into(),
+        Op::ModifyConnection(ModifyConnection { .. }) => "ModifyConnection".into(),
+        Op::HostOffer(HostOffer { .. }) => "HostOffer".into(),
+        Op::HostSignalChannel(HostSignalChannel { .. }) => "HostSignalChannel".into(),
+        Op::HostSignalSint(HostSignalSint { .. }) => "HostSignalSint".into(),
+        Op::HostDeviceInterrupt(HostDeviceInterrupt { .. }) => "HostDeviceInterrupt".into(),
+        Op::HostAssert(HostAssert { .. }) => "HostAssert".into(),
+        Op::RunVp(RunVp { .. }) => "RunVp".into(),
     }
 }
 

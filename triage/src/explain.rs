@@ -2,6 +2,11 @@
 //! the step where the invariant broke, and there the guest's entitlement beside the VP's
 //! filter. Meant to be pasted into an upstream bug report.
 
+use sintfuzz_model::op::{
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
+    HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic,
+    SetVpRegister, UntrustedWrMsr, WrMsr,
+};
 use std::fmt::Write;
 
 use sintfuzz_model::hvdef::{msr, reg, Sint};
@@ -14,7 +19,7 @@ use sintfuzz_targets::{run_hooked, Outcome, Settings, StepHook, Target};
 /// A compact, readable form of one operation.
 pub fn describe(op: &Op) -> String {
     let sint = |v: u64| {
-        let s = Sint(v);
+        let s = Sint::from_bits(v);
         let mut t = format!("{v:#x} (vector {:#04x}", s.vector());
         for (on, name) in [
             (s.masked(), "masked"),
@@ -40,14 +45,14 @@ pub fn describe(op: &Op) -> String {
         m => format!("MSR {m:#x}"),
     };
     match *op {
-        Op::WrMsr { vp, vtl, msr, value } if msr::sint_index(msr).is_some() => {
+        Op::WrMsr(WrMsr { vp, vtl, msr, value }) if msr::sint_index(msr).is_some() => {
             format!("guest {vtl} vp{vp}: WRMSR {} = {}", msr_name(msr), sint(value))
         }
-        Op::WrMsr { vp, vtl, msr, value } => {
+        Op::WrMsr(WrMsr { vp, vtl, msr, value }) => {
             format!("guest {vtl} vp{vp}: WRMSR {} = {value:#x}", msr_name(msr))
         }
-        Op::RdMsr { vp, vtl, msr } => format!("guest {vtl} vp{vp}: RDMSR {}", msr_name(msr)),
-        Op::SetVpRegister {
+        Op::RdMsr(RdMsr { vp, vtl, msr }) => format!("guest {vtl} vp{vp}: RDMSR {}", msr_name(msr)),
+        Op::SetVpRegister(SetVpRegister {
             vp,
             caller_vtl,
             target_vtl,
@@ -55,57 +60,57 @@ pub fn describe(op: &Op) -> String {
             vp_index,
             name,
             value,
-        } => format!(
+        }) => format!(
             "guest {caller_vtl} vp{vp}: HvSetVpRegisters({target_vtl}, name {name:#x}, value {}){}{}",
             if (reg::SINT0..=reg::SINT15).contains(&name) { sint(value) } else { format!("{value:#x}") },
             if partition_self { "" } else { " [other partition]" },
             if vp_index == sintfuzz_model::hvdef::VP_INDEX_SELF { String::new() } else { format!(" [vp_index {vp_index:#x}]") },
         ),
-        Op::UntrustedWrMsr { vp, msr, value } => format!(
+        Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => format!(
             "guest vtl0 vp{vp}: untrusted (TDVMCALL/GHCB) WRMSR {} = {value:#x}",
             msr_name(msr)
         ),
-        Op::Retarget {
+        Op::Retarget(Retarget {
             vp,
             vtl,
             device,
             vector,
             targets,
             flaws,
-        } => format!(
+        }) => format!(
             "guest {vtl} vp{vp}: HvRetargetDeviceInterrupt(device {device}, vector {vector:#x}, vps {targets:#010b}){}",
             if flaws.any() { format!(" {flaws:?}") } else { String::new() }
         ),
-        Op::SetApic {
+        Op::SetApic(SetApic {
             vp,
             vtl,
             hw_enabled,
             sw_enabled,
-        } => format!("guest {vtl} vp{vp}: APIC hw {hw_enabled} sw {sw_enabled}"),
-        Op::GuestAck { vp, vtl } => format!("guest {vtl} vp{vp}: services pending interrupts"),
-        Op::OpenChannel {
+        }) => format!("guest {vtl} vp{vp}: APIC hw {hw_enabled} sw {sw_enabled}"),
+        Op::GuestAck(GuestAck { vp, vtl }) => format!("guest {vtl} vp{vp}: services pending interrupts"),
+        Op::OpenChannel(OpenChannel {
             slot,
             target_vp,
             event_flag,
-        } => format!(
+        }) => format!(
             "guest: OpenChannel(offer {slot}, target_vp {}, event_flag {event_flag})",
             if target_vp == u32::MAX { "none".to_string() } else { target_vp.to_string() }
         ),
-        Op::CloseChannel { slot } => format!("guest: CloseChannel(offer {slot})"),
-        Op::ModifyChannel { slot, target_vp } => {
+        Op::CloseChannel(CloseChannel { slot }) => format!("guest: CloseChannel(offer {slot})"),
+        Op::ModifyChannel(ModifyChannel { slot, target_vp }) => {
             format!("guest: ModifyChannel(offer {slot}, target_vp {target_vp:#x})")
         }
-        Op::ModifyConnection { use_interrupt_page } => {
+        Op::ModifyConnection(ModifyConnection { use_interrupt_page }) => {
             format!("guest: ModifyConnection(interrupt page {use_interrupt_page})")
         }
-        Op::HostOffer { slot } => format!("host: offers channel {slot}"),
-        Op::HostSignalChannel { slot } => format!("host: signals channel {slot}"),
-        Op::HostSignalSint { vp, sint } => format!("host: signals vtl0 SINT{sint} on vp{vp}"),
-        Op::HostDeviceInterrupt { device, pick } => {
+        Op::HostOffer(HostOffer { slot }) => format!("host: offers channel {slot}"),
+        Op::HostSignalChannel(HostSignalChannel { slot }) => format!("host: signals channel {slot}"),
+        Op::HostSignalSint(HostSignalSint { vp, sint }) => format!("host: signals vtl0 SINT{sint} on vp{vp}"),
+        Op::HostDeviceInterrupt(HostDeviceInterrupt { device, pick }) => {
             format!("host: device {device} interrupt (target pick {pick})")
         }
-        Op::HostAssert { vp, assert } => format!("host (malicious): proxy interrupt on vp{vp}: {assert:?}"),
-        Op::RunVp { vp } => format!("vp{vp} runs"),
+        Op::HostAssert(HostAssert { vp, assert }) => format!("host (malicious): proxy interrupt on vp{vp}: {assert:?}"),
+        Op::RunVp(RunVp { vp }) => format!("vp{vp} runs"),
     }
 }
 

@@ -3,6 +3,10 @@
 //! makes the result 1-minimal (removing any single operation loses the violation).
 
 use sintfuzz_model::hvdef::Sint;
+use sintfuzz_model::op::{
+    GuestAck, HostAssert, HostDeviceInterrupt, HostSignalSint, ModifyChannel, OpenChannel, RdMsr,
+    Retarget, RunVp, SetApic, SetVpRegister, UntrustedWrMsr, WrMsr,
+};
 use sintfuzz_model::{Config, Op, ProxyAssert, RetargetFlaws, VectorSet, Vtl};
 use sintfuzz_targets::codec::{decode, encode};
 use sintfuzz_targets::{run, Invariant, Scenario, Settings, Target, Violation};
@@ -133,16 +137,16 @@ impl Search<'_> {
 /// The VP an operation runs on, where it has one.
 fn vp_mut(op: &mut Op) -> Option<&mut u8> {
     match op {
-        Op::WrMsr { vp, .. }
-        | Op::RdMsr { vp, .. }
-        | Op::SetVpRegister { vp, .. }
-        | Op::UntrustedWrMsr { vp, .. }
-        | Op::Retarget { vp, .. }
-        | Op::SetApic { vp, .. }
-        | Op::GuestAck { vp, .. }
-        | Op::HostSignalSint { vp, .. }
-        | Op::HostAssert { vp, .. }
-        | Op::RunVp { vp } => Some(vp),
+        Op::WrMsr(WrMsr { vp, .. })
+        | Op::RdMsr(RdMsr { vp, .. })
+        | Op::SetVpRegister(SetVpRegister { vp, .. })
+        | Op::UntrustedWrMsr(UntrustedWrMsr { vp, .. })
+        | Op::Retarget(Retarget { vp, .. })
+        | Op::SetApic(SetApic { vp, .. })
+        | Op::GuestAck(GuestAck { vp, .. })
+        | Op::HostSignalSint(HostSignalSint { vp, .. })
+        | Op::HostAssert(HostAssert { vp, .. })
+        | Op::RunVp(RunVp { vp }) => Some(vp),
         _ => None,
     }
 }
@@ -150,9 +154,9 @@ fn vp_mut(op: &mut Op) -> Option<&mut u8> {
 /// The register value an operation writes, where it writes one.
 fn value_mut(op: &mut Op) -> Option<&mut u64> {
     match op {
-        Op::WrMsr { value, .. }
-        | Op::SetVpRegister { value, .. }
-        | Op::UntrustedWrMsr { value, .. } => Some(value),
+        Op::WrMsr(WrMsr { value, .. })
+        | Op::SetVpRegister(SetVpRegister { value, .. })
+        | Op::UntrustedWrMsr(UntrustedWrMsr { value, .. }) => Some(value),
         _ => None,
     }
 }
@@ -173,7 +177,8 @@ fn renumber(s: &Scenario, vps: u8) -> Scenario {
                 if let Some(v) = vp_mut(op) {
                     *v %= vps;
                 }
-                if let Op::OpenChannel { target_vp, .. } | Op::ModifyChannel { target_vp, .. } = op
+                if let Op::OpenChannel(OpenChannel { target_vp, .. })
+                | Op::ModifyChannel(ModifyChannel { target_vp, .. }) = op
                 {
                     if *target_vp < 0xf0 {
                         *target_vp %= vps as u32;
@@ -205,7 +210,7 @@ fn simpler_ops(op: &Op) -> Vec<Op> {
     if let Some(vp) = vp_mut(&mut probe).map(|v| *v).filter(|&v| v != 0) {
         out.push(edited(op, |o| {
             *vp_mut(o).expect("same variant") = 0;
-            if let Op::SetVpRegister { vp_index, .. } = o {
+            if let Op::SetVpRegister(SetVpRegister { vp_index, .. }) = o {
                 if *vp_index == vp as u32 {
                     *vp_index = sintfuzz_model::hvdef::VP_INDEX_SELF;
                 }
@@ -213,29 +218,29 @@ fn simpler_ops(op: &Op) -> Vec<Op> {
         }));
     }
     match *op {
-        Op::WrMsr { vtl: Vtl::Vtl1, .. } => {
+        Op::WrMsr(WrMsr { vtl: Vtl::Vtl1, .. }) => {
             out.push(edited(op, |o| {
-                if let Op::WrMsr { vtl, .. } = o {
+                if let Op::WrMsr(WrMsr { vtl, .. }) = o {
                     *vtl = Vtl::Vtl0
                 }
             }));
         }
-        Op::Retarget {
+        Op::Retarget(Retarget {
             device,
             vector,
             targets,
             flaws,
             ..
-        } => {
+        }) => {
             let retarget = |d: u8, vec: u32, t: u8, f: RetargetFlaws| {
                 edited(op, |o| {
-                    if let Op::Retarget {
+                    if let Op::Retarget(Retarget {
                         device,
                         vector,
                         targets,
                         flaws,
                         ..
-                    } = o
+                    }) = o
                     {
                         (*device, *vector, *targets, *flaws) = (d, vec, t, f);
                     }
@@ -260,54 +265,57 @@ fn simpler_ops(op: &Op) -> Vec<Op> {
                 }
             }
         }
-        Op::OpenChannel {
+        Op::OpenChannel(OpenChannel {
             slot,
             target_vp,
             event_flag,
-        } => {
+        }) => {
             if event_flag != 1 {
-                out.push(Op::OpenChannel {
+                out.push(Op::OpenChannel(OpenChannel {
                     slot,
                     target_vp,
                     event_flag: 1,
-                });
+                }));
             }
             if target_vp != 0 {
-                out.push(Op::OpenChannel {
+                out.push(Op::OpenChannel(OpenChannel {
                     slot,
                     target_vp: 0,
                     event_flag,
-                });
+                }));
             }
         }
-        Op::HostDeviceInterrupt { device, pick } if pick != 0 => {
-            out.push(Op::HostDeviceInterrupt { device, pick: 0 });
+        Op::HostDeviceInterrupt(HostDeviceInterrupt { device, pick }) if pick != 0 => {
+            out.push(Op::HostDeviceInterrupt(HostDeviceInterrupt {
+                device,
+                pick: 0,
+            }));
         }
-        Op::HostAssert { vp, assert } => {
+        Op::HostAssert(HostAssert { vp, assert }) => {
             let bits = match assert {
                 ProxyAssert::Single(v) => VectorSet::single(v as u8),
                 ProxyAssert::Multi(b) => b,
             };
             // One vector of the set, in the single-vector form.
             for v in bits.iter() {
-                out.push(Op::HostAssert {
+                out.push(Op::HostAssert(HostAssert {
                     vp,
                     assert: ProxyAssert::Single(v as u32),
-                });
+                }));
             }
         }
-        Op::SetApic {
+        Op::SetApic(SetApic {
             vp,
             vtl,
             hw_enabled,
             sw_enabled,
-        } if !(hw_enabled && sw_enabled) => {
-            out.push(Op::SetApic {
+        }) if !(hw_enabled && sw_enabled) => {
+            out.push(Op::SetApic(SetApic {
                 vp,
                 vtl,
                 hw_enabled: true,
                 sw_enabled: true,
-            });
+            }));
         }
         _ => {}
     }
@@ -317,7 +325,7 @@ fn simpler_ops(op: &Op) -> Vec<Op> {
 /// A SINT value with reserved bits dropped, then with polling and auto-EOI dropped, then
 /// with a smaller vector.
 fn simpler_sint_values(value: u64) -> Vec<u64> {
-    let s = Sint(value);
+    let s = Sint::from_bits(value);
     let known = Sint::MASKED | Sint::AUTO_EOI | Sint::POLLING | Sint::PROXY | 0xff;
     let mut out = vec![value & known, value & (Sint::MASKED | Sint::PROXY | 0xff)];
     for v in [0x30u64, 0x20, 0x10] {

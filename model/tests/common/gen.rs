@@ -10,6 +10,11 @@
 #![allow(dead_code)]
 
 use sintfuzz_model::hvdef::{msr, reg, VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF};
+use sintfuzz_model::op::{
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
+    HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic,
+    SetVpRegister, UntrustedWrMsr, WrMsr,
+};
 use sintfuzz_model::{
     Config, Isolation, Op, ProxyAssert, RetargetFlaws, Sint, VectorSet, VmbusEra, Vtl,
 };
@@ -238,18 +243,18 @@ pub fn op(rng: &mut Rng) -> Op {
     match rng.below(20) {
         0..=2 => {
             let msr = msr_number(rng);
-            Op::WrMsr {
+            Op::WrMsr(WrMsr {
                 vp: vp(rng),
                 vtl: vtl(rng),
                 msr,
                 value: msr_value(rng, msr),
-            }
+            })
         }
-        3 => Op::RdMsr {
+        3 => Op::RdMsr(RdMsr {
             vp: vp(rng),
             vtl: vtl(rng),
             msr: msr_number(rng),
-        },
+        }),
         4 => {
             let vp = vp(rng);
             let name = reg_name(rng);
@@ -257,7 +262,7 @@ pub fn op(rng: &mut Rng) -> Op {
                 Some(n) => msr_value(rng, n),
                 None => rng.next_u64(),
             };
-            Op::SetVpRegister {
+            Op::SetVpRegister(SetVpRegister {
                 vp,
                 caller_vtl: vtl(rng),
                 target_vtl: vtl(rng),
@@ -269,17 +274,17 @@ pub fn op(rng: &mut Rng) -> Op {
                 },
                 name,
                 value,
-            }
+            })
         }
         5 => {
             let msr = msr_number(rng);
-            Op::UntrustedWrMsr {
+            Op::UntrustedWrMsr(UntrustedWrMsr {
                 vp: vp(rng),
                 msr,
                 value: msr_value(rng, msr),
-            }
+            })
         }
-        6 => Op::Retarget {
+        6 => Op::Retarget(Retarget {
             vp: vp(rng),
             vtl: vtl(rng),
             device: index(rng),
@@ -294,18 +299,18 @@ pub fn op(rng: &mut Rng) -> Op {
                 rng.u8()
             },
             flaws: flaws(rng),
-        },
-        7 => Op::SetApic {
+        }),
+        7 => Op::SetApic(SetApic {
             vp: vp(rng),
             vtl: vtl(rng),
             hw_enabled: rng.chance(7, 8),
             sw_enabled: rng.chance(7, 8),
-        },
-        8 => Op::GuestAck {
+        }),
+        8 => Op::GuestAck(GuestAck {
             vp: vp(rng),
             vtl: vtl(rng),
-        },
-        9 => Op::OpenChannel {
+        }),
+        9 => Op::OpenChannel(OpenChannel {
             slot: index(rng),
             target_vp: target_vp(rng),
             event_flag: if rng.chance(3, 4) {
@@ -313,34 +318,34 @@ pub fn op(rng: &mut Rng) -> Op {
             } else {
                 rng.u16()
             },
-        },
-        10 => Op::CloseChannel { slot: index(rng) },
-        11 => Op::ModifyChannel {
+        }),
+        10 => Op::CloseChannel(CloseChannel { slot: index(rng) }),
+        11 => Op::ModifyChannel(ModifyChannel {
             slot: index(rng),
             target_vp: target_vp(rng),
-        },
-        12 => Op::ModifyConnection {
+        }),
+        12 => Op::ModifyConnection(ModifyConnection {
             use_interrupt_page: rng.bool(),
-        },
-        13 => Op::HostOffer { slot: index(rng) },
-        14 => Op::HostSignalChannel { slot: index(rng) },
-        15 => Op::HostSignalSint {
+        }),
+        13 => Op::HostOffer(HostOffer { slot: index(rng) }),
+        14 => Op::HostSignalChannel(HostSignalChannel { slot: index(rng) }),
+        15 => Op::HostSignalSint(HostSignalSint {
             vp: vp(rng),
             sint: if rng.chance(3, 4) {
                 sint_number(rng)
             } else {
                 rng.u8()
             },
-        },
-        16 => Op::HostDeviceInterrupt {
+        }),
+        16 => Op::HostDeviceInterrupt(HostDeviceInterrupt {
             device: index(rng),
             pick: rng.u8(),
-        },
-        17 => Op::HostAssert {
+        }),
+        17 => Op::HostAssert(HostAssert {
             vp: vp(rng),
             assert: proxy_assert(rng),
-        },
-        _ => Op::RunVp { vp: vp(rng) },
+        }),
+        _ => Op::RunVp(RunVp { vp: vp(rng) }),
     }
 }
 

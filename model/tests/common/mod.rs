@@ -6,6 +6,9 @@
 pub mod gen;
 
 use sintfuzz_model::hvdef::{msr, reg, VP_INDEX_SELF};
+use sintfuzz_model::op::{
+    HostAssert, HostOffer, OpenChannel, RdMsr, Retarget, RunVp, SetVpRegister, WrMsr,
+};
 use sintfuzz_model::{
     Config, DropReason, Event, Isolation, MsrOutcome, Op, OpResult, Partition, ProxyAssert,
     RetargetFlaws, Revision, Sint, UpdateCause, VectorSet, VmbusEra, Vtl,
@@ -73,16 +76,16 @@ pub fn sint_msr(n: u8) -> u32 {
 }
 
 pub fn wrmsr(vp: u8, vtl: Vtl, msr: u32, value: u64) -> Op {
-    Op::WrMsr {
+    Op::WrMsr(WrMsr {
         vp,
         vtl,
         msr,
         value,
-    }
+    })
 }
 
 pub fn rdmsr(vp: u8, vtl: Vtl, msr: u32) -> Op {
-    Op::RdMsr { vp, vtl, msr }
+    Op::RdMsr(RdMsr { vp, vtl, msr })
 }
 
 /// VTL0 WRMSR of SINTn on `vp`.
@@ -92,17 +95,17 @@ pub fn wr_sint(vp: u8, n: u8, value: u64) -> Op {
 
 /// An unmasked, non-proxy SINT value.
 pub fn plain(vector: u8) -> u64 {
-    Sint::unmasked(vector, false).0
+    Sint::unmasked(vector, false).into_bits()
 }
 
 /// An unmasked SINT value with the proxy bit.
 pub fn proxied(vector: u8) -> u64 {
-    Sint::unmasked(vector, true).0
+    Sint::unmasked(vector, true).into_bits()
 }
 
 /// HvCallSetVpRegisters that passes every access check (partition SELF, VP SELF).
 pub fn set_reg(vp: u8, caller_vtl: Vtl, target_vtl: Vtl, name: u32, value: u64) -> Op {
-    Op::SetVpRegister {
+    Op::SetVpRegister(SetVpRegister {
         vp,
         caller_vtl,
         target_vtl,
@@ -110,7 +113,7 @@ pub fn set_reg(vp: u8, caller_vtl: Vtl, target_vtl: Vtl, name: u32, value: u64) 
         vp_index: VP_INDEX_SELF,
         name,
         value,
-    }
+    })
 }
 
 pub fn set_sint_reg(vp: u8, caller_vtl: Vtl, target_vtl: Vtl, n: u8, value: u64) -> Op {
@@ -119,44 +122,44 @@ pub fn set_sint_reg(vp: u8, caller_vtl: Vtl, target_vtl: Vtl, n: u8, value: u64)
 
 /// A well-formed HvCallRetargetDeviceInterrupt.
 pub fn retarget(vp: u8, vtl: Vtl, device: u8, vector: u32, targets: u8) -> Op {
-    Op::Retarget {
+    Op::Retarget(Retarget {
         vp,
         vtl,
         device,
         vector,
         targets,
         flaws: RetargetFlaws::default(),
-    }
+    })
 }
 
 /// A malicious single-vector proxy-interrupt message.
 pub fn host_assert(vp: u8, vector: u32) -> Op {
-    Op::HostAssert {
+    Op::HostAssert(HostAssert {
         vp,
         assert: ProxyAssert::Single(vector),
-    }
+    })
 }
 
 pub fn host_assert_multi(vp: u8, bits: VectorSet) -> Op {
-    Op::HostAssert {
+    Op::HostAssert(HostAssert {
         vp,
         assert: ProxyAssert::Multi(bits),
-    }
+    })
 }
 
 pub fn run_vp(vp: u8) -> Op {
-    Op::RunVp { vp }
+    Op::RunVp(RunVp { vp })
 }
 
 /// Offer `slot` and open it with `target_vp` (flag 1).
 pub fn offer_and_open(slot: u8, target_vp: u32) -> [Op; 2] {
     [
-        Op::HostOffer { slot },
-        Op::OpenChannel {
+        Op::HostOffer(HostOffer { slot }),
+        Op::OpenChannel(OpenChannel {
             slot,
             target_vp,
             event_flag: 1,
-        },
+        }),
     ]
 }
 
