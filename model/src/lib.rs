@@ -25,5 +25,5 @@ pub use op::{Op, ProxyAssert, RetargetFlaws};
 pub use partition::{
     Channel, DeviceRoute, OpResult, Partition, Refusal, MAX_CHANNELS, MAX_DEVICES, VTL2_VECTOR,
 };
-pub use revision::{Policy, Revision, UnknownRevision};
+pub use revision::{Choice, Policy, Revision, UnknownRevision};
 pub use vectors::VectorSet;

@@ -116,7 +116,12 @@ pub struct Partition {
 
 impl Partition {
     pub fn new(config: Config, revision: Revision) -> Self {
-        let policy = revision.policy();
+        Self::with_policy(config, revision, revision.policy())
+    }
+
+    /// A partition of `revision` whose behaviour follows `policy` instead: one policy choice
+    /// flipped, for root-cause signatures (`targets/src/signature.rs`).
+    pub fn with_policy(config: Config, revision: Revision, policy: Policy) -> Self {
         let mut vtl2_sints = [Sint::RESET; NUM_SINTS];
         vtl2_sints[VTL2_INTERCEPT_SINT as usize] = Sint::unmasked(VTL2_VECTOR, false);
         vtl2_sints[VTL2_VMBUS_SINT as usize] = Sint::unmasked(VTL2_VECTOR, false);

@@ -160,6 +160,84 @@ pub struct Policy {
     pub retarget_sync: bool,
 }
 
+/// One independent policy choice: a field of [`Policy`]. Root-cause signatures flip one
+/// choice (or a pair) of `proposed` onto a revision to find which change removes a defect.
+/// Names are part of the `known.toml` contract; variants are only appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Choice {
+    Filter,
+    Admission,
+    WrmsrTrigger,
+    WrmsrVtl0Only,
+    SyncEveryPath,
+    ScontrolGatesSints,
+    BlockReserved,
+    RetargetVtl0Only,
+    DeviceVectors,
+    RetargetSync,
+}
+
+impl Choice {
+    pub const ALL: [Choice; 10] = [
+        Choice::Filter,
+        Choice::Admission,
+        Choice::WrmsrTrigger,
+        Choice::WrmsrVtl0Only,
+        Choice::SyncEveryPath,
+        Choice::ScontrolGatesSints,
+        Choice::BlockReserved,
+        Choice::RetargetVtl0Only,
+        Choice::DeviceVectors,
+        Choice::RetargetSync,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Choice::Filter => "filter",
+            Choice::Admission => "admission",
+            Choice::WrmsrTrigger => "wrmsr-trigger",
+            Choice::WrmsrVtl0Only => "wrmsr-vtl0-only",
+            Choice::SyncEveryPath => "sync-every-path",
+            Choice::ScontrolGatesSints => "scontrol-gates-sints",
+            Choice::BlockReserved => "block-reserved",
+            Choice::RetargetVtl0Only => "retarget-vtl0-only",
+            Choice::DeviceVectors => "device-vectors",
+            Choice::RetargetSync => "retarget-sync",
+        }
+    }
+}
+
+impl fmt::Display for Choice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Policy {
+    /// `self` with choice `c` taken from `from`.
+    pub fn with_choice(self, c: Choice, from: Policy) -> Policy {
+        let mut p = self;
+        match c {
+            Choice::Filter => p.filter = from.filter,
+            Choice::Admission => p.admission = from.admission,
+            Choice::WrmsrTrigger => p.wrmsr_trigger = from.wrmsr_trigger,
+            Choice::WrmsrVtl0Only => p.wrmsr_vtl0_only = from.wrmsr_vtl0_only,
+            Choice::SyncEveryPath => p.sync_every_path = from.sync_every_path,
+            Choice::ScontrolGatesSints => p.scontrol_gates_sints = from.scontrol_gates_sints,
+            Choice::BlockReserved => p.block_reserved = from.block_reserved,
+            Choice::RetargetVtl0Only => p.retarget_vtl0_only = from.retarget_vtl0_only,
+            Choice::DeviceVectors => p.device_vectors = from.device_vectors,
+            Choice::RetargetSync => p.retarget_sync = from.retarget_sync,
+        }
+        p
+    }
+
+    /// Whether `self` and `other` differ in choice `c`.
+    pub fn differs(self, other: Policy, c: Choice) -> bool {
+        self.with_choice(c, other) != self
+    }
+}
+
 const PROXY_BIT: Policy = Policy {
     filter: true,
     admission: SintAdmission::ProxyOnly,
@@ -215,26 +293,31 @@ mod tests {
 
     #[test]
     fn each_revision_is_a_small_step_from_its_predecessor() {
-        let changed = |a: Policy, b: Policy| {
-            [
-                a.filter != b.filter,
-                a.admission != b.admission,
-                a.wrmsr_trigger != b.wrmsr_trigger,
-                a.wrmsr_vtl0_only != b.wrmsr_vtl0_only,
-                a.sync_every_path != b.sync_every_path,
-                a.scontrol_gates_sints != b.scontrol_gates_sints,
-                a.block_reserved != b.block_reserved,
-                a.retarget_vtl0_only != b.retarget_vtl0_only,
-                a.device_vectors != b.device_vectors,
-                a.retarget_sync != b.retarget_sync,
-            ]
-            .iter()
-            .filter(|&&c| c)
-            .count()
-        };
+        let changed =
+            |a: Policy, b: Policy| Choice::ALL.iter().filter(|&&c| a.differs(b, c)).count();
         assert_eq!(changed(UNFILTERED, PROXY_BIT), 1);
         assert_eq!(changed(PROXY_BIT, RELAY_AWARE), 2);
         assert_eq!(changed(RELAY_AWARE, HEAD), 1);
         assert_eq!(changed(HEAD, PROPOSED), 7);
+    }
+
+    #[test]
+    fn choices_cover_every_policy_field() {
+        // Taking every choice of `proposed` turns any revision into `proposed`: a field
+        // that no choice carries would be left behind.
+        for r in Revision::ALL {
+            let all = Choice::ALL
+                .iter()
+                .fold(r.policy(), |p, &c| p.with_choice(c, PROPOSED));
+            assert_eq!(all, PROPOSED, "{r}");
+        }
+        for c in Choice::ALL {
+            assert!(
+                Revision::ALL
+                    .iter()
+                    .any(|r| r.policy().differs(PROPOSED, c)),
+                "{c} never differs from proposed"
+            );
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use sintfuzz_model::{Event, Observer, Op, OpResult, Partition, Revision};
+use sintfuzz_model::{Event, Observer, Op, OpResult, Partition, Policy, Revision};
 
 use crate::codec::Decoder;
 use crate::invariant::InvariantSet;
@@ -136,9 +136,29 @@ pub fn run_hooked(
     settings: &Settings,
     hook: &mut impl StepHook,
 ) -> Outcome {
+    run_policy_hooked(
+        target,
+        data,
+        settings.revision,
+        settings.revision.policy(),
+        settings.invariants,
+        hook,
+    )
+}
+
+/// [`run_hooked`] on a model of `revision` that behaves as `policy` says (one policy
+/// choice flipped, for root-cause signatures).
+pub fn run_policy_hooked(
+    target: Target,
+    data: &[u8],
+    revision: Revision,
+    policy: Policy,
+    invariants: InvariantSet,
+    hook: &mut impl StepHook,
+) -> Outcome {
     let mut decoder = Decoder::new(target, data);
-    let mut model = Partition::new(decoder.config, settings.revision);
-    let mut oracle = Oracle::new(decoder.config, settings.invariants);
+    let mut model = Partition::with_policy(decoder.config, revision, policy);
+    let mut oracle = Oracle::new(decoder.config, invariants);
     for (step, op) in decoder.by_ref().enumerate() {
         hook.op(step, &op, &model);
         oracle.before(step, &op);
@@ -156,6 +176,17 @@ pub fn run_hooked(
         }
     }
     Outcome::Clean
+}
+
+/// [`run`] with `policy` in place of the revision's own.
+pub fn run_policy(
+    target: Target,
+    data: &[u8],
+    revision: Revision,
+    policy: Policy,
+    invariants: InvariantSet,
+) -> Outcome {
+    run_policy_hooked(target, data, revision, policy, invariants, &mut NoHook)
 }
 
 /// Logs every step through `tracing` (target `sintfuzz`), for `SINTFUZZ_LOG`.
@@ -190,7 +221,8 @@ pub fn init_tracing() -> bool {
 }
 
 /// The body of every engine wrapper. Panics with the violation line on a violation, so
-/// each engine records a crash whose first line is `sintfuzz violation: <id>: ...`.
+/// each engine records a crash whose first line is `sintfuzz violation: <id>: ...`, unless
+/// its root cause is a known open finding or weakness (`crate::known`).
 pub fn fuzz(target: Target, data: &[u8]) {
     fuzz_with(target, data, Settings::global())
 }
@@ -206,6 +238,7 @@ pub fn fuzz_with(target: Target, data: &[u8], settings: &Settings) {
         run(target, data, settings)
     };
     if let Outcome::Violation(v) = outcome {
-        panic!("{v}");
+        // Known open findings are counted and skipped; anything else panics.
+        crate::known::on_violation(target, data, settings, &v);
     }
 }

@@ -106,6 +106,28 @@ impl Invariant {
         }
     }
 
+    /// The invariant class a root-cause signature names: the losses are one class and the
+    /// default-set leaks another (which VTL configured a leaked vector, or which path a lost
+    /// interrupt took, is the vehicle, not the bug); every other invariant is its own class.
+    pub const fn class(self) -> &'static str {
+        match self {
+            Invariant::LostRelay | Invariant::LostProxySint | Invariant::LostDevice => "lost",
+            Invariant::LeakUnentitled | Invariant::LeakCrossVtl => "leak",
+            _ => self.id(),
+        }
+    }
+
+    /// Every invariant of this one's class.
+    pub fn class_set(self) -> InvariantSet {
+        let mut s = InvariantSet::NONE;
+        for i in Invariant::ALL {
+            if i.class() == self.class() {
+                s = s.with(i);
+            }
+        }
+        s
+    }
+
     fn bit(self) -> u32 {
         1 << self as u32
     }
@@ -144,6 +166,10 @@ impl InvariantSet {
 
     pub fn with(self, i: Invariant) -> Self {
         Self(self.0 | i.bit())
+    }
+
+    pub fn intersection(self, other: Self) -> Self {
+        Self(self.0 & other.0)
     }
 
     pub fn contains(self, i: Invariant) -> bool {

@@ -5,15 +5,18 @@ pub mod codec;
 pub mod files;
 pub mod harness;
 pub mod invariant;
+pub mod known;
 pub mod oracle;
 pub mod rng;
 pub mod scenarios;
+pub mod signature;
 pub mod target;
 
 pub use codec::{decode, encode, Scenario, MAX_OPS};
 pub use harness::{fuzz, fuzz_with, run, run_hooked, Outcome, Settings, StepHook};
 pub use invariant::{Invariant, InvariantSet};
 pub use oracle::Violation;
+pub use signature::{signature, Signature};
 pub use target::Target;
 
 /// Engine entry point for `synic_msr`.

@@ -193,7 +193,7 @@ pub fn witnesses() -> Vec<Named> {
                 ],
             },
             about: "residual: a proxy-bit SINT set by HvSetVpRegisters is not admitted; host signals lost",
-            finding: "SF-004",
+            finding: "SF-002",
         },
         Named {
             name: "retarget-vector-truncation",
@@ -323,6 +323,28 @@ pub fn witnesses() -> Vec<Named> {
             },
             about: "strict: the device vector table never shrinks; a vector moved away stays admitted",
             finding: "SF-010",
+        },
+        Named {
+            // Issue 10: found by a 60 s campaign on proxy-bit as a `leak-cross-vtl`; the
+            // filter went stale at step 1, VTL1 configured the vector at step 3.
+            name: "set-vp-registers-stale-filter-cross-vtl",
+            target: Target::RelayLifecycle,
+            scenario: Scenario {
+                config: Config {
+                    vtl1_enabled: true,
+                    ..config(1, false)
+                },
+                ops: vec![
+                    wr_sint(0, Vtl0, 0, Sint::unmasked(V, true)),
+                    set_reg_sint(0, Vtl0, Vtl0, 0, Sint::unmasked(V, false)),
+                    Op::HostSignalSint { vp: 0, sint: 0 },
+                    set_reg_sint(0, Vtl1, Vtl1, 0, Sint::unmasked(V, false)),
+                    wr_sint(0, Vtl0, 0, Sint(Sint::MASKED | Sint::PROXY)),
+                    Op::RunVp { vp: 0 },
+                ],
+            },
+            about: "residual: a proxy SINT re-set without the proxy bit by HvSetVpRegisters stays admitted; the latched vector reaches VTL0 after VTL1 configured it",
+            finding: "SF-006",
         },
     ]
 }

@@ -1,5 +1,7 @@
-//! Bucketing: crash files grouped by signature (invariant, revision, target, minimized
-//! action skeleton), each bucket marked known or new against `triage/known.toml`.
+//! Bucketing: crash files grouped by root-cause signature (`sintfuzz_targets::signature`:
+//! invariant class, fixing policy choices, direction, divergence op), each bucket marked
+//! known or new against `triage/known.toml`. The minimized action skeleton is kept as a
+//! secondary label.
 
 use sintfuzz_model::op::{
     CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
@@ -9,7 +11,7 @@ use sintfuzz_model::op::{
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sintfuzz_model::hvdef::{msr, reg};
 use sintfuzz_model::{Op, Revision};
 use sintfuzz_targets::files::read_input;
@@ -65,49 +67,12 @@ pub fn skeleton(s: &Scenario) -> String {
     labels.into_iter().collect::<Vec<_>>().join(" ")
 }
 
-/// One entry of `triage/known.toml`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Known {
-    /// Upstream issue (`openvmm#N`) or sintfuzz finding (`SF-NNN`).
-    pub id: String,
-    pub title: String,
-    pub invariant: String,
-    /// Minimized action skeletons (sorted op labels) this finding takes.
-    pub skeletons: Vec<String>,
-    /// Revisions on which this finding reproduces.
-    pub revisions: Vec<String>,
-    /// `fixed` (upstream fixed it in a later revision), `open` (reported, not fixed) or
-    /// `weakness` (strict-set design weakness).
-    pub status: String,
-    /// The regression file that guards it.
-    pub regression: String,
-}
+pub use sintfuzz_targets::known::{Known, KnownList};
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KnownList {
-    #[serde(default)]
-    pub finding: Vec<Known>,
-}
-
-impl KnownList {
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))
-    }
-
-    pub fn find(&self, sig: &Signature) -> Option<&Known> {
-        self.finding.iter().find(|k| {
-            k.invariant == sig.invariant
-                && k.skeletons.contains(&sig.skeleton)
-                && k.revisions.contains(&sig.revision)
-        })
-    }
-}
-
+/// The secondary label of a bucket: the representative's invariant, revision, target and
+/// minimized action skeleton. The bucket itself is keyed by the root-cause signature.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct Signature {
+pub struct Label {
     pub invariant: String,
     pub revision: String,
     pub target: String,
@@ -124,7 +89,10 @@ pub struct Crash {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Bucket {
-    pub signature: Signature,
+    /// The root-cause signature (`sintfuzz_targets::signature`): the bucket's key.
+    pub signature: String,
+    /// The representative's invariant, revision, target and skeleton.
+    pub label: Label,
     /// `new`, or the known finding's id.
     pub known: Option<String>,
     pub known_status: Option<String>,
@@ -167,7 +135,7 @@ pub struct Buckets {
 
 pub fn bucket(crashes: &[Crash], known: &KnownList) -> Buckets {
     let mut out = Buckets::default();
-    let mut map: BTreeMap<Signature, Bucket> = BTreeMap::new();
+    let mut map: BTreeMap<String, Bucket> = BTreeMap::new();
     for c in crashes {
         let data = match read_input(&c.path) {
             Ok(d) => d,
@@ -190,15 +158,17 @@ pub fn bucket(crashes: &[Crash], known: &KnownList) -> Buckets {
                 continue;
             }
         };
-        let sig = Signature {
+        let label = Label {
             invariant: m.violation.invariant.id().to_string(),
             revision: c.settings.revision.name().to_string(),
             target: c.target.name().to_string(),
             skeleton: skeleton(&m.scenario),
         };
-        let k = known.find(&sig);
+        let sig = m.signature.to_string();
+        let k = known.find(&m.signature).map(|(_, k)| k);
         let b = map.entry(sig.clone()).or_insert_with(|| Bucket {
             signature: sig,
+            label: label.clone(),
             known: k.map(|k| k.id.clone()),
             known_status: k.map(|k| k.status.clone()),
             files: Vec::new(),
@@ -217,6 +187,9 @@ pub fn bucket(crashes: &[Crash], known: &KnownList) -> Buckets {
             b.ops_after = m.ops_after;
             b.minimized = m.bytes;
             b.violation_line = m.violation.to_string();
+            b.label = label;
+            b.settings = Some(c.settings);
+            b.target = Some(c.target);
         }
     }
     out.buckets = map.into_values().collect();

@@ -817,7 +817,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
     for (i, b) in buckets.buckets.iter().enumerate() {
         let file = dir.join(format!(
             "{i:02}-{}-{}.bin",
-            b.signature.invariant, b.signature.target
+            b.label.invariant, b.label.target
         ));
         std::fs::write(&file, &b.minimized)
             .map_err(|e| setup(format!("{}: {e}", file.display())))?;
@@ -924,11 +924,12 @@ fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "`{}`\n", b.bucket.violation_line);
         let _ = writeln!(
             s,
-            "Signature: `{}` / `{}` / `{}` / `{}`. {} crash file(s); minimized {} -> {} actions: `{}`.\n",
-            b.bucket.signature.invariant,
-            b.bucket.signature.revision,
-            b.bucket.signature.target,
-            b.bucket.signature.skeleton,
+            "Signature: `{}` (label `{}` / `{}` / `{}` / `{}`). {} crash file(s); minimized {} -> {} actions: `{}`.\n",
+            b.bucket.signature,
+            b.bucket.label.invariant,
+            b.bucket.label.revision,
+            b.bucket.label.target,
+            b.bucket.label.skeleton,
             b.bucket.files.len(),
             b.bucket.ops_before,
             b.bucket.ops_after,

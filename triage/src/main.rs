@@ -317,11 +317,12 @@ fn dispatch(cmd: Cmd) -> Result<u8, Fail> {
                         bk.violation_line
                     );
                     println!(
-                        "    signature: {} {} {} [{}]",
-                        bk.signature.invariant,
-                        bk.signature.revision,
-                        bk.signature.target,
-                        bk.signature.skeleton
+                        "    signature: {}  (label: {} {} {} [{}])",
+                        bk.signature,
+                        bk.label.invariant,
+                        bk.label.revision,
+                        bk.label.target,
+                        bk.label.skeleton
                     );
                 }
                 println!(

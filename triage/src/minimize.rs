@@ -1,4 +1,5 @@
-//! Structure-aware minimization that keeps the violation's invariant: delta debugging over
+//! Structure-aware minimization that keeps the bug (its root-cause signature, computed by
+//! `sintfuzz_targets::signature`): delta debugging over
 //! operations, then VPs and config, then simpler field values, then a final pass that
 //! makes the result 1-minimal (removing any single operation loses the violation).
 
@@ -9,7 +10,9 @@ use sintfuzz_model::op::{
 };
 use sintfuzz_model::{Config, Op, ProxyAssert, RetargetFlaws, VectorSet, Vtl};
 use sintfuzz_targets::codec::{decode, encode};
-use sintfuzz_targets::{run, Invariant, Scenario, Settings, Target, Violation};
+use sintfuzz_targets::{
+    run, signature, Invariant, Scenario, Settings, Signature, Target, Violation,
+};
 
 /// The result of a minimization.
 #[derive(Clone, Debug)]
@@ -19,7 +22,9 @@ pub struct Minimized {
     pub ops_before: usize,
     pub ops_after: usize,
     pub violation: Violation,
-    /// Oracle runs spent.
+    /// The root-cause signature every accepted step kept.
+    pub signature: Signature,
+    /// Oracle runs spent (signature replays not counted).
     pub runs: usize,
 }
 
@@ -27,20 +32,31 @@ struct Search<'a> {
     target: Target,
     settings: &'a Settings,
     invariant: Invariant,
+    signature: Signature,
     runs: usize,
 }
 
 impl Search<'_> {
-    /// Whether `s` still breaks the same invariant (through its canonical encoding, so
-    /// the result is exactly what the file will replay).
+    /// Whether `s` is still the same bug: a violation of the same invariant class with the
+    /// same root-cause signature (through its canonical encoding, so the result is exactly
+    /// what the file will replay).
     fn keeps(&mut self, s: &Scenario) -> bool {
         let Ok(bytes) = encode(self.target, s) else {
             return false;
         };
         self.runs += 1;
-        run(self.target, &bytes, self.settings)
+        let same_class = run(self.target, &bytes, self.settings)
             .violation()
-            .is_some_and(|v| v.invariant == self.invariant)
+            .is_some_and(|v| v.invariant.class() == self.invariant.class());
+        same_class
+            && signature(
+                self.target,
+                self.settings.revision,
+                self.settings.invariants,
+                &bytes,
+            )
+            .as_ref()
+                == Some(&self.signature)
     }
 
     /// Zeller's ddmin over the operation list.
@@ -338,17 +354,20 @@ fn simpler_sint_values(value: u64) -> Vec<u64> {
     out
 }
 
-/// Minimize `data` for `target` under `settings`, keeping the invariant it violates.
+/// Minimize `data` for `target` under `settings`, keeping its root-cause signature.
 pub fn minimize(target: Target, data: &[u8], settings: &Settings) -> Result<Minimized, String> {
     let violation = run(target, data, settings)
         .violation()
         .ok_or("the input does not violate any enabled invariant: nothing to minimize")?;
+    let sig = signature(target, settings.revision, settings.invariants, data)
+        .ok_or("internal: no signature for a violation")?;
     let mut s = decode(target, data);
     let ops_before = s.ops.len();
     let mut search = Search {
         target,
         settings,
         invariant: violation.invariant,
+        signature: sig.clone(),
         runs: 0,
     };
     // The decoded scenario re-encodes canonically; it must still violate.
@@ -370,6 +389,7 @@ pub fn minimize(target: Target, data: &[u8], settings: &Settings) -> Result<Mini
         bytes,
         ops_before,
         violation,
+        signature: sig,
         runs: search.runs,
     })
 }

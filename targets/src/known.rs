@@ -1,0 +1,258 @@
+//! The known findings, one entry per root cause (`triage/known.toml`, embedded here at
+//! build time), matched by [`Signature`]; and what the engines do with a violation: a
+//! known `open` finding or `weakness` is counted and skipped, so it never stops a hunt; a
+//! new root cause, or a known one upstream has `fixed` (a regression), stops the run.
+//! `SINTFUZZ_KNOWN=report` turns the suppression off.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::harness::Settings;
+use crate::oracle::Violation;
+use crate::signature::{signature, Signature};
+use crate::target::Target;
+
+pub const ENV_KNOWN: &str = "SINTFUZZ_KNOWN";
+
+/// The list the engines were built with.
+pub const EMBEDDED: &str = include_str!("../../triage/known.toml");
+
+/// One root cause.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Known {
+    /// Upstream issue (`openvmm#N`) or sintfuzz finding (`SF-NNN`).
+    pub id: String,
+    pub title: String,
+    /// `fixed` (upstream fixed it: finding it again is a regression), `open` (reported,
+    /// still at head) or `weakness` (a strict-set design weakness).
+    pub status: String,
+    /// Its [`Signature`] on each revision it reproduces on (the fixing choices are
+    /// relative to the revision, so they may differ).
+    pub signatures: Vec<String>,
+    pub revisions: Vec<String>,
+    /// The regression files that witness it.
+    pub regressions: Vec<String>,
+    /// One paragraph for a bug report: what goes wrong and what it costs the guest.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub summary: String,
+    /// The upstream code path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// The configuration it needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+}
+
+impl Known {
+    /// Known open findings and weaknesses are skipped by the engines; fixed ones are not.
+    pub fn suppressed(&self) -> bool {
+        matches!(self.status.as_str(), "open" | "weakness")
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownList {
+    #[serde(default)]
+    pub finding: Vec<Known>,
+}
+
+impl KnownList {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let list: KnownList = toml::from_str(text).map_err(|e| e.message().to_string())?;
+        for k in &list.finding {
+            if !matches!(k.status.as_str(), "open" | "weakness" | "fixed") {
+                return Err(format!(
+                    "{}: status '{}' (expected open, weakness or fixed)",
+                    k.id, k.status
+                ));
+            }
+        }
+        Ok(list)
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The entry (and its index) one of whose signatures matches `sig`.
+    pub fn find(&self, sig: &Signature) -> Option<(usize, &Known)> {
+        let s = sig.to_string();
+        self.finding
+            .iter()
+            .enumerate()
+            .find(|(_, k)| k.signatures.iter().any(|p| pattern_matches(p, &s)))
+    }
+
+    pub fn by_id(&self, id: &str) -> Option<&Known> {
+        self.finding.iter().find(|k| k.id == id)
+    }
+
+    /// The list built into this binary. A list that does not parse is caught by the tests;
+    /// should one slip through, the engine stops with one line, exit code 2.
+    pub fn embedded() -> &'static KnownList {
+        static LIST: OnceLock<KnownList> = OnceLock::new();
+        LIST.get_or_init(|| match KnownList::parse(EMBEDDED) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("sintfuzz: embedded triage/known.toml: {e}");
+                std::process::exit(2);
+            }
+        })
+    }
+}
+
+/// A `known.toml` signature matches a computed one field by field (class, fix,
+/// direction, op); a field `*` matches any value (for a revision without a filter, every
+/// operation that parts filter and entitlement is the same missing filter).
+pub fn pattern_matches(pattern: &str, signature: &str) -> bool {
+    let p: Vec<&str> = pattern.split_whitespace().collect();
+    let s: Vec<&str> = signature.split_whitespace().collect();
+    p.len() == s.len() && p.iter().zip(&s).all(|(p, s)| *p == "*" || p == s)
+}
+
+/// What the engines do with known findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KnownMode {
+    /// Default: skip known open findings and weaknesses, count them.
+    Suppress,
+    /// `SINTFUZZ_KNOWN=report`: every violation stops the run.
+    Report,
+}
+
+impl KnownMode {
+    /// `SINTFUZZ_KNOWN`: unset or `suppress`, or `report`. Anything else is an error.
+    pub fn from_env() -> Result<Self, String> {
+        match std::env::var(ENV_KNOWN) {
+            Err(std::env::VarError::NotPresent) => Ok(KnownMode::Suppress),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(format!("{ENV_KNOWN} is not valid UTF-8"))
+            }
+            Ok(v) => match v.trim() {
+                "suppress" => Ok(KnownMode::Suppress),
+                "report" => Ok(KnownMode::Report),
+                other => Err(format!(
+                    "{ENV_KNOWN}: unknown value '{other}' (expected suppress or report)"
+                )),
+            },
+        }
+    }
+
+    /// Read once per process; a bad value ends it with one line and exit code 2.
+    pub fn global() -> KnownMode {
+        static MODE: OnceLock<KnownMode> = OnceLock::new();
+        *MODE.get_or_init(|| match KnownMode::from_env() {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("sintfuzz: {e}");
+                std::process::exit(2);
+            }
+        })
+    }
+}
+
+/// Suppressed violations per entry of the embedded list.
+const MAX_COUNTED: usize = 64;
+static SUPPRESSED: [AtomicU64; MAX_COUNTED] = [const { AtomicU64::new(0) }; MAX_COUNTED];
+
+/// What the engine wrapper does with a violation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A known open finding or weakness: counted, the run goes on.
+    Suppressed(usize),
+    /// Stop: the message to panic with (first line: the violation).
+    Stop(String),
+}
+
+/// Decide, against `list`, what a violation means. Computes the signature (only here,
+/// after the oracle reported).
+pub fn judge(
+    list: &KnownList,
+    mode: KnownMode,
+    target: Target,
+    data: &[u8],
+    settings: &Settings,
+    v: &Violation,
+) -> Verdict {
+    let Some(sig) = signature(target, settings.revision, settings.invariants, data) else {
+        // Cannot happen (same bytes, same outcome); stop rather than hide it.
+        return Verdict::Stop(v.to_string());
+    };
+    match list.find(&sig) {
+        Some((i, k)) if mode == KnownMode::Suppress && k.suppressed() => Verdict::Suppressed(i),
+        Some((_, k)) => Verdict::Stop(format!(
+            "{v}\nsintfuzz signature: {sig} (known {} [{}])",
+            k.id, k.status
+        )),
+        None => Verdict::Stop(format!("{v}\nsintfuzz signature: {sig} (new)")),
+    }
+}
+
+/// The engines' handling of a violation: count and return if suppressed, else panic.
+pub fn on_violation(target: Target, data: &[u8], settings: &Settings, v: &Violation) {
+    let list = KnownList::embedded();
+    match judge(list, KnownMode::global(), target, data, settings, v) {
+        Verdict::Suppressed(i) => {
+            let n = SUPPRESSED[i.min(MAX_COUNTED - 1)].fetch_add(1, Ordering::Relaxed);
+            if n == 0 {
+                let k = &list.finding[i];
+                eprintln!(
+                    "sintfuzz: skipping known {} ({}): {}; {ENV_KNOWN}=report stops on it",
+                    k.id, k.status, k.title
+                );
+                print_at_exit();
+            }
+        }
+        Verdict::Stop(msg) => {
+            print_suppressed();
+            panic!("{msg}");
+        }
+    }
+}
+
+/// Suppressed counts per known finding id, in list order (ids with none left out).
+pub fn suppressed_counts() -> Vec<(&'static str, u64)> {
+    let list = KnownList::embedded();
+    let mut out: Vec<(&'static str, u64)> = Vec::new();
+    for (i, k) in list.finding.iter().enumerate().take(MAX_COUNTED) {
+        let n = SUPPRESSED[i].load(Ordering::Relaxed);
+        if n > 0 {
+            out.push((k.id.as_str(), n));
+        }
+    }
+    out
+}
+
+fn print_suppressed() {
+    let counts = suppressed_counts();
+    if counts.is_empty() {
+        return;
+    }
+    let list: Vec<String> = counts.iter().map(|(id, n)| format!("{id} x{n}")).collect();
+    eprintln!("sintfuzz: suppressed known findings: {}", list.join(", "));
+}
+
+extern "C" fn print_suppressed_at_exit() {
+    print_suppressed();
+}
+
+extern "C" {
+    fn atexit(callback: extern "C" fn()) -> core::ffi::c_int;
+}
+
+/// Print the counts when the process exits normally (libFuzzer's `-runs`,
+/// `-max_total_time`); registered once.
+fn print_at_exit() {
+    static REGISTERED: AtomicBool = AtomicBool::new(false);
+    if !REGISTERED.swap(true, Ordering::Relaxed) {
+        // SAFETY: `atexit` from the C library the process already links; the callback is
+        // a plain `extern "C" fn` that touches only statics.
+        unsafe {
+            atexit(print_suppressed_at_exit);
+        }
+    }
+}

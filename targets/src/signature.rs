@@ -1,0 +1,462 @@
+//! Root-cause signatures: two violations are the same bug when the same fix removes both.
+//!
+//! For a violation on revision R the input is replayed with each single policy choice of
+//! `proposed` applied to R alone ([`Choice`], `model/src/revision.rs`); the choices whose
+//! application removes the violation name the root cause (pairs when no single one does;
+//! `proposed` when nothing short of all of them does). Beside the fix, the *divergence*:
+//! for the offending VP and vector, the first step from which the model's filter and the
+//! guest's entitlement disagree without a break up to the step that decided the violation
+//! (the latch of a leaked vector, the signal of a lost one), its direction and its
+//! operation. The filter is read here to label a violation, never to decide one.
+//!
+//! Computed only once the oracle has reported a violation: nothing of this runs on the
+//! fuzzing hot path. The engines ([`crate::known`]) and triage (bucket, minimize,
+//! explain, `known.toml`) call the same [`analyze`].
+
+use core::fmt;
+
+use sintfuzz_model::hvdef::{msr, reg};
+use sintfuzz_model::{
+    Choice, Event, Op, OpResult, Partition, Path, Policy, Revision, Vtl, MAX_VPS,
+};
+
+use crate::harness::{run_policy, run_policy_hooked, StepHook};
+use crate::invariant::{InvariantSet, Tier};
+use crate::oracle::{Oracle, Violation};
+use crate::target::Target;
+
+/// Which change of `proposed` removes a violation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fix {
+    /// Each alternative (a set of [`Choice`]s, bit n = `Choice::ALL[n]`) removes it on its
+    /// own; all alternatives have the same, smallest size (1 or 2).
+    Choices(Vec<u16>),
+    /// No single choice or pair does; all of `proposed` does.
+    Proposed,
+    /// Even `proposed`'s policy keeps it (or R is `proposed`).
+    Unfixed,
+}
+
+impl Fix {
+    /// Whether `c` is part of some alternative.
+    pub fn names(&self, c: Choice) -> bool {
+        let bit = 1u16 << choice_index(c);
+        matches!(self, Fix::Choices(alts) if alts.iter().any(|a| a & bit != 0))
+    }
+}
+
+fn choice_index(c: Choice) -> usize {
+    Choice::ALL.iter().position(|&x| x == c).unwrap_or(0)
+}
+
+impl fmt::Display for Fix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fix::Proposed => f.write_str("proposed"),
+            Fix::Unfixed => f.write_str("unfixed"),
+            Fix::Choices(alts) => {
+                for (i, a) in alts.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("|")?;
+                    }
+                    let mut first = true;
+                    for (n, c) in Choice::ALL.iter().enumerate() {
+                        if a & (1 << n) != 0 {
+                            if !first {
+                                f.write_str("+")?;
+                            }
+                            first = false;
+                            f.write_str(c.name())?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// How the VP's filter disagreed with the guest's entitlement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    /// The filter admitted a vector the guest did not entitle.
+    TooOpen,
+    /// The filter blocked a vector the guest entitled.
+    TooClosed,
+    /// They agreed where the violation was decided (the filter is not the cause).
+    Agree,
+    /// The violation concerns no vector (a VTL2 crash, a register or hypercall result).
+    NoVector,
+}
+
+impl Direction {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Direction::TooOpen => "too-open",
+            Direction::TooClosed => "too-closed",
+            Direction::Agree => "agree",
+            Direction::NoVector => "-",
+        }
+    }
+}
+
+/// Where the filter and the entitlement parted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Divergence {
+    /// The step whose operation made them part; `None`: they disagreed from the start.
+    /// With [`Direction::Agree`], the violation's step.
+    pub step: Option<u16>,
+    pub vp: u8,
+    pub vector: Option<u8>,
+    pub direction: Direction,
+    /// [`op_kind`] of the operation at `step` (`initial` without one).
+    pub op: &'static str,
+    /// Whether the operation at `step` recomputed that VP's filter.
+    pub recomputed: bool,
+}
+
+/// The root-cause signature: (invariant class, fixing choices, direction, divergence op).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Signature {
+    pub class: &'static str,
+    pub fix: Fix,
+    pub direction: Direction,
+    pub op: &'static str,
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {} {}",
+            self.class,
+            self.fix,
+            self.direction.name(),
+            self.op
+        )
+    }
+}
+
+/// A violation with its signature and divergence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Analysis {
+    pub violation: Violation,
+    pub signature: Signature,
+    pub divergence: Divergence,
+}
+
+/// The signature of `data`'s first violation on `revision` under `invariants`; `None`
+/// when it is clean.
+pub fn signature(
+    target: Target,
+    revision: Revision,
+    invariants: InvariantSet,
+    data: &[u8],
+) -> Option<Signature> {
+    analyze(target, revision, invariants, data).map(|a| a.signature)
+}
+
+/// [`signature`] with the violation and the divergence.
+pub fn analyze(
+    target: Target,
+    revision: Revision,
+    invariants: InvariantSet,
+    data: &[u8],
+) -> Option<Analysis> {
+    let base = revision.policy();
+    let v = run_policy(target, data, revision, base, invariants).violation()?;
+    let fix = fixing_choices(target, revision, invariants, data, &v);
+    let divergence = divergence(target, revision, invariants, data, &v);
+    Some(Analysis {
+        violation: v,
+        signature: Signature {
+            class: v.invariant.class(),
+            fix,
+            direction: divergence.direction,
+            op: divergence.op,
+        },
+        divergence,
+    })
+}
+
+fn fixing_choices(
+    target: Target,
+    revision: Revision,
+    invariants: InvariantSet,
+    data: &[u8],
+    v: &Violation,
+) -> Fix {
+    let base = revision.policy();
+    let proposed = Revision::Proposed.policy();
+    // Only the violated class is judged: another bug the replay runs into first neither
+    // hides this one nor counts as it. A violation of the class that now comes later is a
+    // different occurrence: this one is gone.
+    let set = invariants.intersection(v.invariant.class_set());
+    let removed = |p: Policy| {
+        run_policy(target, data, revision, p, set)
+            .violation()
+            .is_none_or(|w| w.step > v.step)
+    };
+    let apply = |mask: u16| {
+        Choice::ALL
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| mask & (1 << n) != 0)
+            .fold(base, |p, (_, &c)| p.with_choice(c, proposed))
+    };
+    let differing: Vec<u16> = Choice::ALL
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| base.differs(proposed, c))
+        .map(|(n, _)| 1u16 << n)
+        .collect();
+    if differing.is_empty() {
+        return Fix::Unfixed;
+    }
+    let singles: Vec<u16> = differing
+        .iter()
+        .copied()
+        .filter(|&m| removed(apply(m)))
+        .collect();
+    if !singles.is_empty() {
+        return Fix::Choices(singles);
+    }
+    let mut pairs = Vec::new();
+    for (i, &a) in differing.iter().enumerate() {
+        for &b in &differing[i + 1..] {
+            if removed(apply(a | b)) {
+                pairs.push(a | b);
+            }
+        }
+    }
+    if !pairs.is_empty() {
+        Fix::Choices(pairs)
+    } else if removed(proposed) {
+        Fix::Proposed
+    } else {
+        Fix::Unfixed
+    }
+}
+
+/// Per step, for one VP and vector: the entitlement and the filter after the step.
+#[derive(Clone, Copy, Default)]
+struct Row {
+    entitled: bool,
+    admitted: bool,
+    /// The vector entered the VP's proxy IRR at this step (asserted, not blocked).
+    latched: bool,
+    recomputed: bool,
+    op: &'static str,
+}
+
+struct Track {
+    vp: u8,
+    vector: u8,
+    strict: bool,
+    initial: Option<(bool, bool)>,
+    asserted: bool,
+    blocked: bool,
+    recomputed: bool,
+    op: &'static str,
+    rows: Vec<Row>,
+}
+
+impl Track {
+    fn entitled(&self, oracle: &Oracle) -> bool {
+        let vp = self.vp as usize;
+        let set = if self.strict {
+            oracle.strict_entitlement(vp)
+        } else {
+            oracle.entitlement(vp)
+        };
+        set.contains(self.vector)
+    }
+    fn admitted(&self, model: &Partition) -> bool {
+        let vp = (self.vp as usize).min(MAX_VPS - 1);
+        !model.vps[vp].run.proxy_irr_blocked.contains(self.vector)
+    }
+}
+
+impl StepHook for Track {
+    fn op(&mut self, step: usize, op: &Op, model: &Partition) {
+        if step == 0 {
+            let fresh = Oracle::new(model.config, InvariantSet::NONE);
+            self.initial = Some((self.entitled(&fresh), self.admitted(model)));
+        }
+        self.asserted = false;
+        self.blocked = false;
+        self.recomputed = false;
+        self.op = op_kind(op);
+    }
+    fn event(&mut self, e: &Event) {
+        match *e {
+            Event::ProxyAsserted { vp, bits } if vp == self.vp && bits.contains(self.vector) => {
+                self.asserted = true
+            }
+            Event::Dropped {
+                vp,
+                vtl: Vtl::Vtl0,
+                vector,
+                reason: sintfuzz_model::DropReason::Blocked,
+                ..
+            } if vp == self.vp && vector == self.vector => self.blocked = true,
+            Event::FilterUpdated { vp, .. } if vp == self.vp => self.recomputed = true,
+            _ => {}
+        }
+    }
+    fn result(&mut self, _: usize, _: OpResult, model: &Partition, oracle: &Oracle) {
+        self.rows.push(Row {
+            entitled: self.entitled(oracle),
+            admitted: self.admitted(model),
+            latched: self.asserted && !self.blocked,
+            recomputed: self.recomputed,
+            op: self.op,
+        });
+    }
+}
+
+fn direction(entitled: bool, admitted: bool) -> Direction {
+    match (entitled, admitted) {
+        (false, true) => Direction::TooOpen,
+        (true, false) => Direction::TooClosed,
+        _ => Direction::Agree,
+    }
+}
+
+fn divergence(
+    target: Target,
+    revision: Revision,
+    invariants: InvariantSet,
+    data: &[u8],
+    v: &Violation,
+) -> Divergence {
+    let mut track = Track {
+        vp: v.vp,
+        vector: v.vector.unwrap_or(0),
+        strict: v.invariant.tier() == Tier::Strict,
+        initial: None,
+        asserted: false,
+        blocked: false,
+        recomputed: false,
+        op: "initial",
+        rows: Vec::new(),
+    };
+    run_policy_hooked(
+        target,
+        data,
+        revision,
+        revision.policy(),
+        invariants,
+        &mut track,
+    );
+    let rows = &track.rows;
+    let at = (v.step as usize).min(rows.len().saturating_sub(1));
+    let agree = |step: usize| Divergence {
+        step: Some(step as u16),
+        vp: v.vp,
+        vector: v.vector,
+        direction: if v.vector.is_some() {
+            Direction::Agree
+        } else {
+            Direction::NoVector
+        },
+        op: rows.get(step).map_or("initial", |r| r.op),
+        recomputed: rows.get(step).is_some_and(|r| r.recomputed),
+    };
+    if v.vector.is_none() || v.vtl != Vtl::Vtl0 || rows.is_empty() {
+        return agree(at);
+    }
+    // The step that decided it: a lost interrupt's signal, a leaked vector's last latch.
+    let decided = if v.invariant.class() == "lost" {
+        v.origin.map_or(at, |o| (o as usize).min(at))
+    } else if v.path.is_some_and(Path::is_proxy) {
+        (0..=at).rev().find(|&s| rows[s].latched).unwrap_or(at)
+    } else {
+        at
+    };
+    let d = direction(rows[decided].entitled, rows[decided].admitted);
+    if d == Direction::Agree {
+        return agree(at);
+    }
+    let mut k = decided;
+    while k > 0 && direction(rows[k - 1].entitled, rows[k - 1].admitted) == d {
+        k -= 1;
+    }
+    let from_start = k == 0 && track.initial.is_some_and(|(e, a)| direction(e, a) == d);
+    Divergence {
+        step: (!from_start).then_some(k as u16),
+        vp: v.vp,
+        vector: v.vector,
+        direction: d,
+        op: if from_start { "initial" } else { rows[k].op },
+        recomputed: !from_start && rows[k].recomputed,
+    }
+}
+
+fn reg_class(m: u32) -> usize {
+    match m {
+        msr::SINT0..=msr::SINT15 => 0,
+        msr::SCONTROL => 1,
+        msr::SVERSION => 2,
+        msr::SIEFP | msr::SIMP => 3,
+        msr::EOM => 4,
+        _ => 5,
+    }
+}
+
+/// The kind of an operation as signatures name it: the variant and, for register
+/// accesses, the register class (`WrMsr.sint`, `SetVpRegister.scontrol`, `Retarget`).
+/// No VP, VTL or value: those are the vehicle.
+pub fn op_kind(op: &Op) -> &'static str {
+    const WR: [&str; 6] = [
+        "WrMsr.sint",
+        "WrMsr.scontrol",
+        "WrMsr.sversion",
+        "WrMsr.page",
+        "WrMsr.eom",
+        "WrMsr.other",
+    ];
+    const RD: [&str; 6] = [
+        "RdMsr.sint",
+        "RdMsr.scontrol",
+        "RdMsr.sversion",
+        "RdMsr.page",
+        "RdMsr.eom",
+        "RdMsr.other",
+    ];
+    const SET: [&str; 6] = [
+        "SetVpRegister.sint",
+        "SetVpRegister.scontrol",
+        "SetVpRegister.sversion",
+        "SetVpRegister.page",
+        "SetVpRegister.eom",
+        "SetVpRegister.other",
+    ];
+    const UNTRUSTED: [&str; 6] = [
+        "UntrustedWrMsr.sint",
+        "UntrustedWrMsr.scontrol",
+        "UntrustedWrMsr.sversion",
+        "UntrustedWrMsr.page",
+        "UntrustedWrMsr.eom",
+        "UntrustedWrMsr.other",
+    ];
+    match *op {
+        Op::WrMsr { msr, .. } => WR[reg_class(msr)],
+        Op::RdMsr { msr, .. } => RD[reg_class(msr)],
+        Op::SetVpRegister { name, .. } => SET[reg::to_msr(name).map_or(5, reg_class)],
+        Op::UntrustedWrMsr { msr, .. } => UNTRUSTED[reg_class(msr)],
+        Op::Retarget { .. } => "Retarget",
+        Op::SetApic { .. } => "SetApic",
+        Op::GuestAck { .. } => "GuestAck",
+        Op::OpenChannel { .. } => "OpenChannel",
+        Op::CloseChannel { .. } => "CloseChannel",
+        Op::ModifyChannel { .. } => "ModifyChannel",
+        Op::ModifyConnection { .. } => "ModifyConnection",
+        Op::HostOffer { .. } => "HostOffer",
+        Op::HostSignalChannel { .. } => "HostSignalChannel",
+        Op::HostSignalSint { .. } => "HostSignalSint",
+        Op::HostDeviceInterrupt { .. } => "HostDeviceInterrupt",
+        Op::HostAssert { .. } => "HostAssert",
+        Op::RunVp { .. } => "RunVp",
+    }
+}

@@ -1,0 +1,297 @@
+//! Root-cause signatures and the known list: every regression's violation on every
+//! revision is a known root cause, each entry is witnessed on each revision it lists, no
+//! signature names two entries, and flipping a policy choice is what a signature names.
+
+use std::path::{Path, PathBuf};
+
+use sintfuzz_model::{Choice, Policy, Revision};
+use sintfuzz_targets::codec::encode;
+use sintfuzz_targets::files::{list, read_input, REGRESSIONS_DIR};
+use sintfuzz_targets::known::{judge, pattern_matches, KnownList, KnownMode, Verdict, EMBEDDED};
+use sintfuzz_targets::scenarios::witnesses;
+use sintfuzz_targets::signature::{analyze, Direction, Fix};
+use sintfuzz_targets::{run, InvariantSet, Settings, Target};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn known() -> KnownList {
+    KnownList::load(&root().join("triage/known.toml")).unwrap()
+}
+
+fn sets() -> [InvariantSet; 2] {
+    [InvariantSet::default_set(), InvariantSet::strict()]
+}
+
+#[test]
+fn embedded_list_is_the_checked_in_one_and_parses() {
+    assert_eq!(KnownList::parse(EMBEDDED).unwrap(), known());
+    assert!(KnownList::parse("[[finding]]\nid = 'x'\ntitle = ''\nstatus = 'maybe'\nsignatures = []\nrevisions = []\nregressions = []\n").is_err());
+}
+
+#[test]
+fn every_regression_violation_is_a_known_root_cause() {
+    let known = known();
+    let mut n = 0;
+    for target in Target::ALL {
+        for file in list(&root().join(REGRESSIONS_DIR), target, "bin").unwrap() {
+            let data = read_input(&file).unwrap();
+            for revision in Revision::ALL {
+                for invariants in sets() {
+                    let Some(a) = analyze(target, revision, invariants, &data) else {
+                        continue;
+                    };
+                    let matches: Vec<&str> = known
+                        .finding
+                        .iter()
+                        .filter(|k| {
+                            k.signatures
+                                .iter()
+                                .any(|p| pattern_matches(p, &a.signature.to_string()))
+                        })
+                        .map(|k| k.id.as_str())
+                        .collect();
+                    assert_eq!(
+                        matches.len(),
+                        1,
+                        "{} on {revision} ({invariants}): signature `{}` matches {matches:?}",
+                        file.display(),
+                        a.signature
+                    );
+                    n += 1;
+                }
+            }
+        }
+    }
+    assert!(n >= 60, "{n}");
+}
+
+#[test]
+fn each_entry_is_witnessed_on_each_revision_it_lists() {
+    for k in known().finding {
+        assert!(!k.regressions.is_empty(), "{}", k.id);
+        for r in &k.revisions {
+            let revision: Revision = r.parse().unwrap();
+            let witnessed = k.regressions.iter().any(|file| {
+                let path = root().join(file);
+                let target = Target::ALL
+                    .into_iter()
+                    .find(|t| file.contains(&format!("/{}/", t.name())))
+                    .unwrap();
+                let data = read_input(&path).unwrap_or_else(|e| panic!("{}: {e}", k.id));
+                sets().into_iter().any(|inv| {
+                    analyze(target, revision, inv, &data).is_some_and(|a| {
+                        k.signatures
+                            .iter()
+                            .any(|p| pattern_matches(p, &a.signature.to_string()))
+                    })
+                })
+            });
+            assert!(witnessed, "{} is not witnessed on {r}", k.id);
+        }
+    }
+}
+
+#[test]
+fn the_issue_input_is_sf006() {
+    // Issue 10: relay_lifecycle, 1 VP, SNP, relay off, VTL1 enabled; judged at delivery
+    // as leak-cross-vtl, its root cause is SF-006's.
+    let w = witnesses()
+        .into_iter()
+        .find(|w| w.name == "set-vp-registers-stale-filter-cross-vtl")
+        .unwrap();
+    let bytes = encode(w.target, &w.scenario).unwrap();
+    let a = analyze(
+        w.target,
+        Revision::ProxyBit,
+        InvariantSet::default_set(),
+        &bytes,
+    )
+    .unwrap();
+    assert_eq!(a.violation.invariant.id(), "leak-cross-vtl");
+    assert_eq!(a.violation.step, 5);
+    assert_eq!(a.divergence.step, Some(1));
+    assert_eq!(a.divergence.direction, Direction::TooOpen);
+    assert_eq!(a.divergence.op, "SetVpRegister.sint");
+    assert!(!a.divergence.recomputed);
+    let (_, k) = known()
+        .find(&a.signature)
+        .map(|(i, k)| (i, k.clone()))
+        .unwrap();
+    assert_eq!(k.id, "SF-006");
+}
+
+/// A policy: `head` with one choice of `proposed` reverted onto it (proposed minus one
+/// choice), for the flip test below.
+fn proposed_without(c: Choice) -> Policy {
+    Revision::Proposed
+        .policy()
+        .with_choice(c, Revision::Head.policy())
+}
+
+#[test]
+fn flipping_each_choice_is_named_by_the_signature() {
+    // For each choice in which head and proposed differ: the witness of the defect that
+    // choice removes, on head, has a signature naming that choice; and proposed with that
+    // one choice reverted breaks the same witness (the choice is necessary, not just
+    // sufficient).
+    let cases = [
+        (Choice::Admission, "relay-admits-non-vmbus-sint"),
+        (Choice::SyncEveryPath, "set-vp-registers-mask-stale-filter"),
+        (Choice::ScontrolGatesSints, "scontrol-disabled-still-admits"),
+        (Choice::BlockReserved, "offload-reserved-vector"),
+        (Choice::RetargetVtl0Only, "vtl1-retarget-asserts"),
+        (Choice::DeviceVectors, "retarget-vector-truncation"),
+        (Choice::RetargetSync, "stale-device-vector"),
+    ];
+    let head = Revision::Head.policy();
+    let proposed = Revision::Proposed.policy();
+    let differing: Vec<Choice> = Choice::ALL
+        .into_iter()
+        .filter(|&c| head.differs(proposed, c))
+        .collect();
+    assert_eq!(
+        differing,
+        cases.iter().map(|c| c.0).collect::<Vec<_>>(),
+        "a choice without a case"
+    );
+    for (choice, name) in cases {
+        let w = witnesses().into_iter().find(|w| w.name == name).unwrap();
+        let bytes = encode(w.target, &w.scenario).unwrap();
+        let strict = InvariantSet::strict();
+        let a = analyze(w.target, Revision::Head, strict, &bytes).unwrap();
+        assert!(
+            a.signature.fix.names(choice),
+            "{name}: `{}` does not name {choice}",
+            a.signature
+        );
+        let broken = sintfuzz_targets::harness::run_policy(
+            w.target,
+            &bytes,
+            Revision::Proposed,
+            proposed_without(choice),
+            strict,
+        );
+        // Where two choices are alternatives (SF-001: retarget-vtl0-only | retarget-sync),
+        // reverting one leaves the other.
+        if let Fix::Choices(alts) = &a.signature.fix {
+            if alts.len() == 1 && alts[0].count_ones() == 1 {
+                assert!(broken.violation().is_some(), "{name} without {choice}");
+            }
+        }
+    }
+    // The older revisions: #563 names the filter, #1162 the admission and the trigger,
+    // #1275 the VTL0 gate of the WRMSR recompute.
+    for (name, revision, choices) in [
+        (
+            "unfiltered-host-injects-any-vector",
+            Revision::Unfiltered,
+            &[Choice::Filter][..],
+        ),
+        (
+            "proxy-bit-drops-relay-signal",
+            Revision::ProxyBit,
+            &[Choice::Admission, Choice::WrmsrTrigger][..],
+        ),
+        (
+            "vtl1-sint-write-asserts",
+            Revision::RelayAware,
+            &[Choice::WrmsrVtl0Only][..],
+        ),
+    ] {
+        let w = witnesses().into_iter().find(|w| w.name == name).unwrap();
+        let bytes = encode(w.target, &w.scenario).unwrap();
+        let a = analyze(w.target, revision, InvariantSet::default_set(), &bytes).unwrap();
+        for &c in choices {
+            assert!(a.signature.fix.names(c), "{name}: `{}`", a.signature);
+        }
+    }
+}
+
+#[test]
+fn proposed_violations_have_no_fix() {
+    // A hand-made proposed failure does not exist; a bare HostAssert on unfiltered is
+    // fixed by the filter, and nothing on proposed can name a choice.
+    let w = witnesses()
+        .into_iter()
+        .find(|w| w.name == "unfiltered-host-injects-any-vector")
+        .unwrap();
+    let bytes = encode(w.target, &w.scenario).unwrap();
+    assert!(analyze(w.target, Revision::Proposed, InvariantSet::strict(), &bytes).is_none());
+}
+
+#[test]
+fn engines_skip_open_findings_and_stop_on_new_or_fixed_ones() {
+    let known = known();
+    let verdict = |name: &str, revision: Revision, list: &KnownList, mode: KnownMode| {
+        let w = witnesses().into_iter().find(|w| w.name == name).unwrap();
+        let bytes = encode(w.target, &w.scenario).unwrap();
+        let settings = Settings {
+            revision,
+            invariants: InvariantSet::default_set(),
+        };
+        let v = run(w.target, &bytes, &settings).violation().unwrap();
+        judge(list, mode, w.target, &bytes, &settings, &v)
+    };
+    // SF-001 is open: skipped, unless SINTFUZZ_KNOWN=report.
+    let sf001 = known.finding.iter().position(|k| k.id == "SF-001").unwrap();
+    assert_eq!(
+        verdict(
+            "vtl1-retarget-asserts",
+            Revision::Head,
+            &known,
+            KnownMode::Suppress
+        ),
+        Verdict::Suppressed(sf001)
+    );
+    match verdict(
+        "vtl1-retarget-asserts",
+        Revision::Head,
+        &known,
+        KnownMode::Report,
+    ) {
+        Verdict::Stop(msg) => {
+            assert!(msg.starts_with("sintfuzz violation: vtl2-crash:"), "{msg}");
+            assert!(msg.contains("known SF-001 [open]"), "{msg}");
+        }
+        v => panic!("{v:?}"),
+    }
+    // With the list emptied, it is new and stops.
+    match verdict(
+        "vtl1-retarget-asserts",
+        Revision::Head,
+        &KnownList::default(),
+        KnownMode::Suppress,
+    ) {
+        Verdict::Stop(msg) => assert!(msg.ends_with("(new)"), "{msg}"),
+        v => panic!("{v:?}"),
+    }
+    // #1162 is fixed upstream: finding it is a regression, never skipped.
+    match verdict(
+        "proxy-bit-drops-relay-signal",
+        Revision::ProxyBit,
+        &known,
+        KnownMode::Suppress,
+    ) {
+        Verdict::Stop(msg) => assert!(msg.contains("known openvmm#1162 [fixed]"), "{msg}"),
+        v => panic!("{v:?}"),
+    }
+}
+
+#[test]
+fn known_mode_reads_its_variable_strictly() {
+    // Only the parser; the process-wide value is read once by the engines.
+    assert!(pattern_matches(
+        "leak filter too-open *",
+        "leak filter too-open Retarget"
+    ));
+    assert!(!pattern_matches(
+        "leak filter too-open *",
+        "leak admission too-open Retarget"
+    ));
+    assert!(!pattern_matches(
+        "leak filter *",
+        "leak filter too-open Retarget"
+    ));
+}
