@@ -337,10 +337,10 @@ pub fn witnesses() -> Vec<Named> {
                 ops: vec![
                     wr_sint(0, Vtl0, 0, Sint::unmasked(V, true)),
                     set_reg_sint(0, Vtl0, Vtl0, 0, Sint::unmasked(V, false)),
-                    Op::HostSignalSint { vp: 0, sint: 0 },
+                    Op::HostSignalSint(HostSignalSint { vp: 0, sint: 0 }),
                     set_reg_sint(0, Vtl1, Vtl1, 0, Sint::unmasked(V, false)),
-                    wr_sint(0, Vtl0, 0, Sint(Sint::MASKED | Sint::PROXY)),
-                    Op::RunVp { vp: 0 },
+                    wr_sint(0, Vtl0, 0, Sint::from_bits(Sint::MASKED | Sint::PROXY)),
+                    Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
             about: "residual: a proxy SINT re-set without the proxy bit by HvSetVpRegisters stays admitted; the latched vector reaches VTL0 after VTL1 configured it",
