@@ -30,7 +30,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FUZZ=$ROOT/fuzz
 TRIPLE=x86_64-unknown-linux-gnu
 REVISIONS=(unfiltered proxy-bit relay-aware head proposed)
-TARGETS=(synic_msr proxy_filter relay_lifecycle)
+TARGETS=(synic_msr proxy_filter relay_lifecycle all_ops)
 INVARIANTS=${PARITY_INVARIANTS:-default}
 ENGINES=${PARITY_ENGINES:-inproc libfuzzer afl hfuzz hfuzz-debug}
 

@@ -33,3 +33,8 @@ pub fn proxy_filter(data: &[u8]) {
 pub fn relay_lifecycle(data: &[u8]) {
     fuzz(Target::RelayLifecycle, data)
 }
+
+/// Engine entry point for `all_ops`.
+pub fn all_ops(data: &[u8]) {
+    fuzz(Target::AllOps, data)
+}

@@ -424,7 +424,10 @@ pub fn seeds() -> Vec<Named> {
                 out.push(Named {
                     name: name("vmbus-life"),
                     target: Target::RelayLifecycle,
-                    scenario: Scenario { config, ops: life },
+                    scenario: Scenario {
+                        config,
+                        ops: life.clone(),
+                    },
                     about: "boot, SINT2 setup, offers, opens, acks, a modify, a close",
                     finding: "",
                 });
@@ -483,8 +486,30 @@ pub fn seeds() -> Vec<Named> {
                 out.push(Named {
                     name: name("registers"),
                     target: Target::SynicMsr,
-                    scenario: Scenario { config, ops: regs },
+                    scenario: Scenario {
+                        config,
+                        ops: regs.clone(),
+                    },
                     about: "SCONTROL, SINT2, SIMP, SIEFP, EOM writes and reads",
+                    finding: "",
+                });
+                // Everything at once for `all_ops`: channel life, a device, register
+                // traffic, and a host assert of the VMBus vector the guest entitled.
+                let mut mixed = life.clone();
+                mixed.extend_from_slice(&dev[boot.len()..]);
+                mixed.extend_from_slice(&regs[boot.len()..]);
+                mixed.extend([
+                    Op::HostAssert {
+                        vp: 0,
+                        assert: ProxyAssert::Single(0x2f),
+                    },
+                    Op::RunVp { vp: 0 },
+                ]);
+                out.push(Named {
+                    name: name("mixed"),
+                    target: Target::AllOps,
+                    scenario: Scenario { config, ops: mixed },
+                    about: "channel life, a device, register traffic, an entitled host assert",
                     finding: "",
                 });
             }

@@ -1,5 +1,5 @@
-//! The three fuzz targets: which operation kinds each one draws from. Names are part of
-//! the CLI contract.
+//! The fuzz targets: which operation kinds each one draws from. Names are part of the
+//! CLI contract.
 
 use core::fmt;
 use core::str::FromStr;
@@ -17,6 +17,10 @@ pub enum Target {
     /// The whole story with an honest host: offers, open/close/modify, SINT setup through
     /// every path, signals, device interrupts, VP runs in any order, APIC enable/disable.
     RelayLifecycle,
+    /// Every operation kind (the union of the others, and every kind appended later):
+    /// malicious asserts while relayed channels are open, raw MSRs between channel
+    /// operations.
+    AllOps,
 }
 
 /// Kind tables under the fixed tag rule (`codec` module docs): append new kinds at the
@@ -83,11 +87,44 @@ const RELAY_LIFECYCLE: KindTable = KindTable {
     ],
 };
 
+/// Every kind, created with format v2: the first 17 in `relay_lifecycle`'s order, then
+/// the malicious-host and raw register kinds. Kinds added later are appended here too.
+const ALL_OPS: KindTable = KindTable {
+    aliased: 24,
+    kinds: &[
+        Kind::RunVp,
+        Kind::WrSint,
+        Kind::SetVpRegSint,
+        Kind::UntrustedSint,
+        Kind::WrScontrol,
+        Kind::Retarget,
+        Kind::SetApic,
+        Kind::GuestAck,
+        Kind::HostOffer,
+        Kind::OpenChannel,
+        Kind::CloseChannel,
+        Kind::ModifyChannel,
+        Kind::ModifyConnection,
+        Kind::HostSignalChannel,
+        Kind::HostSignalSint,
+        Kind::HostDeviceInterrupt,
+        Kind::WrVmbusSint,
+        Kind::HostAssertSingle,
+        Kind::HostAssertWindow,
+        Kind::HostAssertFull,
+        Kind::WrMsrRaw,
+        Kind::RdMsr,
+        Kind::SetVpRegRaw,
+        Kind::UntrustedWrMsrRaw,
+    ],
+};
+
 impl Target {
-    pub const ALL: [Target; 3] = [
+    pub const ALL: [Target; 4] = [
         Target::SynicMsr,
         Target::ProxyFilter,
         Target::RelayLifecycle,
+        Target::AllOps,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -95,6 +132,7 @@ impl Target {
             Target::SynicMsr => "synic_msr",
             Target::ProxyFilter => "proxy_filter",
             Target::RelayLifecycle => "relay_lifecycle",
+            Target::AllOps => "all_ops",
         }
     }
 
@@ -103,6 +141,7 @@ impl Target {
             Target::SynicMsr => "raw synic MSR / HvSetVpRegisters / untrusted-synic accesses from VTL0 and VTL1, malicious host",
             Target::ProxyFilter => "SINT masks, vectors, proxy bits and device retargets on several VPs vs. a malicious host",
             Target::RelayLifecycle => "offers, open/close/modify, SINT setup by every path, honest signals, device interrupts, VP runs",
+            Target::AllOps => "every operation kind: the three above mixed, e.g. malicious asserts while relayed channels are open",
         }
     }
 
@@ -112,6 +151,7 @@ impl Target {
             Target::SynicMsr => SYNIC_MSR,
             Target::ProxyFilter => PROXY_FILTER,
             Target::RelayLifecycle => RELAY_LIFECYCLE,
+            Target::AllOps => ALL_OPS,
         }
     }
 
@@ -135,7 +175,7 @@ impl FromStr for Target {
             .find(|t| t.name() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown target '{s}' (expected synic_msr, proxy_filter or relay_lifecycle)"
+                    "unknown target '{s}' (expected synic_msr, proxy_filter, relay_lifecycle or all_ops)"
                 )
             })
     }

@@ -126,7 +126,7 @@ fn random_op(rng: &mut Rng, vps: u8) -> Op {
 #[test]
 fn random_scenarios_round_trip_where_encodable() {
     let mut rng = Rng(2);
-    let mut encoded = [0usize; 3];
+    let mut encoded = [0usize; Target::ALL.len()];
     for (t, target) in Target::ALL.into_iter().enumerate() {
         for _ in 0..3000 {
             let vps = (rng.next_u64() % 4 + 1) as u8;

@@ -26,7 +26,7 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct Run {
-    /// Fuzz target: synic_msr, proxy_filter or relay_lifecycle.
+    /// Fuzz target: synic_msr, proxy_filter, relay_lifecycle or all_ops.
     #[arg(long, value_parser = parse_target)]
     target: Target,
     /// Filter revision (default: $SINTFUZZ_REVISION or head).
