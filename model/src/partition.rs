@@ -83,6 +83,8 @@ pub enum Refusal {
     InterruptsDisabled,
     NoSuchDevice,
     NoRoute,
+    /// A VTL2 assert already took the VM down: nothing runs any more.
+    VmDown,
 }
 
 /// The result of one operation as its issuer sees it.
@@ -92,8 +94,8 @@ pub enum OpResult {
     Msr(MsrOutcome),
     Hv(HvStatus),
     Refused(Refusal),
-    /// VTL2 hit `assert_eq!(vtl, Vtl0)`. The model records it and goes on with the state
-    /// as it was at the assert, so a run can hunt other defects past it.
+    /// VTL2 hit `assert_eq!(vtl, Vtl0)`: VTL2 panics and the VM goes down. The operation
+    /// stops at the assert, and every later one is `Refused(VmDown)`.
     Vtl2Assert,
 }
 
@@ -110,7 +112,7 @@ pub struct Partition {
     pub channels: [Channel; MAX_CHANNELS],
     /// `RelayTask`'s shared `use_interrupt_relay`.
     pub use_interrupt_relay: bool,
-    /// How many VTL2 asserts the run reached.
+    /// How many VTL2 asserts the run reached: 0 or 1, since the first ends the VM.
     pub vtl2_asserts: u32,
 }
 
@@ -152,8 +154,19 @@ impl Partition {
         self.policy
     }
 
-    /// Apply one operation.
+    /// Whether a VTL2 assert took the VM down. `assert_eq!(vtl, Vtl0)` in
+    /// `UhProcessor::update_proxy_irr_filter` (`openhcl/virt_mshv_vtl/src/processor/mod.rs`)
+    /// panics VTL2, which is fatal to the whole VM: no later operation can happen.
+    pub fn halted(&self) -> bool {
+        self.vtl2_asserts != 0
+    }
+
+    /// Apply one operation. After a VTL2 assert every operation is `Refused(VmDown)`,
+    /// with no state change and no event.
     pub fn apply(&mut self, op: &Op, obs: &mut impl Observer) -> OpResult {
+        if self.halted() {
+            return OpResult::Refused(Refusal::VmDown);
+        }
         let r = match *op {
             Op::WrMsr(WrMsr {
                 vp,
@@ -701,7 +714,6 @@ impl Partition {
     /// One pass of the VP's run loop: `handle_wake` (VTL1 reasons before VTL0), then
     /// `cvm_process_interrupts` polls the proxy IRR into VTL0 (VTL1 has none).
     fn run_vp(&mut self, vp: usize, obs: &mut impl Observer) -> OpResult {
-        let mut result = OpResult::Done;
         let reasons = core::mem::take(&mut self.vps[vp].wake_reasons);
         for vtl in [Vtl::Vtl1, Vtl::Vtl0] {
             if reasons & (WAKE_UPDATE_PROXY_IRR_FILTER << (32 * vtl.index())) != 0
@@ -709,11 +721,12 @@ impl Partition {
                     .update_proxy_irr_filter(vp, vtl, UpdateCause::Wake, AssertSite::Wake, obs)
                     .is_err()
             {
-                result = OpResult::Vtl2Assert;
+                // The panic ends the VP loop (and the VM): no VTL0 wake, no poll.
+                return OpResult::Vtl2Assert;
             }
         }
         let Some(snapshot) = self.vps[vp].run.take_proxy_irr() else {
-            return result;
+            return OpResult::Done;
         };
         if self.config.kernel_offload() {
             // `mshv_tdx_pull_proxy_irr`: before VTL0 entry, straight into the vAPIC IRR,
@@ -722,7 +735,7 @@ impl Partition {
                 let r = self.vps[vp].apic[0].offload_or(vector);
                 self.report(vp, Vtl::Vtl0, vector, Path::ProxyOffload, r, obs);
             }
-            return result;
+            return OpResult::Done;
         }
         // `poll_apic_core` → `LocalApic::request_fixed_interrupts`.
         let enabled = self.vps[vp].apic[0].enabled();
@@ -736,7 +749,7 @@ impl Partition {
             };
             self.report(vp, Vtl::Vtl0, vector, Path::ProxyUser, r, obs);
         }
-        result
+        OpResult::Done
     }
 
     fn report(

@@ -468,6 +468,24 @@ fn retarget_from_vtl1_reaches_the_vtl2_assert_on_caller_and_woken_vps() {
     );
     assert_eq!(p.vtl2_asserts, 1);
 
+    // The VM is down: VP 1 never runs to handle its queued VTL1 wake.
+    let (r, ev) = run(&mut p, run_vp(1));
+    assert_eq!(r, OpResult::Refused(Refusal::VmDown));
+    assert!(ev.is_empty());
+}
+
+/// A woken VP whose queued `UPDATE_PROXY_IRR_FILTER` reason is for VTL1 asserts in
+/// `handle_wake` (`openhcl/virt_mshv_vtl/src/processor/mod.rs`, `UhProcessor::handle_wake`)
+/// when it runs. The wake comes from a VTL1 retarget on another VP; to reach it without the
+/// caller's own assert the model has no path, so the state is set up directly.
+#[test]
+fn vtl1_wake_reason_asserts_in_handle_wake_and_skips_the_poll() {
+    let mut p = head(Config {
+        vp_count: 2,
+        ..cfg_vtl1()
+    });
+    setup(&mut p, &[wr_sint(1, 2, plain(0x50)), host_assert(1, 0x50)]);
+    p.vps[1].wake_reasons = 1 << 32;
     let (r, ev) = run(&mut p, run_vp(1));
     assert_eq!(r, OpResult::Vtl2Assert);
     assert!(ev.contains(&Event::Vtl2Assert {
@@ -475,7 +493,11 @@ fn retarget_from_vtl1_reaches_the_vtl2_assert_on_caller_and_woken_vps() {
         vtl: Vtl::Vtl1,
         site: AssertSite::Wake
     }));
-    assert_eq!(p.vtl2_asserts, 2);
+    assert!(
+        !ev.iter().any(|e| matches!(e, Event::Delivered { .. })),
+        "the panic ends the VP loop before the poll: {ev:?}"
+    );
+    assert_eq!(p.vps[1].run.proxy_irr, VectorSet::single(0x50));
 }
 
 /// Row "SINT vector < 16": accepted, admitted, then dropped by the user-space APIC, passed

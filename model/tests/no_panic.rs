@@ -22,7 +22,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use common::gen::{self, Rng};
 use sintfuzz_model::{
-    Config, DropReason, Event, Op, OpResult, Partition, Path, Revision, VectorSet, Vtl, MAX_VPS,
+    Config, DropReason, Event, Op, OpResult, Partition, Path, Refusal, Revision, VectorSet, Vtl,
+    MAX_VPS,
 };
 
 /// Streams per revision; each has 0..=64 operations.
@@ -54,6 +55,13 @@ fn run_checked(config: Config, revision: Revision, ops: &[Op]) -> Outcome {
         let ctx = || format!("op #{i} {op:?} -> {r:?}\nevents: {ev:?}");
 
         assert_eq!(p.config, config, "{}", ctx());
+        // A VTL2 assert ends the VM: every later operation is refused, whatever it is.
+        assert_eq!(
+            r == OpResult::Refused(Refusal::VmDown),
+            before.vtl2_asserts != 0,
+            "{}",
+            ctx()
+        );
         if let OpResult::Refused(_) = r {
             assert!(ev.is_empty(), "a refused op emits nothing: {}", ctx());
             assert!(p == before, "a refused op changes nothing: {}", ctx());
@@ -139,7 +147,7 @@ fn run_checked(config: Config, revision: Revision, ops: &[Op]) -> Outcome {
         // A poll hands over exactly what the kernel admitted since the last poll: every
         // snapshot vector is delivered or dropped by the APIC, nothing else appears.
         if let Op::RunVp(RunVp { vp }) = *op {
-            if (vp as usize) < vps {
+            if (vp as usize) < vps && !matches!(r, OpResult::Refused(_) | OpResult::Vtl2Assert) {
                 let vp = vp as usize;
                 assert_eq!(reported[vp], expected_irr[vp], "{}", ctx());
                 expected_irr[vp] = VectorSet::EMPTY;

@@ -174,6 +174,11 @@ pub fn run_policy_hooked(
         if let Some(v) = oracle.violation() {
             return Outcome::Violation(v);
         }
+        if model.halted() {
+            // A VTL2 assert took the VM down: nothing later in the input can happen
+            // upstream, whether or not `vtl2-crash` is being checked.
+            break;
+        }
     }
     Outcome::Clean
 }
