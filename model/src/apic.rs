@@ -68,8 +68,9 @@ impl Apic {
         Request::Pending { coalesced }
     }
 
-    /// The TDX kernel offload ORs straight into the virtual-APIC IRR: no enable check and
-    /// no 0..=15 mask (`mshv_tdx_pull_proxy_irr`).
+    /// The TDX kernel offload ORs straight into the virtual-APIC IRR: no 0..=15 mask
+    /// (`mshv_tdx_pull_proxy_irr`). The caller checked `can_offload_irr()` (software
+    /// enable); the hardware enable is not looked at.
     pub fn offload_or(&mut self, vector: u8) -> Request {
         let coalesced = self.irr.contains(vector);
         self.irr.insert(vector);

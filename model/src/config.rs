@@ -30,8 +30,10 @@ pub struct Config {
     /// `vmbus_redirection_enabled && !hide_isolation` (`openhcl/underhill_core/src/worker.rs`),
     /// immutable afterwards.
     pub vmbus_relay: bool,
-    /// TDX `offload_flags.offload_intr_inject`: the kernel moves proxy IRR bits straight
-    /// into the VTL0 virtual APIC (`mshv_tdx_pull_proxy_irr`). Ignored on SNP.
+    /// TDX APIC offload (`LocalApic::is_offloaded`): while VTL0's APIC is also
+    /// software-enabled, `offload_flags.offload_intr_inject` is set and the kernel moves
+    /// proxy IRR bits straight into the VTL0 virtual APIC (`mshv_tdx_pull_proxy_irr`).
+    /// Ignored on SNP.
     pub tdx_offload: bool,
     /// Whether VTL1 is enabled; without it every VTL1 action fails as the hypervisor would.
     pub vtl1_enabled: bool,
@@ -44,7 +46,8 @@ impl Config {
         (self.vp_count as usize).clamp(1, MAX_VPS)
     }
 
-    /// Whether proxy IRR is consumed by the TDX kernel offload rather than user space.
+    /// Whether the TDX APIC offload is on; the kernel consumes proxy IRR only while the
+    /// APIC is also software-enabled (see `Partition`'s VP loop).
     pub fn kernel_offload(&self) -> bool {
         self.isolation == Isolation::Tdx && self.tdx_offload
     }

@@ -728,7 +728,12 @@ impl Partition {
         let Some(snapshot) = self.vps[vp].run.take_proxy_irr() else {
             return OpResult::Done;
         };
-        if self.config.kernel_offload() {
+        // `offload_intr_inject` is set for a VTL0 entry only while `can_offload_irr()`
+        // holds: APIC offloaded and software-enabled (`TdxBacked::run_vp` in
+        // `openhcl/virt_mshv_vtl/src/processor/tdx/mod.rs`, `LocalApic::can_offload_irr` in
+        // `vmm_core/virt_support_apic/src/lib.rs`). Otherwise the kernel leaves the bits to
+        // the user-space poll below.
+        if self.config.kernel_offload() && self.vps[vp].apic[0].sw_enabled {
             // `mshv_tdx_pull_proxy_irr`: before VTL0 entry, straight into the vAPIC IRR,
             // vectors 0..=15 included. (The exit mask is empty: no level vectors.)
             for vector in snapshot.iter() {
@@ -737,7 +742,9 @@ impl Partition {
             }
             return OpResult::Done;
         }
-        // `poll_apic_core` → `LocalApic::request_fixed_interrupts`.
+        // `poll_apic_core` (`openhcl/virt_mshv_vtl/src/processor/hardware_cvm/apic.rs`) →
+        // `LocalApic::request_fixed_interrupts`: dropped unless hardware- and
+        // software-enabled, vectors 0..=15 cleared.
         let enabled = self.vps[vp].apic[0].enabled();
         for vector in snapshot.iter() {
             let r = if !enabled {

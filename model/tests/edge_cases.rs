@@ -780,6 +780,86 @@ fn malicious_assert_only_unblocked_bits_survive_and_single_form_is_masked() {
     assert!(dropped(&ev, 0, 0x51, DropReason::Blocked));
 }
 
+/// Item 2 of issue 9: the TDX kernel offload injects only while `can_offload_irr()` holds,
+/// i.e. the APIC is offloaded and software-enabled (`TdxBacked::run_vp` sets
+/// `offload_intr_inject` from it, `openhcl/virt_mshv_vtl/src/processor/tdx/mod.rs`;
+/// `LocalApic::can_offload_irr`, `vmm_core/virt_support_apic/src/lib.rs`). Otherwise the
+/// user-space poll (`poll_apic_core` → `request_fixed_interrupts`) applies: everything is
+/// dropped while the APIC is disabled, and vectors 0..=15 are cleared.
+#[test]
+fn tdx_offload_needs_a_software_enabled_apic_else_the_user_poll_applies() {
+    let tdx = Config {
+        isolation: Isolation::Tdx,
+        tdx_offload: true,
+        ..cfg()
+    };
+    let poll = |sw: bool, hw: bool| {
+        let mut p = head(tdx);
+        setup(
+            &mut p,
+            &[
+                wr_sint(0, 2, plain(5)),
+                wr_sint(0, 3, plain(0x50)),
+                Op::SetApic(SetApic {
+                    vp: 0,
+                    vtl: Vtl::Vtl0,
+                    hw_enabled: hw,
+                    sw_enabled: sw,
+                }),
+                host_assert_multi(0, set_of([5, 0x50])),
+            ],
+        );
+        let (_, ev) = run(&mut p, run_vp(0));
+        (p, ev)
+    };
+    // Software-disabled: no offload; the user-space poll discards the whole snapshot.
+    let (p, ev) = poll(false, true);
+    assert!(dropped(&ev, 0, 0x50, DropReason::ApicDisabled));
+    assert!(dropped(&ev, 0, 5, DropReason::ApicDisabled));
+    assert!(ev.iter().all(|e| !matches!(
+        e,
+        Event::Delivered { .. }
+            | Event::Dropped {
+                path: Some(Path::ProxyOffload),
+                ..
+            }
+    )));
+    assert!(p.vps[0].apic[0].irr.is_empty());
+    // Software-enabled: offloaded, 0..=15 included, whatever the APIC base says.
+    for hw in [true, false] {
+        let (p, ev) = poll(true, hw);
+        assert_eq!(
+            delivered_vectors(&ev, 0, Vtl::Vtl0),
+            set_of([5, 0x50]),
+            "hw {hw}"
+        );
+        assert!(ev.iter().all(|e| !matches!(
+            e,
+            Event::Delivered {
+                path: Path::ProxyUser,
+                ..
+            }
+        )));
+        assert_eq!(p.vps[0].apic[0].irr, set_of([5, 0x50]));
+    }
+    // Offload off: the user-space poll, with its 0..=15 mask.
+    let mut p = head(Config {
+        tdx_offload: false,
+        ..tdx
+    });
+    setup(
+        &mut p,
+        &[
+            wr_sint(0, 2, plain(5)),
+            wr_sint(0, 3, plain(0x50)),
+            host_assert_multi(0, set_of([5, 0x50])),
+        ],
+    );
+    let (_, ev) = run(&mut p, run_vp(0));
+    assert!(dropped(&ev, 0, 5, DropReason::ReservedVector));
+    assert!(delivered_proxy(&ev, 0, 0x50));
+}
+
 /// Row "Guest IPIs through the TDX kernel ICR fast path": not modeled (`model/README.md`).
 /// Upstream, `mshv_tdx_handle_simple_icr_write` (`drivers/hv/mshv_vtl_main.c`) ORs guest IPI
 /// vectors into `proxy_irr` without consulting `proxy_irr_blocked`. Nearest modeled fact:
