@@ -499,11 +499,11 @@ pub fn seeds() -> Vec<Named> {
                 mixed.extend_from_slice(&dev[boot.len()..]);
                 mixed.extend_from_slice(&regs[boot.len()..]);
                 mixed.extend([
-                    Op::HostAssert {
+                    Op::HostAssert(HostAssert {
                         vp: 0,
                         assert: ProxyAssert::Single(0x2f),
-                    },
-                    Op::RunVp { vp: 0 },
+                    }),
+                    Op::RunVp(RunVp { vp: 0 }),
                 ]);
                 out.push(Named {
                     name: name("mixed"),
