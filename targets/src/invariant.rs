@@ -16,6 +16,7 @@ pub enum Invariant {
     LeakStaleDeviceVector,
     ReservedVector,
     LeakSynicDisabled,
+    HypercallSemantics,
 }
 
 /// Whether an invariant is in the default set or only in `strict`.
@@ -28,7 +29,7 @@ pub enum Tier {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 11] = [
+    pub const ALL: [Invariant; 12] = [
         Invariant::LostRelay,
         Invariant::LostProxySint,
         Invariant::LostDevice,
@@ -40,6 +41,7 @@ impl Invariant {
         Invariant::LeakStaleDeviceVector,
         Invariant::ReservedVector,
         Invariant::LeakSynicDisabled,
+        Invariant::HypercallSemantics,
     ];
 
     pub const fn id(self) -> &'static str {
@@ -55,6 +57,7 @@ impl Invariant {
             Invariant::LeakStaleDeviceVector => "leak-stale-device-vector",
             Invariant::ReservedVector => "reserved-vector",
             Invariant::LeakSynicDisabled => "leak-synic-disabled",
+            Invariant::HypercallSemantics => "hypercall-semantics",
         }
     }
 
@@ -86,6 +89,9 @@ impl Invariant {
                 "hvdef SINT vector unchecked; TDX offload skips 0..=15 mask"
             }
             Invariant::LeakSynicDisabled => "update_proxy_irr_filter ignores SCONTROL",
+            Invariant::HypercallSemantics => {
+                "TLFS HvCallRetargetDeviceInterrupt; vmbus_server channel state machine (an addition)"
+            }
         }
     }
 
@@ -103,6 +109,7 @@ impl Invariant {
             Invariant::LeakStaleDeviceVector => "a vector admitted only because a device was once retargeted to it and has since moved away",
             Invariant::ReservedVector => "a vector below 16 made pending in a VTL0 APIC",
             Invariant::LeakSynicDisabled => "a host SINT interrupt delivered while VTL0's SCONTROL is disabled",
+            Invariant::HypercallSemantics => "HvRetargetDeviceInterrupt statuses and VMBus offer/open/close/modify results follow the specification, as the oracle's own state machine computes them",
         }
     }
 
@@ -227,8 +234,8 @@ mod tests {
 
     #[test]
     fn sets_parse_and_print() {
-        assert_eq!(InvariantSet::parse("default").unwrap().iter().count(), 7);
-        assert_eq!(InvariantSet::parse("strict").unwrap().iter().count(), 11);
+        assert_eq!(InvariantSet::parse("default").unwrap().iter().count(), 8);
+        assert_eq!(InvariantSet::parse("strict").unwrap().iter().count(), 12);
         let s = InvariantSet::parse("lost-relay, leak-unentitled").unwrap();
         assert!(s.contains(Invariant::LostRelay) && !s.contains(Invariant::LostDevice));
         assert_eq!(s.to_string(), "lost-relay,leak-unentitled");

@@ -12,12 +12,17 @@
 //! - the guest reconfigured the VP (SINT, SCONTROL, APIC, untrusted synic) between the
 //!   signal and the run that would show the interrupt;
 //! - more than `MAX_EXPECT` signals are outstanding on one VP.
+//!
+//! Nothing the oracle judges by comes from a model result: retarget acceptance and device
+//! routes follow the hypercall's rules, channel state the VMBus protocol, register values
+//! the §1.3 rules. A model status that disagrees is itself a violation
+//! (`hypercall-semantics`, `register-semantics`).
 
 use core::fmt;
 use sintfuzz_model::op::{
-    CloseChannel, GuestAck, HostDeviceInterrupt, HostSignalChannel, HostSignalSint, ModifyChannel,
-    ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic, SetVpRegister, UntrustedWrMsr,
-    WrMsr,
+    CloseChannel, GuestAck, HostDeviceInterrupt, HostOffer, HostSignalChannel, HostSignalSint,
+    ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic, SetVpRegister,
+    UntrustedWrMsr, WrMsr,
 };
 
 use sintfuzz_model::hvdef::{
@@ -149,8 +154,12 @@ struct GuestVp {
     expect: [Expect; MAX_EXPECT],
 }
 
+/// A relayed channel as the VMBus protocol defines it: the oracle's own state machine
+/// (offer once; open an offered, closed channel; close or modify an open one), never the
+/// model's answers.
 #[derive(Clone, Copy, Debug, Default)]
 struct GuestChannel {
+    offered: bool,
     open: bool,
     target_vp: u32,
     interrupt_relay: bool,
@@ -344,28 +353,7 @@ impl Oracle {
                     self.cancel(vp as usize);
                 }
             }
-            Op::Retarget(Retarget {
-                vtl,
-                device,
-                vector,
-                targets,
-                flaws,
-                ..
-            }) => {
-                if let Some(t) = self.vtl_ok(vtl) {
-                    if !flaws.any() && vector <= 0xff && (device as usize) < MAX_DEVICES {
-                        self.device_ever[t].insert(vector as u8);
-                    }
-                    // The route exists once the guest was told it succeeded.
-                    if r == OpResult::Hv(HvStatus::Success) {
-                        self.routes[device as usize] = Some(Route {
-                            vtl,
-                            vector: vector as u8,
-                            targets,
-                        });
-                    }
-                }
-            }
+            Op::Retarget(call) => self.after_retarget(&call, r),
             Op::SetApic(SetApic {
                 vp,
                 vtl,
@@ -392,21 +380,47 @@ impl Oracle {
                     g.flag_outstanding = false;
                 }
             }
-            // Channel state follows what the VMBus server answered the guest.
+            // Channel state follows the protocol; the server's answer is checked against it.
+            Op::HostOffer(HostOffer { slot }) => {
+                let ok = self.channel(slot).is_some_and(|c| !c.offered);
+                if self.channel_result(ok, r) {
+                    self.channels[slot as usize].offered = true;
+                }
+            }
             Op::OpenChannel(OpenChannel {
                 slot, target_vp, ..
-            }) if r == OpResult::Done => {
-                self.channels[slot as usize] = GuestChannel {
-                    open: true,
-                    target_vp,
-                    interrupt_relay: self.interrupt_page,
-                };
+            }) => {
+                let ok = self.channel(slot).is_some_and(|c| c.offered && !c.open);
+                if self.channel_result(ok, r) {
+                    let c = &mut self.channels[slot as usize];
+                    c.open = true;
+                    c.target_vp = target_vp;
+                    c.interrupt_relay = self.interrupt_page;
+                }
             }
-            Op::CloseChannel(CloseChannel { slot }) if r == OpResult::Done => {
-                self.channels[slot as usize].open = false;
+            Op::CloseChannel(CloseChannel { slot }) => {
+                let ok = self.channel(slot).is_some_and(|c| c.open);
+                if self.channel_result(ok, r) {
+                    self.channels[slot as usize].open = false;
+                }
             }
-            Op::ModifyChannel(ModifyChannel { slot, target_vp }) if r == OpResult::Done => {
-                self.channels[slot as usize].target_vp = target_vp;
+            Op::ModifyChannel(ModifyChannel { slot, target_vp }) => {
+                // The server rejects "no interrupt" as a new target, and any retarget of a
+                // channel opened without interrupts.
+                let ok = self.channel(slot).is_some_and(|c| {
+                    c.open
+                        && target_vp != VP_INDEX_DISABLE_INTERRUPT
+                        && c.target_vp != VP_INDEX_DISABLE_INTERRUPT
+                });
+                if self.channel_result(ok, r) {
+                    self.channels[slot as usize].target_vp = target_vp;
+                }
+            }
+            Op::HostSignalChannel(HostSignalChannel { slot }) => {
+                let ok = self
+                    .channel(slot)
+                    .is_some_and(|c| c.open && c.target_vp != VP_INDEX_DISABLE_INTERRUPT);
+                self.channel_result(ok, r);
             }
             Op::ModifyConnection(ModifyConnection { use_interrupt_page })
                 if self.config.vmbus_relay =>
@@ -419,6 +433,84 @@ impl Oracle {
                 self.settle(vp as usize)
             }
             _ => {}
+        }
+    }
+
+    /// The relayed channel in `slot`, when the relay exists and the slot does.
+    fn channel(&self, slot: u8) -> Option<GuestChannel> {
+        if !self.config.vmbus_relay {
+            return None;
+        }
+        self.channels.get(slot as usize).copied()
+    }
+
+    /// Whether a channel operation the protocol allows (`ok`) was done, and one it
+    /// forbids was refused; a disagreement is a `hypercall-semantics` violation. Returns
+    /// `ok`: the protocol, not the answer, moves the oracle's state.
+    fn channel_result(&mut self, ok: bool, r: OpResult) -> bool {
+        let done = r == OpResult::Done;
+        if done != ok {
+            self.hypercall_violation(
+                0,
+                Vtl::Vtl0,
+                if ok {
+                    "the VMBus server refused a channel operation the protocol allows"
+                } else {
+                    "the VMBus server did a channel operation the protocol refuses"
+                },
+            );
+        }
+        ok
+    }
+
+    /// HvCallRetargetDeviceInterrupt by the specification: malformed input (reserved
+    /// flags, an unparsable processor set, a non-MSI source) is `InvalidParameter`; the
+    /// hypervisor accepts a vector of at most 0xff and a non-empty processor set within
+    /// the partition's VPs, and then routes the device there. The model's status is
+    /// checked against it, never used.
+    fn after_retarget(&mut self, call: &Retarget, r: OpResult) {
+        let (Some(t), true) = (
+            self.vtl_ok(call.vtl),
+            (call.vp as usize) < self.config.vps(),
+        ) else {
+            return;
+        };
+        let device = call.device as usize;
+        if device >= MAX_DEVICES {
+            return;
+        }
+        let vector = call.vector;
+        if !call.flaws.any() && vector <= 0xff {
+            self.device_ever[t].insert(vector as u8);
+        }
+        if r == OpResult::Vtl2Assert {
+            // VTL2 crashed inside the call: no answer reached the guest (the crash is
+            // `vtl2-crash`), and the call never reached the hypervisor.
+            return;
+        }
+        let vps_mask = (1u16 << self.config.vps()) - 1;
+        let accepted = !call.flaws.any()
+            && vector <= 0xff
+            && call.targets != 0
+            && (call.targets as u16) & !vps_mask == 0;
+        let expected = if accepted {
+            HvStatus::Success
+        } else {
+            HvStatus::InvalidParameter
+        };
+        if r != OpResult::Hv(expected) {
+            self.hypercall_violation(
+                call.vp,
+                call.vtl,
+                "HvRetargetDeviceInterrupt status differs from the hypercall's rules",
+            );
+        }
+        if accepted {
+            self.routes[device] = Some(Route {
+                vtl: call.vtl,
+                vector: vector as u8,
+                targets: call.targets,
+            });
         }
     }
 
@@ -625,6 +717,19 @@ impl Oracle {
             }
             _ => None,
         }
+    }
+
+    fn hypercall_violation(&mut self, vp: u8, vtl: Vtl, detail: &'static str) {
+        self.report(Violation {
+            invariant: Invariant::HypercallSemantics,
+            step: self.step,
+            origin: None,
+            vp,
+            vtl,
+            vector: None,
+            path: None,
+            detail,
+        });
     }
 
     fn register_violation(&mut self, vp: u8, vtl: Vtl, detail: &'static str) {

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use sintfuzz_model::Revision;
 use sintfuzz_targets::codec::{decode, encode};
 use sintfuzz_targets::scenarios::{seeds, witnesses};
-use sintfuzz_targets::{run, InvariantSet, Outcome, Scenario, Settings, Target};
+use sintfuzz_targets::{run, Invariant, InvariantSet, Outcome, Scenario, Settings, Target};
 use sintfuzz_triage::bucket::KnownList;
 use sintfuzz_triage::minimize::minimize;
 
@@ -66,7 +66,7 @@ fn listings() {
     assert_eq!(text(&o.stdout).lines().count(), 5);
     let o = sintfuzz(&["invariants"], &r);
     let out = text(&o.stdout);
-    assert_eq!(out.lines().count(), 11);
+    assert_eq!(out.lines().count(), Invariant::ALL.len());
     assert!(out.contains("lost-relay") && out.contains("strict") && out.contains("#1162"));
 }
 

@@ -1,0 +1,145 @@
+//! The oracle decides for itself: retarget acceptance, device routes and channel state come
+//! from its own reading of the specification, and a model whose answer disagrees is a
+//! `hypercall-semantics` violation. Fed here by hand with deliberately wrong results.
+
+use sintfuzz_model::op::{CloseChannel, HostOffer, OpenChannel, Retarget};
+use sintfuzz_model::{Config, HvStatus, Op, OpResult, Refusal, RetargetFlaws, Revision, Vtl};
+use sintfuzz_targets::oracle::Oracle;
+use sintfuzz_targets::rng::SplitMix64;
+use sintfuzz_targets::{run, Invariant, InvariantSet, Settings, Target};
+
+fn retarget(vector: u32, targets: u8) -> Op {
+    Op::Retarget(Retarget {
+        vp: 0,
+        vtl: Vtl::Vtl0,
+        device: 0,
+        vector,
+        targets,
+        flaws: RetargetFlaws::default(),
+    })
+}
+
+fn feed(config: Config, steps: &[(Op, OpResult)]) -> Option<Invariant> {
+    let mut o = Oracle::new(config, InvariantSet::default_set());
+    for (i, (op, r)) in steps.iter().enumerate() {
+        o.before(i, op);
+        o.after(op, *r);
+    }
+    o.violation().map(|v| v.invariant)
+}
+
+fn two_vps() -> Config {
+    Config {
+        vp_count: 2,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn a_wrong_retarget_status_is_a_hypercall_violation() {
+    let ok = OpResult::Hv(HvStatus::Success);
+    let bad = OpResult::Hv(HvStatus::InvalidParameter);
+    // The model's right answers: no violation.
+    assert_eq!(feed(two_vps(), &[(retarget(0x40, 0b11), ok)]), None);
+    assert_eq!(feed(two_vps(), &[(retarget(0x130, 1), bad)]), None);
+    assert_eq!(feed(two_vps(), &[(retarget(0x40, 0), bad)]), None);
+    assert_eq!(feed(two_vps(), &[(retarget(0x40, 0b100), bad)]), None);
+    // A model that rejects a valid retarget, or accepts an invalid one.
+    assert_eq!(
+        feed(two_vps(), &[(retarget(0x40, 0b11), bad)]),
+        Some(Invariant::HypercallSemantics)
+    );
+    assert_eq!(
+        feed(two_vps(), &[(retarget(0x130, 1), ok)]),
+        Some(Invariant::HypercallSemantics)
+    );
+    assert_eq!(
+        feed(two_vps(), &[(retarget(0x40, 0b100), ok)]),
+        Some(Invariant::HypercallSemantics)
+    );
+}
+
+#[test]
+fn routes_follow_the_specification_not_the_model_status() {
+    // The model wrongly rejects the retarget; with hypercall-semantics masked the oracle
+    // still holds the route, so a device interrupt that never arrives is a lost-device.
+    let set = InvariantSet::parse("lost-device").unwrap();
+    let mut o = Oracle::new(Config::default(), set);
+    let steps = [
+        (retarget(0x40, 1), OpResult::Hv(HvStatus::InvalidParameter)),
+        (
+            Op::HostDeviceInterrupt(sintfuzz_model::op::HostDeviceInterrupt { device: 0, pick: 0 }),
+            OpResult::Refused(Refusal::NoRoute),
+        ),
+        (
+            Op::RunVp(sintfuzz_model::op::RunVp { vp: 0 }),
+            OpResult::Done,
+        ),
+    ];
+    for (i, (op, r)) in steps.iter().enumerate() {
+        o.before(i, op);
+        o.after(op, *r);
+    }
+    assert_eq!(
+        o.violation().map(|v| v.invariant),
+        Some(Invariant::LostDevice)
+    );
+}
+
+#[test]
+fn channel_results_are_checked_against_the_protocol() {
+    let relay = Config::default();
+    let offer = Op::HostOffer(HostOffer { slot: 0 });
+    let open = Op::OpenChannel(OpenChannel {
+        slot: 0,
+        target_vp: 0,
+        event_flag: 1,
+    });
+    let close = Op::CloseChannel(CloseChannel { slot: 0 });
+    let done = OpResult::Done;
+    let refused = OpResult::Refused(Refusal::NotOffered);
+    assert_eq!(
+        feed(relay, &[(offer, done), (open, done), (close, done)]),
+        None
+    );
+    // Opening a channel never offered succeeds in a broken server.
+    assert_eq!(
+        feed(relay, &[(open, done)]),
+        Some(Invariant::HypercallSemantics)
+    );
+    // Refusing an open the protocol allows.
+    assert_eq!(
+        feed(relay, &[(offer, done), (open, refused)]),
+        Some(Invariant::HypercallSemantics)
+    );
+    // A second close.
+    assert_eq!(
+        feed(
+            relay,
+            &[(offer, done), (open, done), (close, done), (close, done)]
+        ),
+        Some(Invariant::HypercallSemantics)
+    );
+}
+
+#[test]
+fn the_model_follows_the_specification_on_random_inputs() {
+    // The model is checked, not trusted: on every revision, seeded random inputs never
+    // break hypercall-semantics.
+    let set = InvariantSet::parse("hypercall-semantics").unwrap();
+    let mut rng = SplitMix64(0x5eed_0010);
+    let inputs: Vec<Vec<u8>> = (0..1500).map(|_| rng.input()).collect();
+    for target in Target::ALL {
+        for revision in Revision::ALL {
+            let s = Settings {
+                revision,
+                invariants: set,
+            };
+            for d in &inputs {
+                if let Some(v) = run(target, d, &s).violation() {
+                    panic!("{target} on {revision}: {v}");
+                }
+            }
+        }
+    }
+}
