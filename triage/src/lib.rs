@@ -5,8 +5,14 @@
 pub mod bench;
 pub mod bucket;
 pub mod campaign;
+pub mod engine;
 pub mod explain;
 pub mod minimize;
+pub mod plot;
+pub mod report;
+pub mod runner;
+pub mod store;
+pub mod triage;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,157 @@
+//! libFuzzer through cargo-fuzz (`cargo fuzz build -s none`; stable Rust needs `-s none`).
+//! One process; `jobs > 1` is libFuzzer's fork mode. New inputs go straight into the
+//! shared corpus (its first corpus directory), and `-reload=1` reads what the other
+//! engines put there while it runs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{cargo_install, files_in, have, run_cmd, token_after, Exit, RunSpec, Stats};
+use crate::Fail;
+
+pub fn ensure_tools() -> Result<(), Fail> {
+    if !have("cargo", &["fuzz", "--version"]) {
+        cargo_install("cargo-fuzz", None)?;
+    }
+    Ok(())
+}
+
+pub fn build(root: &Path) -> Result<PathBuf, Fail> {
+    run_cmd(
+        Command::new("cargo")
+            .args(["fuzz", "build", "-s", "none"])
+            .current_dir(root),
+        "cargo fuzz build -s none",
+    )?;
+    Ok(root.join("fuzz/target/x86_64-unknown-linux-gnu/release"))
+}
+
+pub fn commands(run: &RunSpec) -> Result<Vec<Command>, Fail> {
+    let crashes = run.work.join("crashes");
+    std::fs::create_dir_all(&crashes)
+        .map_err(|e| Fail::Usage(format!("{}: {e}", crashes.display())))?;
+    let mut cmd = Command::new(&run.binary);
+    cmd.arg(&run.corpus)
+        .arg(format!("-max_total_time={}", run.seconds))
+        .arg("-use_value_profile=1")
+        .arg(format!("-max_len={}", RunSpec::max_len()))
+        .arg(format!("-artifact_prefix={}/", crashes.display()))
+        .arg("-print_final_stats=1")
+        .current_dir(&run.work);
+    if let Some(s) = run.seed {
+        cmd.arg(format!("-seed={s}"));
+    }
+    if run.shared {
+        cmd.arg("-reload=1");
+    }
+    if run.jobs > 1 {
+        // Fork mode with ignored crashes keeps fuzzing after a crash. With one job the
+        // in-process fuzzer is several times faster, and the campaign restarts it after
+        // each crash instead.
+        cmd.arg(format!("-fork={}", run.jobs));
+        if !run.stop_on_crash {
+            cmd.arg("-ignore_crashes=1");
+        }
+    }
+    Ok(vec![cmd])
+}
+
+/// One status line (`#N ... cov: C ft: F corp: K ... exec/s: E`, plain and fork-mode
+/// forms) or a final `stat::` line.
+pub fn parse_line(line: &str, s: &mut Stats) {
+    if let Some(v) = line.strip_prefix("stat::number_of_executed_units:") {
+        if let Ok(n) = v.trim().parse::<u64>() {
+            s.execs = s.execs.max(n);
+        }
+        return;
+    }
+    let Some(first) = line.split_whitespace().next() else {
+        return;
+    };
+    if !first.starts_with('#') {
+        return;
+    }
+    if let Ok(n) = first
+        .trim_start_matches('#')
+        .trim_end_matches(':')
+        .parse::<u64>()
+    {
+        s.execs = s.execs.max(n);
+    }
+    if let Some(e) = token_after(line, "exec/s").and_then(|t| t.parse().ok()) {
+        s.exec_per_sec = e;
+    }
+    if let Some(c) = token_after(line, "corp") {
+        if let Ok(n) = c.split('/').next().unwrap_or("").parse() {
+            s.corpus = Some(n);
+        }
+    }
+    if let (Some(cov), Some(ft)) = (token_after(line, "cov"), token_after(line, "ft")) {
+        s.coverage = cov.parse().ok();
+        s.coverage_label = Some(format!("cov {cov}, ft {ft}"));
+    }
+}
+
+pub fn crash_files(work: &Path) -> Vec<PathBuf> {
+    files_in(&work.join("crashes"), |n| n.starts_with("crash-"))
+}
+
+/// libFuzzer prints `RELOAD` on a status line when inputs another process put into its
+/// corpus directory added coverage.
+pub fn imported(log: &str) -> usize {
+    log.lines()
+        .filter(|l| l.starts_with('#') && l.contains("RELOAD"))
+        .count()
+}
+
+pub fn classify(code: i32, crashed: bool) -> Exit {
+    match (code, crashed) {
+        (0, _) => Exit::Finished,
+        (_, true) => Exit::Crashed,
+        (c, false) => Exit::Failed(format!("exit code {c} without a crash file")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines() {
+        let mut l = Stats::default();
+        parse_line(
+            "#262144\tpulse  cov: 725 ft: 5408 corp: 1615/69Kb lim: 149 exec/s: 65536 rss: 32Mb",
+            &mut l,
+        );
+        assert_eq!(
+            (l.execs, l.exec_per_sec, l.corpus, l.coverage),
+            (262144, 65536.0, Some(1615), Some(725))
+        );
+        assert_eq!(l.coverage_label.as_deref(), Some("cov 725, ft 5408"));
+        parse_line(
+            "#300000: cov: 800 ft: 6000 corp: 1700 exec/s 40000 oom/timeout/crash: 0/0/2 time: 9s",
+            &mut l,
+        );
+        assert_eq!(
+            (l.execs, l.exec_per_sec, l.corpus),
+            (300000, 40000.0, Some(1700))
+        );
+        parse_line("INFO: Seed: 123", &mut l);
+        assert_eq!(l.execs, 300000);
+        parse_line("stat::number_of_executed_units: 310000", &mut l);
+        assert_eq!(l.execs, 310000);
+    }
+
+    #[test]
+    fn reloads_are_imports() {
+        let log = "#2\tINITED cov: 3\n#900\tRELOAD cov: 40 ft: 50 corp: 9/1b\n#950\tNEW cov: 41\n";
+        assert_eq!(imported(log), 1);
+    }
+
+    #[test]
+    fn exits() {
+        assert_eq!(classify(0, false), Exit::Finished);
+        assert_eq!(classify(1, true), Exit::Crashed);
+        assert!(matches!(classify(1, false), Exit::Failed(_)));
+    }
+}

@@ -1,0 +1,280 @@
+//! The fuzzing engines behind `campaign`, `parity` and `tte`: for each engine one module
+//! with what it takes to install and build it, its command line, its stats reader, where
+//! it writes crashes and new inputs, and how to read its exit. This file is the one place
+//! that names the engines and dispatches to them.
+
+pub mod afl;
+pub mod honggfuzz;
+pub mod libfuzzer;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+
+use clap::ValueEnum;
+use serde::Serialize;
+use sintfuzz_targets::{Settings, Target};
+
+use crate::Fail;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Libfuzzer,
+    Afl,
+    Honggfuzz,
+}
+
+impl Engine {
+    pub const ALL: [Engine; 3] = [Engine::Libfuzzer, Engine::Afl, Engine::Honggfuzz];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Libfuzzer => "libfuzzer",
+            Engine::Afl => "afl",
+            Engine::Honggfuzz => "honggfuzz",
+        }
+    }
+
+    /// Install what the engine needs if it is missing, saying so.
+    pub fn ensure_tools(self) -> Result<(), Fail> {
+        match self {
+            Engine::Libfuzzer => libfuzzer::ensure_tools(),
+            Engine::Afl => afl::ensure_tools(),
+            Engine::Honggfuzz => honggfuzz::ensure_tools(),
+        }
+    }
+
+    /// Build the engine's binaries of every target (in `fuzz/`).
+    pub fn build(self, root: &Path) -> Result<Binaries, Fail> {
+        eprintln!("sintfuzz: building the {} targets ...", self.name());
+        let dir = match self {
+            Engine::Libfuzzer => libfuzzer::build(root)?,
+            Engine::Afl => afl::build(root)?,
+            Engine::Honggfuzz => honggfuzz::build(root)?,
+        };
+        Ok(Binaries { engine: self, dir })
+    }
+
+    /// Binaries built before (`--bin-dir`), checked to exist.
+    pub fn prebuilt(self, dir: &Path) -> Binaries {
+        Binaries {
+            engine: self,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// The processes of one run (several for AFL++ with more than one job).
+    pub fn commands(self, run: &RunSpec) -> Result<Vec<Command>, Fail> {
+        match self {
+            Engine::Libfuzzer => libfuzzer::commands(run),
+            Engine::Afl => afl::commands(run),
+            Engine::Honggfuzz => honggfuzz::commands(run),
+        }
+    }
+
+    /// Update `stats` from one line of the engine's output.
+    pub fn parse_line(self, line: &str, stats: &mut Stats) {
+        match self {
+            Engine::Libfuzzer => libfuzzer::parse_line(line, stats),
+            Engine::Afl => {}
+            Engine::Honggfuzz => honggfuzz::parse_line(line, stats),
+        }
+    }
+
+    /// Update `stats` from the files the engine keeps in its work directory.
+    pub fn read_stats(self, work: &Path, stats: &mut Stats) {
+        match self {
+            Engine::Libfuzzer => {}
+            Engine::Afl => afl::read_stats(work, stats),
+            Engine::Honggfuzz => honggfuzz::read_stats(work, stats),
+        }
+    }
+
+    /// Crash files the engine wrote under `work`.
+    pub fn crash_files(self, work: &Path) -> Vec<PathBuf> {
+        match self {
+            Engine::Libfuzzer => libfuzzer::crash_files(work),
+            Engine::Afl => afl::crash_files(work),
+            Engine::Honggfuzz => honggfuzz::crash_files(work),
+        }
+    }
+
+    /// New inputs the engine keeps outside the shared corpus (AFL++'s queue), to copy
+    /// into it; libFuzzer and honggfuzz write theirs into the shared corpus directly.
+    pub fn own_finds(self, work: &Path) -> Vec<PathBuf> {
+        match self {
+            Engine::Afl => afl::own_finds(work),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Inputs the engine took from the others while it ran, as it reports them.
+    pub fn imported(self, work: &Path, log: &str) -> usize {
+        match self {
+            Engine::Libfuzzer => libfuzzer::imported(log),
+            Engine::Afl => afl::imported(work),
+            Engine::Honggfuzz => 0,
+        }
+    }
+
+    /// Whether the engine reads the shared corpus again while it runs. honggfuzz does
+    /// not: the campaign restarts it now and then so it sees the others' finds.
+    pub fn reloads_corpus(self) -> bool {
+        !matches!(self, Engine::Honggfuzz)
+    }
+
+    /// What the exit of one process means.
+    pub fn classify_exit(self, status: ExitStatus, stopped_by_us: bool, crashed: bool) -> Exit {
+        use std::os::unix::process::ExitStatusExt;
+        if stopped_by_us {
+            return Exit::Stopped;
+        }
+        if let Some(sig) = status.signal() {
+            return Exit::Failed(format!("killed by signal {sig}"));
+        }
+        let code = status.code().unwrap_or(-1);
+        match self {
+            // libFuzzer exits non-zero when it stops at a crash.
+            Engine::Libfuzzer => libfuzzer::classify(code, crashed),
+            // AFL++ and honggfuzz (without --exit_code_upon_crash) exit 0 after crashes.
+            Engine::Afl => afl::classify(code, crashed),
+            Engine::Honggfuzz => honggfuzz::classify(code, crashed),
+        }
+    }
+}
+
+/// Where one engine's binaries are.
+#[derive(Clone, Debug)]
+pub struct Binaries {
+    pub engine: Engine,
+    pub dir: PathBuf,
+}
+
+impl Binaries {
+    pub fn target(&self, target: Target) -> PathBuf {
+        let t = target.name();
+        match self.engine {
+            Engine::Libfuzzer => self.dir.join(t),
+            Engine::Afl => self.dir.join(format!("{t}_afl")),
+            Engine::Honggfuzz => self.dir.join(format!("{t}_hfuzz")),
+        }
+    }
+}
+
+/// One engine process group's job.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    pub target: Target,
+    pub binary: PathBuf,
+    /// The shared corpus: read at start (and again while running where the engine can),
+    /// written by libFuzzer and honggfuzz.
+    pub corpus: PathBuf,
+    /// The engine's own directory for this run: crashes, queue, stats, logs.
+    pub work: PathBuf,
+    pub seconds: u64,
+    pub jobs: u32,
+    pub settings: Settings,
+    /// Engine RNG seed (libFuzzer `-seed`, AFL++ `-s`); honggfuzz has none.
+    pub seed: Option<u64>,
+    /// Stop at the first crash (time-to-exposure trials) instead of keeping going.
+    pub stop_on_crash: bool,
+    /// Other engines write into the shared corpus while this one runs.
+    pub shared: bool,
+}
+
+impl RunSpec {
+    /// The longest input the engines may write: the longest canonical input plus slack.
+    pub fn max_len() -> usize {
+        sintfuzz_targets::codec::MAX_CANONICAL_LEN + 22
+    }
+}
+
+/// Live figures of one run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    pub execs: u64,
+    pub exec_per_sec: f64,
+    pub corpus: Option<usize>,
+    /// The engine's own coverage count (libFuzzer `cov`, AFL++ `edges_found`, honggfuzz
+    /// `edge_cov`): comparable within one engine only.
+    pub coverage: Option<u64>,
+    /// The same as the engine words it (`cov 725, ft 5408`, `bitmap 3.2%`).
+    pub coverage_label: Option<String>,
+}
+
+/// How one engine process ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind", content = "detail")]
+pub enum Exit {
+    /// Ran its time out.
+    Finished,
+    /// Stopped at a crash.
+    Crashed,
+    /// We stopped it (budget, Ctrl-C, a round change).
+    Stopped,
+    /// Anything else: the campaign exits 2.
+    Failed(String),
+}
+
+/// Run a command to completion; a failure is a setup error with its last stderr line.
+pub(crate) fn run_cmd(cmd: &mut Command, what: &str) -> Result<(), Fail> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Fail::Usage(format!("{what}: cannot start: {e}")))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        return Err(Fail::Usage(format!("{what} failed: {}", last.trim())));
+    }
+    Ok(())
+}
+
+pub(crate) fn have(cmd: &str, args: &[&str]) -> bool {
+    Command::new(cmd)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+pub(crate) fn cargo_install(krate: &str, version: Option<&str>) -> Result<(), Fail> {
+    eprintln!("sintfuzz: installing {krate} (cargo install {krate}) ...");
+    let mut c = Command::new("cargo");
+    c.args(["install", "--locked", krate]);
+    if let Some(v) = version {
+        c.args(["--version", v]);
+    }
+    run_cmd(&mut c, &format!("cargo install {krate}"))
+}
+
+/// Files directly in `dir` whose name passes `keep`, sorted.
+pub(crate) fn files_in(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&keep))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The value after `key` (or `key:`) among the whitespace-separated tokens of `line`.
+pub(crate) fn token_after<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let mut it = line.split_whitespace();
+    while let Some(t) = it.next() {
+        if t == key || t.strip_suffix(':') == Some(key) {
+            return it.next();
+        }
+    }
+    None
+}

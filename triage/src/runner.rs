@@ -1,0 +1,517 @@
+//! One engine on one target for a share of the time, in rounds: start its processes (in
+//! their own process group), follow their logs and stats files, collect crash files as
+//! they appear, copy the engine's own finds into the shared corpus, record samples, and
+//! read each exit. Used by `campaign` and `tte`.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+use sintfuzz_targets::files::read_input;
+use sintfuzz_targets::{Invariant, InvariantSet, Settings, Target};
+
+use crate::engine::{Engine, Exit, RunSpec, Stats};
+use crate::store::{add_bytes, add_file, count_files};
+use crate::Fail;
+
+/// What every runner of one campaign shares.
+pub struct Shared {
+    pub stop: AtomicBool,
+    /// The campaign's clock: samples and crash times count from here.
+    pub start: Instant,
+    pub start_wall: SystemTime,
+    pub samples: Mutex<Vec<Sample>>,
+}
+
+impl Shared {
+    pub fn new() -> Self {
+        Shared {
+            stop: AtomicBool::new(false),
+            start: Instant::now(),
+            start_wall: SystemTime::now(),
+            samples: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One progress sample of one engine run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Sample {
+    /// Seconds since the campaign started.
+    pub t: f64,
+    pub engine: &'static str,
+    pub target: &'static str,
+    pub execs: u64,
+    pub exec_per_sec: f64,
+    pub corpus: Option<usize>,
+    pub coverage: Option<u64>,
+    pub crash_files: usize,
+}
+
+/// One crash file with what found it and when.
+#[derive(Clone, Debug, Serialize)]
+pub struct Found {
+    pub path: PathBuf,
+    #[serde(skip)]
+    pub target: Target,
+    #[serde(skip)]
+    pub settings: Settings,
+    pub engine: &'static str,
+    /// Seconds from the campaign start to the file's modification time.
+    pub seconds: f64,
+    /// The invariant its replay violates, if it does.
+    pub invariant: Option<&'static str>,
+}
+
+/// What one engine run did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunStats {
+    pub engine: String,
+    pub target: String,
+    pub jobs: u32,
+    /// Seconds since the campaign start when it began and ended.
+    pub began: f64,
+    pub seconds: f64,
+    pub rounds: u32,
+    pub execs: u64,
+    pub exec_per_sec: f64,
+    pub coverage: Option<String>,
+    pub crash_files: usize,
+    /// Its own finds copied into the shared corpus (AFL++'s queue).
+    pub exported: usize,
+    /// Inputs it took from the shared corpus while running, as the engine reports them
+    /// (libFuzzer `RELOAD` lines that added coverage, AFL++ `sync:` queue entries).
+    pub imported: usize,
+    pub exits: Vec<Exit>,
+    /// Why the campaign must exit 2 because of this run, if it must.
+    pub failure: Option<String>,
+    pub interrupted: bool,
+}
+
+/// After this many crash files of one invariant, the run restarts with that invariant
+/// masked (`SINTFUZZ_INVARIANTS` without it), so shallow, dense crashes (say a one-step
+/// VTL2 assert) do not eat the budget of deeper ones. Each crash keeps the settings it
+/// was found under.
+pub const MASK_AFTER: usize = 3;
+
+pub struct Job<'a> {
+    pub engine: Engine,
+    pub target: Target,
+    pub binary: PathBuf,
+    pub corpus: PathBuf,
+    pub work: PathBuf,
+    /// Where crash files are copied to (kept across runs).
+    pub crashes: PathBuf,
+    pub seconds: u64,
+    pub jobs: u32,
+    pub settings: Settings,
+    pub seed: Option<u64>,
+    pub stop_on_crash: bool,
+    pub shared: bool,
+    /// Mask an invariant after [`MASK_AFTER`] crashes of it (campaigns), or never (trials).
+    pub mask: bool,
+    /// Stop the whole campaign when a crash satisfies this (trials).
+    pub until: Option<&'a (dyn Fn(&Found) -> bool + Sync)>,
+}
+
+/// A child's combined output, read as it grows.
+struct Tail {
+    file: PathBuf,
+    offset: u64,
+    partial: String,
+}
+
+impl Tail {
+    fn lines(&mut self) -> Vec<String> {
+        let Ok(mut f) = std::fs::File::open(&self.file) else {
+            return Vec::new();
+        };
+        if f.seek(SeekFrom::Start(self.offset)).is_err() {
+            return Vec::new();
+        }
+        let mut buf = Vec::new();
+        if f.read_to_end(&mut buf).is_err() {
+            return Vec::new();
+        }
+        self.offset += buf.len() as u64;
+        self.partial.push_str(&String::from_utf8_lossy(&buf));
+        let mut out: Vec<String> = self.partial.split('\n').map(str::to_string).collect();
+        self.partial = out.pop().unwrap_or_default();
+        out
+    }
+}
+
+fn signal_group(pgid: u32, sig: i32) {
+    // SAFETY: kill(2) on our own children's process group; no memory is involved.
+    unsafe {
+        libc::kill(-(pgid as i32), sig);
+    }
+}
+
+fn spawn(job: &Job, spec: &RunSpec, round: u32) -> Result<(Vec<Child>, Vec<Tail>), Fail> {
+    let cmds = job.engine.commands(spec)?;
+    let mut children: Vec<Child> = Vec::new();
+    let mut tails = Vec::new();
+    for (i, mut cmd) in cmds.into_iter().enumerate() {
+        let log = spec
+            .work
+            .join(format!("{}-round{round}-{i}.log", job.engine.name()));
+        let f = std::fs::File::create(&log)
+            .map_err(|e| Fail::Usage(format!("{}: {e}", log.display())))?;
+        let f2 = f
+            .try_clone()
+            .map_err(|e| Fail::Usage(format!("{}: {e}", log.display())))?;
+        // One process group for the run, so that stopping it stops everything it started,
+        // and Ctrl-C reaches us, not it.
+        let pgid = children.first().map_or(0, |c| c.id() as i32);
+        std::os::unix::process::CommandExt::process_group(&mut cmd, pgid);
+        cmd.env(
+            sintfuzz_targets::harness::ENV_REVISION,
+            spec.settings.revision.name(),
+        )
+        .env(
+            sintfuzz_targets::harness::ENV_INVARIANTS,
+            spec.settings.invariants.to_string(),
+        )
+        .env("RUST_BACKTRACE", "0")
+        .env_remove(sintfuzz_targets::harness::ENV_LOG)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(f))
+        .stderr(Stdio::from(f2));
+        match cmd.spawn() {
+            Ok(c) => children.push(c),
+            Err(e) => {
+                if let Some(c) = children.first() {
+                    signal_group(c.id(), libc::SIGKILL);
+                }
+                for c in &mut children {
+                    let _ = c.wait();
+                }
+                return Err(Fail::Usage(format!(
+                    "{} on {}: cannot start {}: {e}",
+                    job.engine.name(),
+                    job.target.name(),
+                    cmd.get_program().to_string_lossy()
+                )));
+            }
+        }
+        tails.push(Tail {
+            file: log,
+            offset: 0,
+            partial: String::new(),
+        });
+    }
+    Ok((children, tails))
+}
+
+/// Run `job`; every crash file it wrote is in the returned list (copied under
+/// `job.crashes`). A run that cannot start or ends unexpectedly is not an `Err`: its
+/// `failure` says why, so the campaign still triages and reports everything else.
+pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
+    let began = shared.start.elapsed().as_secs_f64();
+    let mut stats = RunStats {
+        engine: job.engine.name().into(),
+        target: job.target.name().into(),
+        jobs: job.jobs,
+        began,
+        ..RunStats::default()
+    };
+    let mut found: Vec<Found> = Vec::new();
+    let mut invariants = job.settings.invariants;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut exported = std::collections::BTreeSet::new();
+    let mut counts: std::collections::BTreeMap<Invariant, usize> = Default::default();
+    let start = Instant::now();
+    // A run that never restarts to import is one round unless it crashes or masks.
+    let round_cap = if job.shared && !job.engine.reloads_corpus() {
+        Some((job.seconds / 3).max(20))
+    } else {
+        None
+    };
+    let mut last_sample = Instant::now() - Duration::from_secs(10);
+    let mut total_execs = 0u64;
+    let mut last = Stats::default();
+    for round in 0u32.. {
+        let left = job.seconds.saturating_sub(start.elapsed().as_secs());
+        if left == 0 || shared.stopped() || invariants == InvariantSet::NONE {
+            break;
+        }
+        let secs = round_cap.map_or(left, |c| c.min(left));
+        let work = job.work.join(format!("round-{round}"));
+        let _ = std::fs::remove_dir_all(&work);
+        if let Err(e) = std::fs::create_dir_all(&work) {
+            stats.failure = Some(format!("{}: {e}", work.display()));
+            break;
+        }
+        let settings = Settings {
+            revision: job.settings.revision,
+            invariants,
+        };
+        let spec = RunSpec {
+            target: job.target,
+            binary: job.binary.clone(),
+            corpus: job.corpus.clone(),
+            work: work.clone(),
+            seconds: secs,
+            jobs: job.jobs,
+            settings,
+            seed: job.seed.map(|s| s + round as u64 * 1000),
+            stop_on_crash: job.stop_on_crash,
+            shared: job.shared,
+        };
+        if !job.binary.is_file() {
+            stats.failure = Some(format!(
+                "{}: no such engine binary (build it, or check --bin-dir)",
+                job.binary.display()
+            ));
+            break;
+        }
+        let (mut children, mut tails) = match spawn(job, &spec, round) {
+            Ok(x) => x,
+            Err(Fail::Usage(e)) => {
+                stats.failure = Some(e);
+                break;
+            }
+        };
+        stats.rounds += 1;
+        let pgid = children[0].id();
+        let round_start = Instant::now();
+        let mut live = Stats::default();
+        let mut statuses: Vec<Option<std::process::ExitStatus>> = vec![None; children.len()];
+        let mut mask: Option<Invariant> = None;
+        let mut stopped_by_us = false;
+        let found_before = found.len();
+        let mut raw = 0usize;
+        loop {
+            for (c, s) in children.iter_mut().zip(statuses.iter_mut()) {
+                if s.is_none() {
+                    if let Ok(Some(st)) = c.try_wait() {
+                        *s = Some(st);
+                    }
+                }
+            }
+            let all_done = statuses.iter().all(Option::is_some);
+            for t in &mut tails {
+                for l in t.lines() {
+                    job.engine.parse_line(&l, &mut live);
+                }
+            }
+            job.engine.read_stats(&work, &mut live);
+            collect_crashes(
+                job,
+                &work,
+                settings,
+                shared,
+                &mut seen,
+                &mut counts,
+                &mut found,
+                &mut mask,
+                &mut raw,
+            );
+            export_finds(job, &work, &mut exported, &mut stats.exported);
+            if last_sample.elapsed() >= Duration::from_secs(1) || all_done {
+                last_sample = Instant::now();
+                shared.samples.lock().expect("not poisoned").push(Sample {
+                    t: shared.start.elapsed().as_secs_f64(),
+                    engine: job.engine.name(),
+                    target: job.target.name(),
+                    execs: total_execs + live.execs,
+                    exec_per_sec: live.exec_per_sec,
+                    corpus: live.corpus.or(Some(count_files(&job.corpus))),
+                    coverage: live.coverage,
+                    crash_files: found.len(),
+                });
+            }
+            if all_done {
+                break;
+            }
+            let hit = job
+                .until
+                .is_some_and(|u| found[found_before..].iter().any(u));
+            if hit {
+                shared.stop.store(true, Ordering::SeqCst);
+            }
+            let over = round_start.elapsed() > Duration::from_secs(secs + 60);
+            let restart =
+                round_cap.is_some() && round_start.elapsed() > Duration::from_secs(secs + 5);
+            if (mask.is_some() && job.mask) || shared.stopped() || over || restart {
+                stopped_by_us = true;
+                signal_group(pgid, libc::SIGTERM);
+                if round_start.elapsed() > Duration::from_secs(secs + 70) {
+                    signal_group(pgid, libc::SIGKILL);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        // Whatever the leaders left behind goes too.
+        signal_group(pgid, libc::SIGKILL);
+        for t in &mut tails {
+            for l in t.lines() {
+                job.engine.parse_line(&l, &mut live);
+            }
+        }
+        job.engine.read_stats(&work, &mut live);
+        collect_crashes(
+            job,
+            &work,
+            settings,
+            shared,
+            &mut seen,
+            &mut counts,
+            &mut found,
+            &mut mask,
+            &mut raw,
+        );
+        export_finds(job, &work, &mut exported, &mut stats.exported);
+        let log: String = tails
+            .iter()
+            .map(|t| std::fs::read_to_string(&t.file).unwrap_or_default())
+            .collect();
+        if job.shared {
+            stats.imported += job.engine.imported(&work, &log);
+        }
+        total_execs += live.execs;
+        last = live;
+        let crashed = raw > 0;
+        let mut failed = None;
+        for s in statuses.into_iter().flatten() {
+            let exit = job.engine.classify_exit(s, stopped_by_us, crashed);
+            if let Exit::Failed(why) = &exit {
+                let tail = log
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                failed = Some(format!("{why}; last output: {tail}"));
+            }
+            stats.exits.push(exit);
+        }
+        if let Some(f) = failed {
+            stats.failure = Some(f);
+            break;
+        }
+        if job.stop_on_crash && crashed {
+            break;
+        }
+        match mask {
+            Some(inv) if job.mask => {
+                invariants = invariants
+                    .iter()
+                    .filter(|&i| i != inv)
+                    .fold(InvariantSet::NONE, InvariantSet::with);
+                eprintln!(
+                    "sintfuzz: {} {}: {MASK_AFTER} crashes of {inv}; continuing without it",
+                    job.engine.name(),
+                    job.target.name()
+                );
+            }
+            // The engine stopped at a crash, or a restart to import: go on.
+            _ if crashed || round_cap.is_some() => {}
+            _ => break,
+        }
+    }
+    let end = shared.start.elapsed().as_secs_f64();
+    stats.seconds = end - began;
+    stats.execs = total_execs;
+    stats.exec_per_sec = total_execs as f64 / stats.seconds.max(1e-9);
+    stats.coverage = last.coverage_label;
+    stats.crash_files = found.len();
+    stats.interrupted = shared.stopped() && job.until.is_none();
+    if stats.failure.is_none() && stats.rounds > 0 && total_execs == 0 && !shared.stopped() {
+        stats.failure = Some("the engine reported zero executions".into());
+    }
+    (stats, found)
+}
+
+/// Copy new crash files into `job.crashes`, classify them, and choose an invariant to
+/// mask once one reaches [`MASK_AFTER`].
+#[allow(clippy::too_many_arguments)]
+fn collect_crashes(
+    job: &Job,
+    work: &Path,
+    settings: Settings,
+    shared: &Shared,
+    seen: &mut std::collections::BTreeSet<PathBuf>,
+    counts: &mut std::collections::BTreeMap<Invariant, usize>,
+    found: &mut Vec<Found>,
+    mask: &mut Option<Invariant>,
+    raw: &mut usize,
+) {
+    for path in job.engine.crash_files(work) {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let Ok(data) = std::fs::read(&path) else {
+            continue;
+        };
+        let mtime = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|_| SystemTime::now());
+        let seconds = mtime
+            .duration_since(shared.start_wall)
+            .map_or(0.0, |d| d.as_secs_f64());
+        *raw += 1;
+        // The same bytes again (in this run or an earlier one) are one crash file.
+        let kept = match add_bytes(&job.crashes, &data, &format!("{}-", job.engine.name())) {
+            Ok((p, _)) => p,
+            Err(_) => path.clone(),
+        };
+        if found.iter().any(|f| f.path == kept) {
+            continue;
+        }
+        let inv = replay_invariant(job.target, &kept, &settings);
+        if let Some(inv) = inv {
+            let n = counts.entry(inv).or_insert(0);
+            *n += 1;
+            if *n >= MASK_AFTER && mask.is_none() {
+                *mask = Some(inv);
+            }
+        }
+        found.push(Found {
+            path: kept,
+            target: job.target,
+            settings,
+            engine: job.engine.name(),
+            seconds,
+            invariant: inv.map(|i| i.id()),
+        });
+    }
+}
+
+/// The invariant a file violates, without letting a model panic through.
+pub fn replay_invariant(target: Target, path: &Path, settings: &Settings) -> Option<Invariant> {
+    let data = read_input(path).ok()?;
+    crate::triage::quietly(|| sintfuzz_targets::run(target, &data, settings))
+        .ok()?
+        .violation()
+        .map(|v| v.invariant)
+}
+
+fn export_finds(
+    job: &Job,
+    work: &Path,
+    done: &mut std::collections::BTreeSet<PathBuf>,
+    n: &mut usize,
+) {
+    for p in job.engine.own_finds(work) {
+        if done.insert(p.clone()) && matches!(add_file(&job.corpus, &p, ""), Ok((_, true))) {
+            *n += 1;
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! `sintfuzz campaign` end to end without a real engine: stand-in libFuzzer binaries
+//! (shell scripts taking libFuzzer's command line) given with `--bin-dir`, so the tests
+//! check the campaign's own logic: exit 2 for a missing engine or zero executions, the
+//! persistent corpus and bucket history across two runs, and the report.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sintfuzz-camp-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn campaign(args: &[&str], envs: &[(&str, &Path)]) -> Output {
+    let seed = std::fs::read_dir(root().join("corpus/relay_lifecycle"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .min()
+        .unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sintfuzz"));
+    c.env("FAKE_INPUT", seed);
+    c.arg("campaign")
+        .args(args)
+        .current_dir(root())
+        .env_remove("SINTFUZZ_REVISION")
+        .env_remove("SINTFUZZ_INVARIANTS");
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.output().expect("runs")
+}
+
+/// A stand-in libFuzzer: adds a copy of `$FAKE_INPUT` (a clean seed) to its corpus
+/// directory under a new name, prints a status line
+/// with `execs` executions, and on its first round copies `$FAKE_CRASH` (if set) to a
+/// crash file and exits 1, as libFuzzer does at a crash.
+fn fake_libfuzzer(dir: &Path, target: &str, execs: u64) {
+    let script = format!(
+        r##"#!/bin/sh
+corpus=$1; shift
+art=
+for a in "$@"; do case $a in -artifact_prefix=*) art=${{a#-artifact_prefix=}};; esac; done
+[ -n "$FAKE_INPUT" ] && cp "$FAKE_INPUT" "$corpus/fake-$$"
+echo "#{execs}	DONE   cov: 7 ft: 9 corp: 3/30b lim: 4 exec/s: {execs} rss: 30Mb" >&2
+case $art in
+*round-0*) if [ -n "$FAKE_CRASH" ]; then cp "$FAKE_CRASH" "${{art}}crash-1"; exit 1; fi ;;
+esac
+exit 0
+"##
+    );
+    let p = dir.join(target);
+    std::fs::write(&p, script).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn report(out: &Path) -> (String, serde_json::Value) {
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md written");
+    let json =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    (md, json)
+}
+
+const BASE: [&str; 8] = [
+    "--engine",
+    "libfuzzer",
+    "--targets",
+    "relay_lifecycle",
+    "--revision",
+    "proxy-bit",
+    "--time",
+    "2s",
+];
+
+#[test]
+fn a_missing_engine_binary_exits_2_with_a_report() {
+    let bins = tmp("missing-bins");
+    let out = tmp("missing-out");
+    let mut args = BASE.to_vec();
+    args.extend([
+        "--bin-dir",
+        bins.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let o = campaign(&args, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (md, json) = report(&out);
+    assert!(md.contains("no such engine binary"), "{md}");
+    assert_eq!(json["exit_code"], 2);
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&bins);
+}
+
+#[test]
+fn zero_executions_exit_2() {
+    let bins = tmp("zero-bins");
+    let out = tmp("zero-out");
+    fake_libfuzzer(&bins, "relay_lifecycle", 0);
+    let mut args = BASE.to_vec();
+    args.extend([
+        "--bin-dir",
+        bins.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let o = campaign(&args, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (md, _) = report(&out);
+    assert!(md.contains("zero executions"), "{md}");
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&bins);
+}
+
+/// Two campaigns in a row with one `--out`: the second resumes the first's corpus and
+/// marks which buckets are new since the first; `--fresh` starts over.
+#[test]
+fn the_second_run_resumes_and_knows_the_first() {
+    let bins = tmp("resume-bins");
+    let out = tmp("resume-out");
+    fake_libfuzzer(&bins, "relay_lifecycle", 5000);
+    // A #1162 witness as the crash the stand-in engine "finds".
+    let crash = std::fs::read_dir(root().join("triage/regressions/relay_lifecycle"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let toml = p.with_extension("toml");
+            p.extension().is_some_and(|x| x == "bin")
+                && std::fs::read_to_string(&toml).is_ok_and(|t| t.contains("openvmm#1162"))
+        })
+        .expect("a #1162 regression");
+    let mut args = BASE.to_vec();
+    args.extend([
+        "--bin-dir",
+        bins.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let seeds = std::fs::read_dir(root().join("corpus/relay_lifecycle"))
+        .unwrap()
+        .count();
+
+    // First run, no crash: the seeds go into the persistent corpus, the engine adds one.
+    let o = campaign(&args, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (md, json) = report(&out);
+    assert!(md.contains("First run in this output directory"), "{md}");
+    let c = &json["corpora"][0];
+    assert_eq!(c["resumed"], 0);
+    assert_eq!(c["seeds_added"].as_u64().unwrap() as usize, seeds);
+    let end1 = c["end"].as_u64().unwrap();
+    assert!(end1 as usize > seeds, "the engine's input is kept: {c}");
+    assert_eq!(json["buckets"].as_array().unwrap().len(), 0);
+    assert!(json["samples"].as_array().is_some_and(|s| !s.is_empty()));
+
+    // Second run, same --out: resumes that corpus; #1162 (fixed upstream: exit 1) is new
+    // since the previous run.
+    let o = campaign(&args, &[("FAKE_CRASH", &crash)]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (md, json) = report(&out);
+    assert!(md.contains("Previous run in this output directory"), "{md}");
+    assert_eq!(json["corpora"][0]["resumed"].as_u64().unwrap(), end1);
+    assert_eq!(json["corpora"][0]["seeds_added"], 0);
+    assert_eq!(json["buckets"].as_array().unwrap().len(), 1);
+    let b = &json["buckets"][0];
+    assert_eq!(b["known"], "openvmm#1162");
+    assert_eq!(b["new_since_previous"], true);
+    assert_eq!(b["runs"], 1);
+    assert!(md.contains("new since the previous run"), "{md}");
+
+    // Third run finds it again: not new since the previous runs, seen in 2 runs.
+    let o = campaign(&args, &[("FAKE_CRASH", &crash)]);
+    assert_eq!(o.status.code(), Some(1));
+    let (_, json) = report(&out);
+    let b = &json["buckets"][0];
+    assert_eq!(b["new_since_previous"], false);
+    assert_eq!(b["runs"], 2);
+    assert_eq!(b["count"], 2, "one crash file per run (the same bytes)");
+    assert!(b["first_seen"].as_u64() <= b["last_seen"].as_u64());
+
+    // --fresh forgets both.
+    let mut fresh = args.clone();
+    fresh.push("--fresh");
+    let o = campaign(&fresh, &[("FAKE_CRASH", &crash)]);
+    assert_eq!(o.status.code(), Some(1));
+    let (md, json) = report(&out);
+    assert!(md.contains("First run in this output directory"), "{md}");
+    assert_eq!(json["corpora"][0]["resumed"], 0);
+    assert_eq!(json["buckets"][0]["runs"], 1);
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&bins);
+}
