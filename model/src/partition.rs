@@ -189,7 +189,10 @@ impl Partition {
             }) => self.guest(vp, vtl).map(|(i, v)| {
                 let apic = &mut self.vps[i].apic[v];
                 apic.hw_enabled = hw_enabled;
-                apic.sw_enabled = sw_enabled;
+                // `LocalApic::set_apic_base` (`vmm_core/virt_support_apic/src/lib.rs`): clearing
+                // the global enable resets the registers, SVR included, and a disabled APIC's
+                // registers cannot be written: no software enable without the hardware one.
+                apic.sw_enabled = sw_enabled && hw_enabled;
                 OpResult::Done
             }),
             Op::GuestAck(GuestAck { vp, vtl }) => self.guest(vp, vtl).map(|(i, v)| {

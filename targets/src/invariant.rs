@@ -17,6 +17,7 @@ pub enum Invariant {
     ReservedVector,
     LeakSynicDisabled,
     HypercallSemantics,
+    PendingWhileDisabled,
 }
 
 /// Whether an invariant is in the default set or only in `strict`.
@@ -29,7 +30,7 @@ pub enum Tier {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 12] = [
+    pub const ALL: [Invariant; 13] = [
         Invariant::LostRelay,
         Invariant::LostProxySint,
         Invariant::LostDevice,
@@ -42,6 +43,7 @@ impl Invariant {
         Invariant::ReservedVector,
         Invariant::LeakSynicDisabled,
         Invariant::HypercallSemantics,
+        Invariant::PendingWhileDisabled,
     ];
 
     pub const fn id(self) -> &'static str {
@@ -58,6 +60,7 @@ impl Invariant {
             Invariant::ReservedVector => "reserved-vector",
             Invariant::LeakSynicDisabled => "leak-synic-disabled",
             Invariant::HypercallSemantics => "hypercall-semantics",
+            Invariant::PendingWhileDisabled => "pending-while-disabled",
         }
     }
 
@@ -66,7 +69,8 @@ impl Invariant {
             Invariant::LeakNonVmbusSint
             | Invariant::LeakStaleDeviceVector
             | Invariant::ReservedVector
-            | Invariant::LeakSynicDisabled => Tier::Strict,
+            | Invariant::LeakSynicDisabled
+            | Invariant::PendingWhileDisabled => Tier::Strict,
             _ => Tier::Default,
         }
     }
@@ -92,6 +96,9 @@ impl Invariant {
             Invariant::HypercallSemantics => {
                 "TLFS HvCallRetargetDeviceInterrupt; vmbus_server channel state machine (an addition)"
             }
+            Invariant::PendingWhileDisabled => {
+                "request_fixed_interrupts needs both enables; TDX offloads only when can_offload_irr()"
+            }
         }
     }
 
@@ -110,6 +117,7 @@ impl Invariant {
             Invariant::ReservedVector => "a vector below 16 made pending in a VTL0 APIC",
             Invariant::LeakSynicDisabled => "a host SINT interrupt delivered while VTL0's SCONTROL is disabled",
             Invariant::HypercallSemantics => "HvRetargetDeviceInterrupt statuses and VMBus offer/open/close/modify results follow the specification, as the oracle's own state machine computes them",
+            Invariant::PendingWhileDisabled => "no vector becomes pending in a VTL0 APIC whose hardware or software enable is off, on any proxy path (user-space poll, TDX offload)",
         }
     }
 
@@ -235,7 +243,7 @@ mod tests {
     #[test]
     fn sets_parse_and_print() {
         assert_eq!(InvariantSet::parse("default").unwrap().iter().count(), 8);
-        assert_eq!(InvariantSet::parse("strict").unwrap().iter().count(), 12);
+        assert_eq!(InvariantSet::parse("strict").unwrap().iter().count(), 13);
         let s = InvariantSet::parse("lost-relay, leak-unentitled").unwrap();
         assert!(s.contains(Invariant::LostRelay) && !s.contains(Invariant::LostDevice));
         assert_eq!(s.to_string(), "lost-relay,leak-unentitled");

@@ -747,7 +747,7 @@ impl Oracle {
 
     // ----- deliveries -----
 
-    fn on_delivered(&mut self, vp: usize, vector: u8, path: Path) {
+    fn on_delivered(&mut self, vp: usize, vector: u8, path: Path, coalesced: bool) {
         self.vps[vp].pending.insert(vector);
         let step = self.step;
         let violation = |invariant, detail| Violation {
@@ -764,6 +764,13 @@ impl Oracle {
             self.report(violation(
                 Invariant::ReservedVector,
                 "a vector below 16 was made pending in the VTL0 APIC",
+            ));
+        }
+        // The guest's own APIC enables, as it last set them (`SetApic`).
+        if !coalesced && path.is_proxy() && !self.vps[vp].apic_on[0] {
+            self.report(violation(
+                Invariant::PendingWhileDisabled,
+                "a vector became pending in a VTL0 APIC whose hardware or software enable is off",
             ));
         }
         if !path.is_proxy() {
@@ -839,8 +846,8 @@ impl Observer for Oracle {
                 vtl: Vtl::Vtl0,
                 vector,
                 path,
-                ..
-            } => self.on_delivered(vp as usize, vector, path),
+                coalesced,
+            } => self.on_delivered(vp as usize, vector, path, coalesced),
             Event::ProxyAsserted { vp, bits } => {
                 let vp = vp as usize;
                 for tier in [DEFAULT, STRICT] {

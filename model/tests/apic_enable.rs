@@ -1,0 +1,49 @@
+//! A hardware-disabled APIC is software-disabled too (`LocalApic::set_apic_base` resets the
+//! registers when the global enable is cleared), so the TDX offload, gated on the software
+//! enable, never injects into it.
+
+use sintfuzz_model::op::{RunVp, SetApic, WrMsr};
+use sintfuzz_model::{hvdef::msr, Config, Event, Isolation, Op, ProxyAssert, Revision, Sint, Vtl};
+use sintfuzz_model::{op::HostAssert, Partition};
+
+#[test]
+fn hardware_disable_clears_the_software_enable_and_nothing_is_offloaded() {
+    let config = Config {
+        isolation: Isolation::Tdx,
+        tdx_offload: true,
+        ..Config::default()
+    };
+    for revision in Revision::ALL {
+        let mut p = Partition::new(config, revision);
+        let mut events: Vec<Event> = Vec::new();
+        let ops = [
+            Op::WrMsr(WrMsr {
+                vp: 0,
+                vtl: Vtl::Vtl0,
+                msr: msr::SINT0 + 2,
+                value: Sint::unmasked(0x40, true).into_bits(),
+            }),
+            Op::SetApic(SetApic {
+                vp: 0,
+                vtl: Vtl::Vtl0,
+                hw_enabled: false,
+                sw_enabled: true,
+            }),
+            Op::HostAssert(HostAssert {
+                vp: 0,
+                assert: ProxyAssert::Single(0x40),
+            }),
+            Op::RunVp(RunVp { vp: 0 }),
+        ];
+        for op in &ops {
+            p.apply(op, &mut events);
+        }
+        assert!(!p.vps[0].apic[0].sw_enabled, "{revision}");
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, Event::Delivered { vtl: Vtl::Vtl0, .. })),
+            "{revision}: {events:?}"
+        );
+    }
+}
