@@ -38,6 +38,16 @@ pub struct Config {
     /// Whether VTL1 is enabled; without it every VTL1 action fails as the hypervisor would.
     pub vtl1_enabled: bool,
     pub era: VmbusEra,
+    /// #384 proxy interrupt redirection: the hypervisor reports
+    /// `proxy_interrupt_redirect_available` and OpenHCL did not disable it
+    /// (`UhPartition` build in `openhcl/virt_mshv_vtl/src/lib.rs`). A redirected device
+    /// interrupt goes only to the first target VP (`try_proxy_interrupt_redirection`).
+    pub proxy_redirect: bool,
+    /// The guest writes each of its VTL0 SINT and SCONTROL values to the host's synic as
+    /// well (GHCB on SNP, TDVMCALL on TDX), as Linux's `hv_set_msr` does for a paravisor
+    /// CVM. Without it the host's synic keeps its own state, masked at reset: upstream
+    /// never copies trusted values to the hypervisor (`UhProcessor::write_msr_cvm`).
+    pub guest_mirrors_sints: bool,
 }
 
 impl Config {
@@ -62,6 +72,8 @@ impl Default for Config {
             tdx_offload: false,
             vtl1_enabled: false,
             era: VmbusEra::Modern,
+            proxy_redirect: false,
+            guest_mirrors_sints: true,
         }
     }
 }

@@ -64,13 +64,23 @@ pub mod reg {
     pub const SIEFP: u32 = 0x000a_0012;
     pub const SIMP: u32 = 0x000a_0013;
     pub const EOM: u32 = 0x000a_0014;
-    /// `VsmVina`: handled outside the synic; rejected for VTL0 targets.
-    pub const VSM_VINA: u32 = 0x000d_0007;
+    /// `Stimer0Config..=Stimer3Count`, alternating config/count like the MSRs.
+    pub const STIMER0_CONFIG: u32 = 0x000b_0000;
+    pub const STIMER3_COUNT: u32 = 0x000b_0007;
+    /// `VsmVina` (`HvAllArchRegisterName::VsmVina = 0x000D0005`): a synic register kept
+    /// outside the MSR map; rejected for VTL0 targets and with reserved bits (>= 11) set.
+    pub const VSM_VINA: u32 = 0x000d_0005;
+    /// `VsmPartitionConfig` (`0x000D0007`): only for a VTL1 target.
+    pub const VSM_PARTITION_CONFIG: u32 = 0x000d_0007;
 
-    /// `write_reg`/`read_reg` in `vm/hv1/hv1_emulator/src/synic.rs` map names to MSRs.
+    /// `ProcessorSynic::reg_to_msr` in `vm/hv1/hv1_emulator/src/synic.rs` maps names to
+    /// MSRs.
     pub fn to_msr(name: u32) -> Option<u32> {
         match name {
             SINT0..=SINT15 => Some(super::msr::SINT0 + (name - SINT0)),
+            STIMER0_CONFIG..=STIMER3_COUNT => {
+                Some(super::msr::STIMER0_CONFIG + (name - STIMER0_CONFIG))
+            }
             SCONTROL => Some(super::msr::SCONTROL),
             SVERSION => Some(super::msr::SVERSION),
             SIEFP => Some(super::msr::SIEFP),
@@ -137,6 +147,7 @@ pub enum HvStatus {
     AccessDenied,
     InvalidVpIndex,
     UnknownRegisterName,
+    InvalidRegisterValue,
 }
 
 /// How a guest MSR access ended, as the guest sees it on a CVM (SNP `handle_msr_access`,

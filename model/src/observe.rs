@@ -14,6 +14,9 @@ pub enum Path {
     ProxyOffload,
     /// The trusted synic (`GlobalSynic::signal_event` → `synic_interrupt`).
     TrustedSynic,
+    /// TDX: the untrusted synic VTL2 keeps for the host, which interrupts the APIC itself
+    /// (`UhEventPort::interrupt` on `SintProxied`, `deliver_synic_messages`); no proxy IRR.
+    UntrustedSynic,
     /// Delivered by the hypervisor outside the proxy path (VTL1 device routes).
     Hypervisor,
 }
@@ -54,7 +57,8 @@ pub enum UpdateCause {
     Wake,
 }
 
-/// The `assert_eq!(vtl, Vtl0)` sites of `update_proxy_irr_filter`.
+/// The `assert_eq!(vtl, Vtl0)` sites: `update_proxy_irr_filter`'s, and
+/// `request_sint_notifications`'.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AssertSite {
     /// Reached from `write_msr_cvm` (a VTL1 SINT WRMSR).
@@ -63,6 +67,9 @@ pub enum AssertSite {
     Retarget,
     /// Reached from `handle_wake` with a VTL1 `UPDATE_PROXY_IRR_FILTER` reason.
     Wake,
+    /// `request_sint_notifications`' own `assert_eq!(vtl, Vtl0)`, for queued messages on a
+    /// SINT the VTL marked proxied (`openhcl/virt_mshv_vtl/src/processor/mod.rs`).
+    SintNotifications,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -5,8 +5,9 @@
 use crate::hvdef::Vtl;
 use crate::vectors::VectorSet;
 
-/// Input validity of an HvCallRetargetDeviceInterrupt (`vm/hv1/hv1_hypercall/src/imp.rs`).
-/// Any of these set makes the call fail with `InvalidParameter` before any table change.
+/// Input validity of an HvCallRetargetDeviceInterrupt (`vm/hv1/hv1_hypercall/src/imp.rs`),
+/// and its one valid target flag. Any of the flaws set makes the call fail with
+/// `InvalidParameter` before any table change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct RetargetFlaws {
     /// Reserved target flags non-zero.
@@ -15,9 +16,13 @@ pub struct RetargetFlaws {
     pub bad_processor_set: bool,
     /// `entry.source` is not MSI.
     pub not_msi: bool,
+    /// Not a flaw: the target's `multicast` flag (`HvInterruptParameters::multicast`),
+    /// which makes #384 redirection fall back to the normal path.
+    pub multicast: bool,
 }
 
 impl RetargetFlaws {
+    /// Whether the input is invalid (`multicast` is not a flaw).
     pub fn any(self) -> bool {
         self.reserved_flags || self.bad_processor_set || self.not_msi
     }
@@ -123,6 +128,10 @@ ops! {
     HostDeviceInterrupt { device: u8, pick: u8 }
     /// Malicious: a proxy-interrupt message on `vp` with arbitrary content.
     HostAssert { vp: u8, assert: ProxyAssert }
+    /// Honest: the host sends a VMBus message to the guest, which OpenHCL's VTL0 VMBus
+    /// server posts to VTL0 SINT2 of `vp` (`Synic::post_message` on `UhPartitionInner`,
+    /// queued in `message_queues[Vtl0]`). The server only ever posts for VTL0.
+    HostPostMessage { vp: u8 }
     // ----- scheduling -----
     /// The VP runs: VTL2 handles its wake reasons, then polls the proxy IRR into VTL0.
     RunVp { vp: u8 }
@@ -138,6 +147,7 @@ impl Op {
                 | Op::HostSignalSint(_)
                 | Op::HostDeviceInterrupt(_)
                 | Op::HostAssert(_)
+                | Op::HostPostMessage(_)
         )
     }
 }

@@ -2,20 +2,20 @@
 //! VMBus relay, driven one [`Op`] at a time. Revisions differ only through [`Policy`].
 
 use crate::apic::{Apic, Request};
-use crate::config::{Config, VmbusEra, MAX_VPS};
+use crate::config::{Config, Isolation, VmbusEra, MAX_VPS};
 use crate::hvdef::{
     msr, reg, HvStatus, MsrOutcome, Sint, Vtl, NUM_SINTS, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT,
     VP_INDEX_SELF, VTL2_INTERCEPT_SINT, VTL2_VMBUS_SINT,
 };
 use crate::observe::{AssertSite, DropReason, Event, Observer, Path, UpdateCause};
 use crate::op::{
-    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
-    HostSignalSint, ModifyChannel, ModifyConnection, Op, OpenChannel, ProxyAssert, RdMsr, Retarget,
-    RunVp, SetApic, SetVpRegister, UntrustedWrMsr, WrMsr,
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostPostMessage,
+    HostSignalChannel, HostSignalSint, ModifyChannel, ModifyConnection, Op, OpenChannel,
+    ProxyAssert, RdMsr, Retarget, RunVp, SetApic, SetVpRegister, UntrustedWrMsr, WrMsr,
 };
 use crate::revision::{DeviceVectors, Policy, Revision, SintAdmission, WrmsrTrigger};
 use crate::runpage::RunPage;
-use crate::synic::{Signal, TrustedSynic, UntrustedSynic};
+use crate::synic::{Post, Signal, Synic};
 use crate::vectors::VectorSet;
 
 /// Relay channel slots (host offers) the model tracks.
@@ -28,14 +28,19 @@ pub const MAX_DEVICES: usize = 4;
 pub const VTL2_VECTOR: u8 = 0xf3;
 /// `WakeReason::UPDATE_PROXY_IRR_FILTER`; `wake_reasons` holds `reason << (32 * vtl)`.
 const WAKE_UPDATE_PROXY_IRR_FILTER: u64 = 1;
+/// `WakeReason::MESSAGE_QUEUES`.
+const WAKE_MESSAGE_QUEUES: u64 = 2;
 
 /// One VP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Vp {
     /// Trusted synic per guest VTL (`cvm_state.hv[vtl].synic`).
-    pub synic: [TrustedSynic; 2],
-    /// The host's view of VTL0's synic.
-    pub untrusted: UntrustedSynic,
+    pub synic: [Synic; 2],
+    /// The host's view of VTL0's synic: TDX's `untrusted_synic`, the SNP hypervisor's.
+    /// Reset like any synic (every SINT masked); see `Config::guest_mirrors_sints`.
+    pub untrusted: Synic,
+    /// `UhVpInner::message_queues`: messages queued per guest VTL and SINT.
+    pub queues: [[u8; NUM_SINTS]; 2],
     /// VTL2's own SINTs, fixed by its kernel: SINT0 (intercepts, proxy interrupts) and
     /// SINT7 (host VMBus).
     pub vtl2_sints: [Sint; NUM_SINTS],
@@ -65,6 +70,9 @@ pub struct DeviceRoute {
     pub vector: u8,
     /// Bit n = VP n.
     pub targets: u8,
+    /// #384: the hypervisor posts it to VTL2 of the one target VP, whose kernel feeds the
+    /// original vector through that CPU's `proxy_irr_blocked` (`handle_single_proxy_intr`).
+    pub redirected: bool,
 }
 
 /// Why an operation could not happen at all (no state changed).
@@ -128,8 +136,9 @@ impl Partition {
         vtl2_sints[VTL2_INTERCEPT_SINT as usize] = Sint::unmasked(VTL2_VECTOR, false);
         vtl2_sints[VTL2_VMBUS_SINT as usize] = Sint::unmasked(VTL2_VECTOR, false);
         let vp = Vp {
-            synic: [TrustedSynic::default(); 2],
-            untrusted: UntrustedSynic::default(),
+            synic: [Synic::default(); 2],
+            untrusted: Synic::default(),
+            queues: [[0; NUM_SINTS]; 2],
             vtl2_sints,
             apic: [Apic::default(); 2],
             run: RunPage::new(policy.filter),
@@ -143,9 +152,9 @@ impl Partition {
             device_vector_table: VectorSet::EMPTY,
             devices: [None; MAX_DEVICES],
             channels: [Channel::default(); MAX_CHANNELS],
-            // `RelayTask::new` starts false; a pre-Win8 guest's InitiateContact with an
-            // interrupt page sets it (`RelayTask::handle_modify`).
-            use_interrupt_relay: config.era == VmbusEra::PreWin8,
+            // `RelayTask::new` (`vm/devices/vmbus/vmbus_relay/src/lib.rs`) starts false; only
+            // an InitiateContact with an interrupt page sets it (`RelayTask::handle_modify`).
+            use_interrupt_relay: false,
             vtl2_asserts: 0,
         }
     }
@@ -177,7 +186,9 @@ impl Partition {
             Op::RdMsr(RdMsr { vp, vtl, msr }) => self.rdmsr(vp, vtl, msr),
             Op::SetVpRegister(r) => self.set_vp_register(&r, obs),
             Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => self.vp_index(vp).map(|i| {
-                self.vps[i].untrusted.write_msr(msr, value);
+                // TDX `write_tdvmcall_msr` / the SNP hypervisor behind the GHCB; the
+                // guest sees no status here.
+                let _ = self.vps[i].untrusted.write_msr(msr, value);
                 OpResult::Done
             }),
             Op::Retarget(r) => self.retarget(&r, obs),
@@ -200,6 +211,9 @@ impl Partition {
                 vp.apic[v].irr = VectorSet::EMPTY;
                 vp.apic[v].auto_eoi = VectorSet::EMPTY;
                 vp.synic[v].clear_flags();
+                if v == 0 {
+                    vp.untrusted.clear_flags();
+                }
                 OpResult::Done
             }),
             Op::OpenChannel(OpenChannel {
@@ -244,6 +258,10 @@ impl Partition {
                 OpResult::Done
             }),
             Op::RunVp(RunVp { vp }) => self.vp_index(vp).map(|i| self.run_vp(i, obs)),
+            Op::HostPostMessage(HostPostMessage { vp }) => self.vp_index(vp).map(|i| {
+                self.post_message(i, Vtl::Vtl0, VMBUS_SINT);
+                OpResult::Done
+            }),
         };
         r.unwrap_or_else(OpResult::Refused)
     }
@@ -360,12 +378,22 @@ impl Partition {
         allowed
     }
 
-    /// `UhVpInner::wake`: OR the reason in; the VP handles it when it next runs.
+    /// `UhVpInner::wake` with `UPDATE_PROXY_IRR_FILTER`: OR the reason in; the VP handles
+    /// it when it next runs.
     fn wake(&mut self, vp: usize, vtl: Vtl, obs: &mut impl Observer) {
         let bit = WAKE_UPDATE_PROXY_IRR_FILTER << (32 * vtl.index());
         if self.vps[vp].wake_reasons & bit == 0 {
             self.vps[vp].wake_reasons |= bit;
             obs.event(Event::WakeQueued { vp: vp as u8, vtl });
+        }
+    }
+
+    /// Mirror a successful VTL0 synic write to the host's synic when the guest does so
+    /// (`Config::guest_mirrors_sints`: Linux's `hv_set_msr` writes the GHCB/TDVMCALL copy
+    /// too). Upstream VTL2 never copies it itself (`UhProcessor::write_msr_cvm`).
+    fn mirror(&mut self, vp: usize, n: u32, value: u64) {
+        if self.config.guest_mirrors_sints {
+            let _ = self.vps[vp].untrusted.write_msr(n, value);
         }
     }
 
@@ -384,6 +412,9 @@ impl Partition {
         let sint = msr::sint_index(n);
         let old = sint.map(|s| self.vps[i].synic[v].sints[s as usize]);
         let result = self.vps[i].synic[v].write_msr(n, value);
+        if vtl == Vtl::Vtl0 && matches!(result, MsrOutcome::Ok(_)) {
+            self.mirror(i, n, value);
+        }
         if result == MsrOutcome::Unknown || !self.policy.filter {
             return Ok(OpResult::Msr(result));
         }
@@ -443,22 +474,48 @@ impl Partition {
         if target_vtl > caller_vtl {
             return status(HvStatus::AccessDenied);
         }
-        if name == reg::VSM_VINA {
-            // Rejected for VTL0 targets; reserved bits (above bit 10) rejected otherwise.
-            return status(if target_vtl == Vtl::Vtl0 || value >> 11 != 0 {
-                HvStatus::InvalidParameter
-            } else {
-                HvStatus::Success
-            });
-        }
-        let Some(n) = reg::to_msr(name) else {
-            return status(HvStatus::UnknownRegisterName);
+        // `validate_register_access`, `validate_set_vp_register_value`, then the register
+        // match of `set_vp_register` (`hardware_cvm/mod.rs`); synic names go to
+        // `ProcessorSynic::write_reg` (`vm/hv1/hv1_emulator/src/synic.rs`).
+        let n = match name {
+            reg::VSM_VINA => {
+                // VTL0 targets rejected; `write_reg` rejects reserved bits (11 and up).
+                return status(if target_vtl == Vtl::Vtl0 || value >> 11 != 0 {
+                    HvStatus::InvalidParameter
+                } else {
+                    HvStatus::Success
+                });
+            }
+            reg::VSM_PARTITION_CONFIG => {
+                // Only for a VTL1 target (so a VTL1 caller, which needs no AccessVsm
+                // privilege). `set_vsm_partition_config` then allows only the low 7 bits
+                // and needs read+write in the default protection mask. ASSUMPTION: VTL1 is
+                // enabled and the remaining protection checks pass; no filter state changes.
+                return status(if target_vtl != Vtl::Vtl1 {
+                    HvStatus::InvalidParameter
+                } else if value & !0x7f != 0 || (value >> 1) & 0b11 != 0b11 {
+                    HvStatus::InvalidRegisterValue
+                } else {
+                    HvStatus::Success
+                });
+            }
+            // Not a register `set_vp_register` handles: "unsupported register".
+            // ASSUMPTION: the model's raw names are none of the architectural registers
+            // (those have their own access rules, off the filter path).
+            _ => match reg::to_msr(name) {
+                Some(n) => n,
+                None => return status(HvStatus::InvalidParameter),
+            },
         };
         let t = target_vtl.index();
         match self.vps[i].synic[t].write_msr(n, value) {
             MsrOutcome::Gp => return status(HvStatus::InvalidParameter),
             MsrOutcome::Unknown => return status(HvStatus::UnknownRegisterName),
             MsrOutcome::Ok(_) => {}
+        }
+        if caller_vtl == Vtl::Vtl0 && target_vtl == Vtl::Vtl0 {
+            // A guest that mirrors its SINTs does it for this path too.
+            self.mirror(i, n, value);
         }
         // Upstream never recomputes here: the filter stays stale. Proposed does, for the
         // VTL0 registers the filter reads.
@@ -522,15 +579,30 @@ impl Partition {
                 return Ok(OpResult::Vtl2Assert);
             }
         }
+        // #384 `try_proxy_interrupt_redirection` (`hardware_cvm/mod.rs`): not for multicast;
+        // the interrupt is mapped to a VTL2 vector on the *first* target VP only, and the
+        // hypervisor is asked for that VP alone. Any error falls back to the normal path.
+        // ASSUMPTION: mapping fails for a vector above 0xff (VTL2 maps the guest vector).
+        // Only VTL0 callers: at head a VTL1 caller panics VTL2 before this point, and
+        // `unfiltered` predates #384.
+        let first = targets.trailing_zeros() as usize;
+        let redirected = self.config.proxy_redirect
+            && vtl == Vtl::Vtl0
+            && !flaws.multicast
+            && targets != 0
+            && first < self.config.vps()
+            && vector <= 0xff;
         // `hcl.retarget_device_interrupt`: the hypervisor gets the untruncated vector and
         // checks it and the processor set.
         let vps_mask = (1u16 << self.config.vps()) - 1;
-        let accepted = vector <= 0xff && targets != 0 && (targets as u16) & !vps_mask == 0;
+        let accepted =
+            redirected || (vector <= 0xff && targets != 0 && (targets as u16) & !vps_mask == 0);
         if accepted {
             self.devices[d] = Some(DeviceRoute {
                 vtl,
                 vector: vector as u8,
-                targets,
+                targets: if redirected { 1 << first } else { targets },
+                redirected,
             });
         }
         if p.filter && p.retarget_sync {
@@ -546,10 +618,18 @@ impl Partition {
                 );
             }
         }
-        Ok(OpResult::Hv(if accepted {
-            HvStatus::Success
+        // `retarget_interrupt` returns `physical.or(virtual)`. ASSUMPTION: the model's
+        // devices are physical (hypervisor-owned); no VPCI software device has their id,
+        // so `retarget_virtual_interrupt` fails and the physical result decides.
+        let physical = if accepted {
+            Ok(())
         } else {
-            HvStatus::InvalidParameter
+            Err(HvStatus::InvalidParameter)
+        };
+        let virtual_result = Err(HvStatus::InvalidParameter);
+        Ok(OpResult::Hv(match physical.or(virtual_result) {
+            Ok(()) => HvStatus::Success,
+            Err(e) => e,
         }))
     }
 
@@ -611,13 +691,14 @@ impl Partition {
     ) -> Result<OpResult, Refusal> {
         let c = self.channel(slot, true)?;
         let ch = self.channels[c];
-        if ch.target_vp == VP_INDEX_DISABLE_INTERRUPT {
-            return Err(Refusal::InterruptsDisabled);
-        }
         if ch.interrupt_relay {
             // Host → VTL2 SINT7 → `InterruptRelay` → `interrupt.deliver()` → the trusted
-            // synic; in interrupt-page mode the guest event port is VP 0, flag 0.
+            // synic. In interrupt-page mode the guest event port is VP 0, flag 0, even when
+            // the guest asked for no interrupt (`ServerTaskInner::open_channel` in
+            // `vm/devices/vmbus/vmbus_server/src/lib.rs`: `channel_bitmap` wins).
             self.deliver_trusted(0, VMBUS_SINT, 0, obs);
+        } else if ch.target_vp == VP_INDEX_DISABLE_INTERRUPT {
+            return Err(Refusal::InterruptsDisabled);
         } else if (ch.target_vp as usize) < self.config.vps() {
             // Modern: the host signals VTL0 SINT2 on the guest's target VP directly, which
             // reaches VTL2 as a proxy interrupt (#1162).
@@ -638,6 +719,31 @@ impl Partition {
             path: None,
         };
         match self.vps[vp].synic[0].signal_event(sint, flag) {
+            // `UhEventPort::interrupt` (`openhcl/virt_mshv_vtl/src/lib.rs`) on `SintProxied`:
+            // TDX signals its untrusted synic, which interrupts the APIC itself (no proxy
+            // IRR, no filter); SNP has none and uses `signal_event_direct`.
+            Signal::Proxied if self.config.isolation == Isolation::Tdx => {
+                let u = self.vps[vp].untrusted.sints[sint as usize];
+                let dropped = |reason| Event::Dropped {
+                    vp: vp as u8,
+                    vtl: Vtl::Vtl0,
+                    vector: u.vector(),
+                    reason,
+                    path: Some(Path::UntrustedSynic),
+                };
+                match self.vps[vp].untrusted.signal_event(sint, flag) {
+                    // Proxied there too: the error is ignored (`.ok()`).
+                    Signal::Proxied | Signal::Refused => {
+                        obs.event(dropped(DropReason::SynicRefused))
+                    }
+                    Signal::AlreadySet => obs.event(dropped(DropReason::FlagAlreadySet)),
+                    Signal::Polling => obs.event(dropped(DropReason::Polling)),
+                    Signal::Interrupt { vector, auto_eoi } => {
+                        let r = self.vps[vp].apic[0].request_interrupt(vector, auto_eoi);
+                        self.report(vp, Vtl::Vtl0, vector, Path::UntrustedSynic, r, obs);
+                    }
+                }
+            }
             Signal::Proxied => {
                 self.host_signal_sint(vp, sint, obs);
             }
@@ -654,8 +760,9 @@ impl Partition {
     /// The hypervisor signals VTL0 SINT `sint` on `vp` with the host's view of it; on a
     /// CVM that arrives in VTL2 as a proxy interrupt.
     fn host_signal_sint(&mut self, vp: usize, sint: u8, obs: &mut impl Observer) -> OpResult {
-        let v = &self.vps[vp];
-        let s = v.untrusted.host_view(sint, &v.synic[0]);
+        // The host's own SINT state (`Config::guest_mirrors_sints`). ASSUMPTION: the
+        // hypervisor's SCONTROL is not looked at.
+        let s = self.vps[vp].untrusted.sints[sint as usize];
         if s.masked() {
             obs.event(Event::Dropped {
                 vp: vp as u8,
@@ -686,7 +793,7 @@ impl Partition {
             .filter(|b| route.targets & (1 << b) != 0)
             .nth(n as usize);
         let vp = vp.ok_or(Refusal::NoRoute)? as usize;
-        if route.vtl == Vtl::Vtl0 {
+        if route.vtl == Vtl::Vtl0 || route.redirected {
             self.proxy_interrupt(vp, VectorSet::single(route.vector), obs);
         } else {
             // VTL1 has no proxy IRR (§2.5); the hypervisor delivers it itself.
@@ -712,21 +819,174 @@ impl Partition {
         }
     }
 
+    // ----- synic messages (`message_queues`, `openhcl/virt_mshv_vtl/src/processor/mod.rs`) -----
+
+    /// `UhVpInner::post_message` (from `Synic::post_message` on `UhPartitionInner`): queue
+    /// it; a SINT's first pending message wakes the VP with `MESSAGE_QUEUES`.
+    fn post_message(&mut self, vp: usize, vtl: Vtl, sint: u8) {
+        let q = &mut self.vps[vp].queues[vtl.index()][sint as usize];
+        let newly_pending = *q == 0;
+        *q = q.saturating_add(1);
+        if newly_pending {
+            self.vps[vp].wake_reasons |= WAKE_MESSAGE_QUEUES << (32 * vtl.index());
+        }
+    }
+
+    fn pending_sints(&self, vp: usize, vtl: Vtl) -> u16 {
+        let mut m = 0;
+        for (n, &q) in self.vps[vp].queues[vtl.index()].iter().enumerate() {
+            m |= ((q != 0) as u16) << n;
+        }
+        m
+    }
+
+    /// `UhProcessor::request_sint_notifications`: readiness in the VTL's trusted synic for
+    /// its non-proxied SINTs; for proxied ones `assert_eq!(vtl, Vtl0)`, then the host's
+    /// synic (`request_untrusted_sint_readiness`: TDX untrusted synic, SNP
+    /// `DeliverabilityNotifications`).
+    fn request_sint_notifications(
+        &mut self,
+        vp: usize,
+        vtl: Vtl,
+        sints: u16,
+        obs: &mut impl Observer,
+    ) -> Result<(), ()> {
+        if sints == 0 {
+            return Ok(());
+        }
+        let synic = &mut self.vps[vp].synic[vtl.index()];
+        let proxied = synic.proxied_sints();
+        synic.readiness |= sints & !proxied;
+        if sints & proxied != 0 {
+            if vtl != Vtl::Vtl0 {
+                self.vtl2_asserts += 1;
+                obs.event(Event::Vtl2Assert {
+                    vp: vp as u8,
+                    vtl,
+                    site: AssertSite::SintNotifications,
+                });
+                return Err(());
+            }
+            self.vps[vp].untrusted.readiness |= sints & proxied;
+        }
+        Ok(())
+    }
+
+    /// `handle_wake`'s `MESSAGE_QUEUES` branch: drop the messages of masked SINTs, ask to
+    /// be told when the others can be posted.
+    fn handle_message_queues(
+        &mut self,
+        vp: usize,
+        vtl: Vtl,
+        obs: &mut impl Observer,
+    ) -> Result<(), ()> {
+        let pending = self.pending_sints(vp, vtl);
+        if pending == 0 {
+            return Ok(());
+        }
+        let masked = self.vps[vp].synic[vtl.index()].masked_sints() & pending;
+        for n in 0..NUM_SINTS {
+            if masked & (1 << n) != 0 {
+                self.vps[vp].queues[vtl.index()][n] = 0;
+            }
+        }
+        self.request_sint_notifications(vp, vtl, pending & !masked, obs)
+    }
+
+    /// `deliver_synic_messages` (`hardware_cvm/mod.rs`) for the ready `sints`: a proxied
+    /// SINT's messages go to the host's synic (TDX untrusted synic, SNP
+    /// `post_message_direct`), the others to the trusted synic; `ObjectInUse` keeps a
+    /// message queued, any other error drops it. Still-pending SINTs ask for readiness.
+    fn deliver_synic_messages(
+        &mut self,
+        vp: usize,
+        vtl: Vtl,
+        sints: u16,
+        obs: &mut impl Observer,
+    ) -> Result<(), ()> {
+        let v = vtl.index();
+        let proxied = self.vps[vp].synic[v].proxied_sints();
+        let tdx = self.config.isolation == Isolation::Tdx;
+        for sint in 0..NUM_SINTS as u8 {
+            if sints & (1 << sint) == 0 {
+                continue;
+            }
+            while self.vps[vp].queues[v][sint as usize] != 0 {
+                let to_host = proxied & (1 << sint) != 0;
+                let post = if to_host {
+                    self.vps[vp].untrusted.post_message(sint, tdx)
+                } else {
+                    self.vps[vp].synic[v].post_message(sint, true)
+                };
+                match post {
+                    Post::ObjectInUse => break,
+                    Post::InvalidSynicState => {}
+                    Post::Posted { interrupt: None } => {}
+                    Post::Posted {
+                        interrupt: Some((vector, auto_eoi)),
+                    } => {
+                        if to_host && !tdx {
+                            // The SNP hypervisor's SINT interrupt reaches VTL2 as a proxy
+                            // interrupt.
+                            self.proxy_interrupt(vp, VectorSet::single(vector), obs);
+                        } else {
+                            let path = if to_host {
+                                Path::UntrustedSynic
+                            } else {
+                                Path::TrustedSynic
+                            };
+                            let r = self.vps[vp].apic[v].request_interrupt(vector, auto_eoi);
+                            self.report(vp, vtl, vector, path, r, obs);
+                        }
+                    }
+                }
+                self.vps[vp].queues[v][sint as usize] -= 1;
+            }
+        }
+        let pending = self.pending_sints(vp, vtl);
+        self.request_sint_notifications(vp, vtl, pending, obs)
+    }
+
+    /// `update_synic`'s message half: the host's synic for VTL0 first, then each guest
+    /// VTL's trusted synic (`cvm_process_interrupts`).
+    fn scan_synics(&mut self, vp: usize, obs: &mut impl Observer) -> Result<(), ()> {
+        let ready = self.vps[vp].untrusted.take_ready();
+        if ready != 0 {
+            self.deliver_synic_messages(vp, Vtl::Vtl0, ready, obs)?;
+        }
+        for vtl in [Vtl::Vtl1, Vtl::Vtl0] {
+            let ready = self.vps[vp].synic[vtl.index()].take_ready();
+            if ready != 0 {
+                self.deliver_synic_messages(vp, vtl, ready, obs)?;
+            }
+        }
+        Ok(())
+    }
+
     // ----- the VP loop -----
 
     /// One pass of the VP's run loop: `handle_wake` (VTL1 reasons before VTL0), then
-    /// `cvm_process_interrupts` polls the proxy IRR into VTL0 (VTL1 has none).
+    /// `cvm_process_interrupts` delivers ready synic messages and polls the proxy IRR into
+    /// VTL0 (VTL1 has none).
     fn run_vp(&mut self, vp: usize, obs: &mut impl Observer) -> OpResult {
         let reasons = core::mem::take(&mut self.vps[vp].wake_reasons);
         for vtl in [Vtl::Vtl1, Vtl::Vtl0] {
-            if reasons & (WAKE_UPDATE_PROXY_IRR_FILTER << (32 * vtl.index())) != 0
+            let has = |reason: u64| reasons & (reason << (32 * vtl.index())) != 0;
+            // A panic ends the VP loop (and the VM): nothing after it runs.
+            if has(WAKE_MESSAGE_QUEUES) && self.handle_message_queues(vp, vtl, obs).is_err() {
+                return OpResult::Vtl2Assert;
+            }
+            if has(WAKE_UPDATE_PROXY_IRR_FILTER)
                 && self
                     .update_proxy_irr_filter(vp, vtl, UpdateCause::Wake, AssertSite::Wake, obs)
                     .is_err()
             {
-                // The panic ends the VP loop (and the VM): no VTL0 wake, no poll.
                 return OpResult::Vtl2Assert;
             }
+        }
+        // `cvm_process_interrupts`: `update_synic` (messages) before the APIC poll.
+        if self.scan_synics(vp, obs).is_err() {
+            return OpResult::Vtl2Assert;
         }
         let Some(snapshot) = self.vps[vp].run.take_proxy_irr() else {
             return OpResult::Done;

@@ -1,5 +1,7 @@
-//! The trusted synic VTL2 emulates for each guest VTL of each VP (`ProcessorSynic` in
-//! `vm/hv1/hv1_emulator/src/synic.rs`), and the untrusted one the host sees.
+//! A synic (`ProcessorSynic` in `vm/hv1/hv1_emulator/src/synic.rs`): the trusted one VTL2
+//! emulates for each guest VTL of each VP, and the host's (untrusted) view of VTL0's,
+//! which has the same registers (TDX keeps it in VTL2 as a second `GlobalSynic`; on SNP it
+//! is the hypervisor's own).
 
 use crate::hvdef::{msr, MsrOutcome, Scontrol, Sint, EVENT_FLAGS_PER_SINT, NUM_SINTS};
 
@@ -7,9 +9,9 @@ use crate::hvdef::{msr, MsrOutcome, Scontrol, Sint, EVENT_FLAGS_PER_SINT, NUM_SI
 /// locked, which upstream reports as `InvalidAccess` (#GP).
 pub const GUEST_PAGES: u64 = 1 << 20;
 
-/// One VP's trusted synic for one guest VTL.
+/// One VP's synic for one guest VTL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TrustedSynic {
+pub struct Synic {
     /// SCONTROL, reserved bits kept. Reset value 1 (enabled).
     pub scontrol: Scontrol,
     pub siefp: u64,
@@ -20,6 +22,21 @@ pub struct TrustedSynic {
     pub flags: [[u64; (EVENT_FLAGS_PER_SINT / 64) as usize]; NUM_SINTS],
     /// STIMER0..3 CONFIG/COUNT, stored raw (timers themselves are not modeled).
     pub stimers: [u64; 8],
+    /// Bit n: SINTn's SIMP message slot holds a message the guest has not consumed.
+    pub slots_busy: u16,
+    /// Bit n: a sender waits for SINTn's slot (`request_sint_readiness`, `message_pending`).
+    pub readiness: u16,
+}
+
+/// What `ProcessorSynic::post_message` decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Post {
+    /// `sint >= 16`, masked or proxied: `InvalidSynicState`, the message is dropped.
+    InvalidSynicState,
+    /// The slot is busy: `ObjectInUse`, the sender keeps the message.
+    ObjectInUse,
+    /// Written to the slot; `interrupt` unless the SINT polls.
+    Posted { interrupt: Option<(u8, bool)> },
 }
 
 /// What `GlobalSynic::signal_event` decided, in its order of checks.
@@ -38,7 +55,7 @@ pub enum Signal {
     Interrupt { vector: u8, auto_eoi: bool },
 }
 
-impl Default for TrustedSynic {
+impl Default for Synic {
     fn default() -> Self {
         Self {
             scontrol: Scontrol::new().with_enabled(true),
@@ -47,11 +64,13 @@ impl Default for TrustedSynic {
             sints: [Sint::RESET; NUM_SINTS],
             flags: [[0; 32]; NUM_SINTS],
             stimers: [0; 8],
+            slots_busy: 0,
+            readiness: 0,
         }
     }
 }
 
-impl TrustedSynic {
+impl Synic {
     pub fn enabled(&self) -> bool {
         self.scontrol.enabled()
     }
@@ -135,33 +154,57 @@ impl TrustedSynic {
         }
     }
 
-    /// The guest consumed every event flag.
+    /// The guest consumed every event flag and message (and wrote EOM).
     pub fn clear_flags(&mut self) {
         self.flags = [[0; 32]; NUM_SINTS];
+        self.slots_busy = 0;
     }
-}
 
-/// The host's view of a VP's VTL0 SINTs: TDX `untrusted_synic` (mirrored to the
-/// hypervisor by `write_tdvmcall_msr`) or the SNP hypervisor's synic behind the GHCB.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct UntrustedSynic {
-    /// `None` until the guest writes that SINT through the untrusted path.
-    pub sints: [Option<Sint>; NUM_SINTS],
-}
+    /// `proxied_sints()`: bit n when SINTn has the proxy bit, masked or not.
+    pub fn proxied_sints(&self) -> u16 {
+        let mut m = 0;
+        for (n, s) in self.sints.iter().enumerate() {
+            m |= (s.proxy() as u16) << n;
+        }
+        m
+    }
 
-impl UntrustedSynic {
-    /// A TDVMCALL/GHCB MSR write. Only SINTs matter to the host's signalling.
-    pub fn write_msr(&mut self, n: u32, value: u64) {
-        if let Some(i) = msr::sint_index(n) {
-            self.sints[i as usize] = Some(Sint::from_bits(value));
+    /// SINTs whose `masked` bit is set.
+    pub fn masked_sints(&self) -> u16 {
+        let mut m = 0;
+        for (n, s) in self.sints.iter().enumerate() {
+            m |= (s.masked() as u16) << n;
+        }
+        m
+    }
+
+    /// `ProcessorSynic::post_message` for the message at the head of SINT `sint`'s queue.
+    /// `honour_proxy` is false for the SNP hypervisor's own synic, where the proxy bit
+    /// means "deliver as a proxy interrupt", not "owned elsewhere".
+    pub fn post_message(&mut self, sint: u8, honour_proxy: bool) -> Post {
+        let Some(s) = self.sints.get(sint as usize) else {
+            return Post::InvalidSynicState;
+        };
+        if s.masked() || (honour_proxy && s.proxy()) {
+            return Post::InvalidSynicState;
+        }
+        let bit = 1 << sint;
+        if self.slots_busy & bit != 0 {
+            // `check_sint_ready`: the sender is told when the slot frees.
+            self.readiness |= bit;
+            return Post::ObjectInUse;
+        }
+        self.slots_busy |= bit;
+        Post::Posted {
+            interrupt: (!s.polling()).then(|| (s.vector(), s.auto_eoi())),
         }
     }
 
-    /// The SINT the host signals with. Until the guest gives the host a value of its own,
-    /// the host uses the one VTL0 programmed in the trusted synic: a relayed channel's
-    /// proxy interrupt carries the VTL0 VMBus SINT's vector (#1162), and TDX mirrors SINT
-    /// values to the hypervisor. **[infer]**: the oracle skips cases where the two differ.
-    pub fn host_view(&self, sint: u8, trusted: &TrustedSynic) -> Sint {
-        self.sints[sint as usize].unwrap_or(trusted.sints[sint as usize])
+    /// `scan`'s ready SINTs: readiness was requested and the slot is free now. Clears
+    /// their readiness.
+    pub fn take_ready(&mut self) -> u16 {
+        let ready = self.readiness & !self.slots_busy;
+        self.readiness &= !ready;
+        ready
     }
 }

@@ -264,10 +264,7 @@ fn untrusted_synic_writes_are_invisible_to_the_filter() {
         assert!(ev.is_empty(), "{ev:?}");
         assert_eq!(p.vps[0].synic, before.synic);
         assert_eq!(p.vps[0].run, before.run);
-        assert_eq!(
-            p.vps[0].untrusted.sints[2],
-            Some(Sint::from_bits(proxied(0x50)))
-        );
+        assert_eq!(p.vps[0].untrusted.sints[2], Sint::from_bits(proxied(0x50)));
         let (_, ev) = run(&mut p, host_assert(0, 0x50));
         assert!(dropped(&ev, 0, 0x50, DropReason::Blocked));
     }
@@ -419,6 +416,7 @@ fn retarget_with_bad_input_is_invalid_parameter_before_any_change() {
             reserved_flags: bits & 1 != 0,
             bad_processor_set: bits & 2 != 0,
             not_msi: bits & 4 != 0,
+            multicast: false,
         };
         let mut p = head(cfg_vps(2));
         let before = p.clone();
@@ -545,7 +543,7 @@ fn sint_vector_below_16_is_admitted_then_dropped_by_the_apic_except_tdx_offload(
         era: VmbusEra::PreWin8,
         ..cfg()
     });
-    setup(&mut p, &[wr_sint(0, 2, plain(5))]);
+    setup(&mut p, &[wr_sint(0, 2, plain(5)), interrupt_page()]);
     setup(&mut p, &offer_and_open(0, 0));
     let (_, ev) = run(&mut p, Op::HostSignalChannel(HostSignalChannel { slot: 0 }));
     assert!(dropped(&ev, 0, 5, DropReason::ReservedVector));
@@ -659,6 +657,7 @@ fn scontrol_disabled_leaves_the_filter_and_refuses_trusted_signals() {
         p.vps[0].synic[0].clone().signal_event(2, 1),
         Signal::Refused
     );
+    setup(&mut p, &[interrupt_page()]);
     setup(&mut p, &offer_and_open(0, 0));
     let (_, ev) = run(&mut p, Op::HostSignalChannel(HostSignalChannel { slot: 0 }));
     assert!(dropped(&ev, 0, 0x50, DropReason::SynicRefused));

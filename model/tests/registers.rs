@@ -195,22 +195,88 @@ fn synic_holes_are_unknown_not_gp() {
     assert_eq!(p, before);
 }
 
-/// Register-name path: an unknown name is `UnknownRegisterName` and changes nothing.
+/// Item 5 of issue 9: a name `set_vp_register` does not handle is "unsupported register",
+/// `InvalidParameter` (the `_` arm of `UhHypercallHandler::set_vp_register`,
+/// `openhcl/virt_mshv_vtl/src/processor/hardware_cvm/mod.rs`), and changes nothing.
 #[test]
-fn set_vp_register_unknown_name_is_unknown_register_name() {
+fn set_vp_register_unknown_name_is_invalid_parameter() {
     let mut p = both_vtls();
     let before = p.clone();
-    for name in [0, reg::EOM + 1, reg::SINT0 - 1, 0x000a_001f, 0xdead_beef] {
+    for name in [
+        0,
+        reg::EOM + 1,
+        reg::SINT0 - 1,
+        0x000a_001f,
+        0x000b_0008,
+        0xdead_beef,
+    ] {
         assert_eq!(
             reg::to_msr(name),
             None,
             "{name:#x} must not be a synic name"
         );
         let (r, ev) = run(&mut p, set_reg(0, Vtl::Vtl0, Vtl::Vtl0, name, 1));
-        assert_eq!(r, OpResult::Hv(HvStatus::UnknownRegisterName), "{name:#x}");
+        assert_eq!(r, OpResult::Hv(HvStatus::InvalidParameter), "{name:#x}");
         assert!(ev.is_empty());
     }
     assert_eq!(p, before);
+}
+
+/// Item 5 of issue 9: the synthetic timer names `0xB0000..=0xB0007` reach the synic
+/// (`ProcessorSynic::reg_to_msr`, `vm/hv1/hv1_emulator/src/synic.rs`) and store like the
+/// STIMER MSRs; `HvRegisterVsmVina` is `0x000D0005` and `0x000D0007` is
+/// `VsmPartitionConfig` (`vm/hv1/hvdef/src/lib.rs`), valid only for a VTL1 target.
+#[test]
+fn set_vp_register_stimer_names_are_accepted_and_vsm_names_are_hvdefs() {
+    assert_eq!(reg::VSM_VINA, 0x000d_0005);
+    assert_eq!(reg::VSM_PARTITION_CONFIG, 0x000d_0007);
+    let mut p = both_vtls();
+    for i in 0..8u32 {
+        let (r, _) = run(
+            &mut p,
+            set_reg(
+                0,
+                Vtl::Vtl0,
+                Vtl::Vtl0,
+                reg::STIMER0_CONFIG + i,
+                0x100 + i as u64,
+            ),
+        );
+        assert_eq!(r, OpResult::Hv(HvStatus::Success), "stimer {i}");
+        assert_eq!(
+            p.vps[0].synic[0].read_msr(msr::STIMER0_CONFIG + i),
+            MsrOutcome::Ok(0x100 + i as u64)
+        );
+    }
+    // VsmPartitionConfig: a VTL0 target is InvalidParameter; a VTL1 target needs the
+    // supported bits and read+write default protections.
+    let cfg_write = |p: &mut Partition, caller, target, value| {
+        run(
+            p,
+            set_reg(0, caller, target, reg::VSM_PARTITION_CONFIG, value),
+        )
+        .0
+    };
+    assert_eq!(
+        cfg_write(&mut p, Vtl::Vtl1, Vtl::Vtl0, 0x7),
+        OpResult::Hv(HvStatus::InvalidParameter)
+    );
+    assert_eq!(
+        cfg_write(&mut p, Vtl::Vtl0, Vtl::Vtl0, 0x7),
+        OpResult::Hv(HvStatus::InvalidParameter)
+    );
+    assert_eq!(
+        cfg_write(&mut p, Vtl::Vtl1, Vtl::Vtl1, 0x80 | 0x7),
+        OpResult::Hv(HvStatus::InvalidRegisterValue)
+    );
+    assert_eq!(
+        cfg_write(&mut p, Vtl::Vtl1, Vtl::Vtl1, 0x1),
+        OpResult::Hv(HvStatus::InvalidRegisterValue)
+    );
+    assert_eq!(
+        cfg_write(&mut p, Vtl::Vtl1, Vtl::Vtl1, 0x7),
+        OpResult::Hv(HvStatus::Success)
+    );
 }
 
 /// Register-name path: an MSR `InvalidAccess` becomes `InvalidParameter` (SVERSION, and an

@@ -9,9 +9,10 @@
 //!
 //! Format, version 2 (`FORMAT_VERSION`):
 //! - byte 0: config flags — bit0 relay **off**, bit1 TDX (else SNP), bit2 TDX kernel
-//!   offload, bit3 VTL1 enabled, bit4 pre-Win8 VMBus. Zero is the common case: SNP,
-//!   relay on, modern guest. Bits 5–7 are free for new config axes (zero = today's
-//!   behaviour).
+//!   offload, bit3 VTL1 enabled, bit4 pre-Win8 VMBus, bit5 #384 proxy interrupt
+//!   redirection, bit6 the guest does **not** mirror its SINT writes to the host's synic.
+//!   Zero is the common case: SNP, relay on, modern guest, no redirection, a mirroring
+//!   (Linux) guest. Bit 7 is free for a new config axis.
 //! - byte 1: VP count − 1 (mod 4).
 //! - then per operation: a tag choosing one of the target's kinds ([`KindTable`]), then
 //!   that kind's fields. Input ends the list; so does the 64th operation.
@@ -46,9 +47,9 @@ use sintfuzz_model::hvdef::{
     msr, reg, Sint, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF,
 };
 use sintfuzz_model::op::{
-    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
-    HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic,
-    SetVpRegister, UntrustedWrMsr, WrMsr,
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostPostMessage,
+    HostSignalChannel, HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr,
+    Retarget, RunVp, SetApic, SetVpRegister, UntrustedWrMsr, WrMsr,
 };
 use sintfuzz_model::{
     Config, Isolation, Op, ProxyAssert, RetargetFlaws, VectorSet, VmbusEra, Vtl, MAX_CHANNELS,
@@ -176,6 +177,8 @@ pub enum Kind {
     /// common SINT write, one kind instead of a 1-in-16 SINT field (action-mix tuning;
     /// canonical encodings still use `WrSint`, which comes first).
     WrVmbusSint,
+    /// `HostPostMessage`.
+    HostPostMessage,
 }
 
 /// Field encodings, each written once for both directions.
@@ -308,17 +311,19 @@ impl<S: Stream> Fields<'_, S> {
             b => b as u32,
         };
     }
-    /// Below 0x15: the synic names `0x000a_0000 + sel`; 0x15: `VsmVina`; else raw u32.
+    /// Below 0x15: the synic names `0x000a_0000 + sel`; 0x15: `0x000d_0007`
+    /// (`VsmPartitionConfig`; the selector always decoded to this name, which the model
+    /// once took for `VsmVina`); else raw u32.
     fn reg_name(&mut self, n: &mut u32) {
         let mut sel = match *n {
             reg::SINT0..=reg::EOM => (*n - reg::SINT0) as u8,
-            reg::VSM_VINA => 0x15,
+            reg::VSM_PARTITION_CONFIG => 0x15,
             _ => 0x16,
         };
         self.s.u8(&mut sel);
         *n = match sel {
             0..=0x14 => reg::SINT0 + sel as u32,
-            0x15 => reg::VSM_VINA,
+            0x15 => reg::VSM_PARTITION_CONFIG,
             _ => {
                 self.s.u32(n);
                 *n
@@ -467,9 +472,11 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
                 _ => (0, Vtl0, 0, 0, 0, RetargetFlaws::default()),
             };
             let mut wide = vector.min(0x1_0000) as u16;
+            // Bit 3 (multicast) was ignored before #384 redirection was modeled.
             let mut bits = flaws.reserved_flags as u8
                 | (flaws.bad_processor_set as u8) << 1
-                | (flaws.not_msi as u8) << 2;
+                | (flaws.not_msi as u8) << 2
+                | (flaws.multicast as u8) << 3;
             f.vp(&mut vp);
             f.vtl(&mut vtl);
             f.modulo(&mut device, MAX_DEVICES as u8);
@@ -487,6 +494,7 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
                     reserved_flags: bits & 1 != 0,
                     bad_processor_set: bits & 2 != 0,
                     not_msi: bits & 4 != 0,
+                    multicast: bits & 8 != 0,
                 },
             })
         }
@@ -712,6 +720,14 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
                 value,
             })
         }
+        (Kind::HostPostMessage, op) => {
+            let mut vp = match op {
+                Op::HostPostMessage(HostPostMessage { vp }) => vp,
+                _ => 0,
+            };
+            f.vp(&mut vp);
+            Op::HostPostMessage(HostPostMessage { vp })
+        }
         (Kind::UntrustedWrMsrRaw, op) => {
             let (mut vp, mut m, mut value) = match op {
                 Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => (vp, msr, value),
@@ -730,7 +746,9 @@ fn code_config<S: Stream>(s: &mut S, c: &mut Config) {
         | ((c.isolation == Isolation::Tdx) as u8) << 1
         | (c.tdx_offload as u8) << 2
         | (c.vtl1_enabled as u8) << 3
-        | ((c.era == VmbusEra::PreWin8) as u8) << 4;
+        | ((c.era == VmbusEra::PreWin8) as u8) << 4
+        | (c.proxy_redirect as u8) << 5
+        | (!c.guest_mirrors_sints as u8) << 6;
     let mut vps = c.vp_count.wrapping_sub(1);
     s.u8(&mut flags);
     s.u8(&mut vps);
@@ -749,6 +767,8 @@ fn code_config<S: Stream>(s: &mut S, c: &mut Config) {
         } else {
             VmbusEra::Modern
         },
+        proxy_redirect: flags & 32 != 0,
+        guest_mirrors_sints: flags & 64 == 0,
     };
 }
 

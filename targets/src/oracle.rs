@@ -78,6 +78,7 @@ pub fn path_name(p: Path) -> &'static str {
         Path::ProxyUser => "proxy",
         Path::ProxyOffload => "proxy-offload",
         Path::TrustedSynic => "trusted-synic",
+        Path::UntrustedSynic => "untrusted-synic",
         Path::Hypervisor => "hypervisor",
     }
 }
@@ -142,6 +143,9 @@ fn expected_write(n: u32, value: u64) -> Expected {
 struct GuestVp {
     regs: [Regs; 2],
     untrusted: [Option<u64>; NUM_SINTS],
+    /// SINT values the guest wrote to the host's synic on purpose (TDVMCALL/GHCB), not as
+    /// a mirror of its own write.
+    told: [Option<u64>; NUM_SINTS],
     apic_on: [bool; 2],
     /// VTL0 APIC IRR as observed through deliveries, cleared by the guest's ack.
     pending: VectorSet,
@@ -194,7 +198,9 @@ impl Oracle {
     pub fn new(config: Config, set: InvariantSet) -> Self {
         let vp = GuestVp {
             regs: [Regs::reset(); 2],
-            untrusted: [None; NUM_SINTS],
+            // The host's synic resets masked, like the guest's.
+            untrusted: [Some(Sint::RESET.into_bits()); NUM_SINTS],
+            told: [None; NUM_SINTS],
             apic_on: [true; 2],
             pending: VectorSet::EMPTY,
             admissible: [VectorSet::EMPTY; 2],
@@ -207,7 +213,8 @@ impl Oracle {
             set,
             vps: [vp; MAX_VPS],
             channels: [GuestChannel::default(); MAX_CHANNELS],
-            interrupt_page: config.era == sintfuzz_model::VmbusEra::PreWin8,
+            // Only an InitiateContact with an interrupt page turns it on (`RelayTask::new`).
+            interrupt_page: false,
             routes: [None; MAX_DEVICES],
             device_ever: [VectorSet::EMPTY; 2],
             step: 0,
@@ -350,6 +357,7 @@ impl Oracle {
             Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => {
                 if let (Some(i), true) = (msr::sint_index(msr), (vp as usize) < self.config.vps()) {
                     self.vps[vp as usize].untrusted[i as usize] = Some(value);
+                    self.vps[vp as usize].told[i as usize] = Some(value);
                     self.cancel(vp as usize);
                 }
             }
@@ -417,9 +425,10 @@ impl Oracle {
                 }
             }
             Op::HostSignalChannel(HostSignalChannel { slot }) => {
-                let ok = self
-                    .channel(slot)
-                    .is_some_and(|c| c.open && c.target_vp != VP_INDEX_DISABLE_INTERRUPT);
+                // In interrupt-page mode the server signals VP 0 whatever the guest asked.
+                let ok = self.channel(slot).is_some_and(|c| {
+                    c.open && (c.interrupt_relay || c.target_vp != VP_INDEX_DISABLE_INTERRUPT)
+                });
                 self.channel_result(ok, r);
             }
             Op::ModifyConnection(ModifyConnection { use_interrupt_page })
@@ -489,10 +498,21 @@ impl Oracle {
             return;
         }
         let vps_mask = (1u16 << self.config.vps()) - 1;
-        let accepted = !call.flaws.any()
-            && vector <= 0xff
+        // #384 redirection (a VTL0 caller, not multicast): only the first target VP, and
+        // the hypervisor sees that VP alone (`try_proxy_interrupt_redirection`).
+        let first = call.targets.trailing_zeros() as usize;
+        let redirected = self.config.proxy_redirect
+            && call.vtl == Vtl::Vtl0
+            && !call.flaws.any()
+            && !call.flaws.multicast
             && call.targets != 0
-            && (call.targets as u16) & !vps_mask == 0;
+            && first < self.config.vps()
+            && vector <= 0xff;
+        let accepted = redirected
+            || (!call.flaws.any()
+                && vector <= 0xff
+                && call.targets != 0
+                && (call.targets as u16) & !vps_mask == 0);
         let expected = if accepted {
             HvStatus::Success
         } else {
@@ -509,7 +529,7 @@ impl Oracle {
             self.routes[device] = Some(Route {
                 vtl: call.vtl,
                 vector: vector as u8,
-                targets: call.targets,
+                targets: if redirected { 1 << first } else { call.targets },
             });
         }
     }
@@ -533,7 +553,10 @@ impl Oracle {
         let Some(ch) = self.channels.get(slot).copied() else {
             return;
         };
-        if !self.config.vmbus_relay || !ch.open || ch.target_vp == VP_INDEX_DISABLE_INTERRUPT {
+        if !self.config.vmbus_relay
+            || !ch.open
+            || (!ch.interrupt_relay && ch.target_vp == VP_INDEX_DISABLE_INTERRUPT)
+        {
             return;
         }
         if ch.interrupt_relay {
@@ -627,6 +650,9 @@ impl Oracle {
         if t == 0 && (msr::sint_index(n).is_some() || n == msr::SCONTROL) {
             self.cancel(vp as usize);
         }
+        if t == 0 && expected == Expected::Ok {
+            self.guest_mirrors(vp as usize, n, value);
+        }
         let got = match r {
             OpResult::Msr(MsrOutcome::Ok(_)) => Expected::Ok,
             OpResult::Msr(MsrOutcome::Gp) => Expected::Gp,
@@ -675,6 +701,9 @@ impl Oracle {
         }
         let mapped = match name {
             reg::SINT0..=reg::SINT15 => Some(msr::SINT0 + (name - reg::SINT0)),
+            reg::STIMER0_CONFIG..=reg::STIMER3_COUNT => {
+                Some(msr::STIMER0_CONFIG + (name - reg::STIMER0_CONFIG))
+            }
             reg::SCONTROL => Some(msr::SCONTROL),
             reg::SVERSION => Some(msr::SVERSION),
             reg::SIEFP => Some(msr::SIEFP),
@@ -694,13 +723,24 @@ impl Oracle {
             } else {
                 HvStatus::Success
             }
+        } else if name == reg::VSM_PARTITION_CONFIG {
+            // VTL1 target only; then the supported bits (0..=6) with read+write default
+            // protections (`set_vsm_partition_config`).
+            if target != Vtl::Vtl1 {
+                HvStatus::InvalidParameter
+            } else if value & !0x7f != 0 || (value >> 1) & 0b11 != 0b11 {
+                HvStatus::InvalidRegisterValue
+            } else {
+                HvStatus::Success
+            }
         } else if let Some(n) = mapped {
             match expected_write(n, value) {
                 Expected::Ok => HvStatus::Success,
                 _ => HvStatus::InvalidParameter,
             }
         } else {
-            HvStatus::UnknownRegisterName
+            // `set_vp_register`'s "unsupported register".
+            HvStatus::InvalidParameter
         };
         if r != OpResult::Hv(expected) && r != OpResult::Vtl2Assert {
             self.register_violation(
@@ -713,6 +753,9 @@ impl Oracle {
             (HvStatus::Success, Some(n)) => {
                 let t = target.index();
                 self.vps[vp as usize].regs[t].set(n, value);
+                if caller == Vtl::Vtl0 && t == 0 {
+                    self.guest_mirrors(vp as usize, n, value);
+                }
                 Some(t)
             }
             _ => None,
@@ -730,6 +773,14 @@ impl Oracle {
             path: None,
             detail,
         });
+    }
+
+    /// A mirroring guest (`Config::guest_mirrors_sints`) gives the host each VTL0 SINT
+    /// value it writes.
+    fn guest_mirrors(&mut self, vp: usize, n: u32, value: u64) {
+        if let (true, Some(i)) = (self.config.guest_mirrors_sints, msr::sint_index(n)) {
+            self.vps[vp].untrusted[i as usize] = Some(value);
+        }
     }
 
     fn register_violation(&mut self, vp: u8, vtl: Vtl, detail: &'static str) {
@@ -777,10 +828,11 @@ impl Oracle {
             return;
         }
         let g = self.vps[vp];
-        // The guest itself gave the host this vector in its untrusted synic: which vector
+        // The guest itself gave the host this vector in its untrusted synic (on purpose, not
+        // as a mirror of a trusted write, whose proxy bit states the intent): which vector
         // VTL0 meant is ambiguous, so this delivery is not judged.
         let told_host = g
-            .untrusted
+            .told
             .iter()
             .flatten()
             .any(|&u| !Sint::from_bits(u).masked() && Sint::from_bits(u).vector() == vector);

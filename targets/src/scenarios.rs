@@ -364,6 +364,7 @@ pub fn seeds() -> Vec<Named> {
                     tdx_offload: isolation == Isolation::Tdx,
                     vtl1_enabled: false,
                     era: VmbusEra::Modern,
+                    ..Config::default()
                 };
                 let name = |n: &str| -> &'static str {
                     Box::leak(

@@ -458,5 +458,6 @@ pub fn op_kind(op: &Op) -> &'static str {
         Op::HostDeviceInterrupt(_) => "HostDeviceInterrupt",
         Op::HostAssert(_) => "HostAssert",
         Op::RunVp(_) => "RunVp",
+        Op::HostPostMessage(_) => "HostPostMessage",
     }
 }

@@ -41,6 +41,7 @@ const SYNIC_MSR: KindTable = KindTable {
         Kind::HostSignalSint,
         Kind::SetApic,
         Kind::GuestAck,
+        Kind::HostPostMessage,
     ],
 };
 
@@ -84,6 +85,7 @@ const RELAY_LIFECYCLE: KindTable = KindTable {
         Kind::HostSignalSint,
         Kind::HostDeviceInterrupt,
         Kind::WrVmbusSint,
+        Kind::HostPostMessage,
     ],
 };
 
@@ -116,6 +118,7 @@ const ALL_OPS: KindTable = KindTable {
         Kind::RdMsr,
         Kind::SetVpRegRaw,
         Kind::UntrustedWrMsrRaw,
+        Kind::HostPostMessage,
     ],
 };
 

@@ -68,6 +68,7 @@ fn random_op(rng: &mut Rng, vps: u8) -> Op {
                 reserved_flags: r & 1 << 50 != 0,
                 bad_processor_set: r & 1 << 51 != 0,
                 not_msi: r & 1 << 52 != 0,
+                multicast: r & 1 << 53 != 0,
             },
         }),
         5 => Op::HostAssert(HostAssert {

@@ -140,13 +140,35 @@ fn tables_keep_a_frozen_aliased_prefix() {
     }
 }
 
+/// What a v1 decoder saw: bits it ignored then (config bits 5-7, which now choose the
+/// issue-9 axes, and the retarget flags' bit 3, now `multicast`) at their v1 value.
+fn v1_view(mut s: Scenario) -> Scenario {
+    let d = Config::default();
+    s.config.proxy_redirect = d.proxy_redirect;
+    s.config.guest_mirrors_sints = d.guest_mirrors_sints;
+    for op in &mut s.ops {
+        if let Op::Retarget(r) = op {
+            r.flaws.multicast = false;
+        }
+    }
+    s
+}
+
 #[test]
 fn stored_raw_v1_inputs_keep_their_meaning() {
     let mut kept = 0;
     for (target, raw, canonical) in stored_raw_inputs() {
         let Some(canonical) = canonical else { continue };
         let s = decode(target, &raw);
-        assert_eq!(s, decode(target, &canonical), "{target} {raw:02x?}");
+        assert_eq!(
+            v1_view(s.clone()),
+            decode(target, &canonical),
+            "{target} {raw:02x?}"
+        );
+        if v1_view(s.clone()) != s {
+            // It uses a bit v1 ignored: its canonical form is a new one.
+            continue;
+        }
         assert_eq!(
             encode(target, &s).unwrap(),
             canonical,
@@ -154,7 +176,7 @@ fn stored_raw_v1_inputs_keep_their_meaning() {
         );
         kept += 1;
     }
-    assert!(kept >= 120, "{kept}");
+    assert!(kept >= 20, "{kept}");
 }
 
 /// `table` with `extra` appended, as a future version would have it.
@@ -262,8 +284,10 @@ fn appended_kinds_use_the_escape_and_round_trip() {
         ],
     };
     let bytes = encode_with(ext, &s).unwrap();
-    // config, RunVp, escape + slot 1 (Retarget), fields, RunVp.
-    assert_eq!(&bytes[..6], &[0, 0, 0, 0, ESCAPE, 1]);
+    // config, RunVp, escape + Retarget's slot (after the kinds already appended and
+    // HostOffer), fields, RunVp.
+    let slot = (table.kinds.len() - table.aliased + 1) as u8;
+    assert_eq!(&bytes[..6], &[0, 0, 0, 0, ESCAPE, slot]);
     assert_eq!(decode_with(ext, &bytes), s);
     // The table without the kind stops at its reserved slot: a prefix, no guess.
     assert_eq!(decode_with(table, &bytes).ops, s.ops[..1]);

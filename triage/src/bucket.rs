@@ -57,6 +57,7 @@ pub fn op_label(op: &Op) -> String {
         Op::HostDeviceInterrupt(HostDeviceInterrupt { .. }) => "HostDeviceInterrupt".into(),
         Op::HostAssert(HostAssert { .. }) => "HostAssert".into(),
         Op::RunVp(RunVp { .. }) => "RunVp".into(),
+        Op::HostPostMessage(_) => "HostPostMessage".into(),
     }
 }
 

@@ -3,9 +3,9 @@
 //! filter. Meant to be pasted into an upstream bug report.
 
 use sintfuzz_model::op::{
-    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
-    HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic,
-    SetVpRegister, UntrustedWrMsr, WrMsr,
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostPostMessage,
+    HostSignalChannel, HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr,
+    Retarget, RunVp, SetApic, SetVpRegister, UntrustedWrMsr, WrMsr,
 };
 use std::fmt::Write;
 
@@ -111,6 +111,9 @@ pub fn describe(op: &Op) -> String {
         }
         Op::HostAssert(HostAssert { vp, assert }) => format!("host (malicious): proxy interrupt on vp{vp}: {assert:?}"),
         Op::RunVp(RunVp { vp }) => format!("vp{vp} runs"),
+        Op::HostPostMessage(HostPostMessage { vp }) => {
+            format!("host: VMBus message to VTL0 SINT2 of vp{vp}")
+        }
     }
 }
 
@@ -196,7 +199,7 @@ pub fn explain(target: Target, data: &[u8], settings: &Settings) -> (String, Out
     );
     let _ = writeln!(
         out,
-        "config: {} VP(s), {:?}, vmbus relay {}, TDX offload {}, VTL1 {}, VMBus {:?}",
+        "config: {} VP(s), {:?}, vmbus relay {}, TDX offload {}, VTL1 {}, VMBus {:?}, proxy redirection {}, guest mirrors SINTs to the host {}",
         c.vps(),
         c.isolation,
         if c.vmbus_relay { "on" } else { "off" },
@@ -206,7 +209,9 @@ pub fn explain(target: Target, data: &[u8], settings: &Settings) -> (String, Out
         } else {
             "disabled"
         },
-        c.era
+        c.era,
+        if c.proxy_redirect { "on" } else { "off" },
+        if c.guest_mirrors_sints { "yes" } else { "no" },
     );
     let _ = writeln!(out, "{} operation(s):", s.ops.len());
     if init_tracing() {

@@ -11,9 +11,9 @@
 
 use sintfuzz_model::hvdef::{msr, reg, VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF};
 use sintfuzz_model::op::{
-    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
-    HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic,
-    SetVpRegister, UntrustedWrMsr, WrMsr,
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostPostMessage,
+    HostSignalChannel, HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr,
+    Retarget, RunVp, SetApic, SetVpRegister, UntrustedWrMsr, WrMsr,
 };
 use sintfuzz_model::{
     Config, Isolation, Op, ProxyAssert, RetargetFlaws, Sint, VectorSet, VmbusEra, Vtl,
@@ -85,6 +85,8 @@ pub fn config(rng: &mut Rng, wild: bool) -> Config {
         tdx_offload: rng.bool(),
         vtl1_enabled: rng.bool(),
         era: rng.pick(&[VmbusEra::Modern, VmbusEra::Modern, VmbusEra::PreWin8]),
+        proxy_redirect: rng.bool(),
+        guest_mirrors_sints: rng.chance(3, 4),
     }
 }
 
@@ -213,6 +215,7 @@ fn flaws(rng: &mut Rng) -> RetargetFlaws {
             reserved_flags: rng.bool(),
             bad_processor_set: rng.bool(),
             not_msi: rng.bool(),
+            multicast: rng.bool(),
         }
     }
 }
@@ -240,7 +243,7 @@ fn proxy_assert(rng: &mut Rng) -> ProxyAssert {
 
 /// One operation of any variant.
 pub fn op(rng: &mut Rng) -> Op {
-    match rng.below(20) {
+    match rng.below(21) {
         0..=2 => {
             let msr = msr_number(rng);
             Op::WrMsr(WrMsr {
@@ -345,6 +348,7 @@ pub fn op(rng: &mut Rng) -> Op {
             vp: vp(rng),
             assert: proxy_assert(rng),
         }),
+        18 => Op::HostPostMessage(HostPostMessage { vp: vp(rng) }),
         _ => Op::RunVp(RunVp { vp: vp(rng) }),
     }
 }

@@ -7,7 +7,8 @@ pub mod gen;
 
 use sintfuzz_model::hvdef::{msr, reg, VP_INDEX_SELF};
 use sintfuzz_model::op::{
-    HostAssert, HostOffer, OpenChannel, RdMsr, Retarget, RunVp, SetVpRegister, WrMsr,
+    HostAssert, HostOffer, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetVpRegister,
+    WrMsr,
 };
 use sintfuzz_model::{
     Config, DropReason, Event, Isolation, MsrOutcome, Op, OpResult, Partition, ProxyAssert,
@@ -23,6 +24,8 @@ pub fn cfg() -> Config {
         tdx_offload: false,
         vtl1_enabled: false,
         era: VmbusEra::Modern,
+        proxy_redirect: false,
+        guest_mirrors_sints: true,
     }
 }
 
@@ -152,6 +155,13 @@ pub fn run_vp(vp: u8) -> Op {
 }
 
 /// Offer `slot` and open it with `target_vp` (flag 1).
+/// A pre-Win8 guest's InitiateContact with an interrupt page.
+pub fn interrupt_page() -> Op {
+    Op::ModifyConnection(ModifyConnection {
+        use_interrupt_page: true,
+    })
+}
+
 pub fn offer_and_open(slot: u8, target_vp: u32) -> [Op; 2] {
     [
         Op::HostOffer(HostOffer { slot }),
