@@ -389,10 +389,15 @@ impl Partition {
     }
 
     /// Mirror a successful VTL0 synic write to the host's synic when the guest does so
-    /// (`Config::guest_mirrors_sints`: Linux's `hv_set_msr` writes the GHCB/TDVMCALL copy
-    /// too). Upstream VTL2 never copies it itself (`UhProcessor::write_msr_cvm`).
+    /// (`Config::guest_mirrors_sints`). Linux's `hv_set_msr` writes the GHCB/TDVMCALL copy
+    /// first, and sets the proxy bit only in the paravisor's copy, so the host's SINT has
+    /// the value without it. Upstream VTL2 never copies it itself (`write_msr_cvm`).
     fn mirror(&mut self, vp: usize, n: u32, value: u64) {
         if self.config.guest_mirrors_sints {
+            let value = match msr::sint_index(n) {
+                Some(_) => value & !Sint::PROXY,
+                None => value,
+            };
             let _ = self.vps[vp].untrusted.write_msr(n, value);
         }
     }
@@ -1055,5 +1060,38 @@ impl Partition {
                 path: Some(path),
             },
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `request_sint_notifications`' `assert_eq!(vtl, Vtl0)` is modeled: a VTL1 queue with a
+    /// VTL1-proxied SINT reaches it (no operation fills a VTL1 queue; see
+    /// `tests/fidelity.rs`).
+    #[test]
+    fn a_vtl1_message_on_a_vtl1_proxied_sint_would_hit_the_notification_assert() {
+        let mut p = Partition::new(
+            Config {
+                vtl1_enabled: true,
+                ..Config::default()
+            },
+            Revision::Head,
+        );
+        p.vps[0].synic[1].sints[2] = Sint::unmasked(0x60, true);
+        p.post_message(0, Vtl::Vtl1, 2);
+        let mut ev = Vec::new();
+        assert_eq!(p.run_vp(0, &mut ev), OpResult::Vtl2Assert);
+        assert!(ev.contains(&Event::Vtl2Assert {
+            vp: 0,
+            vtl: Vtl::Vtl1,
+            site: AssertSite::SintNotifications
+        }));
+        // The same message on VTL0 goes to the host's synic.
+        let mut q = Partition::new(Config::default(), Revision::Head);
+        q.vps[0].synic[0].sints[2] = Sint::unmasked(0x60, true);
+        q.post_message(0, Vtl::Vtl0, 2);
+        assert_eq!(q.run_vp(0, &mut Vec::new()), OpResult::Done);
     }
 }

@@ -539,7 +539,11 @@ impl Oracle {
     fn sint_deliverable(&self, vp: usize, n: usize) -> Option<u8> {
         let g = &self.vps[vp];
         let s = g.regs[0].sint(n);
-        let host_differs = g.untrusted[n].is_some_and(|u| u != s.into_bits());
+        // The host signals with its own SINT's vector, if unmasked there.
+        let host_differs = g.untrusted[n].is_some_and(|u| {
+            let u = Sint::from_bits(u);
+            u.vector() != s.vector() || u.masked() != s.masked()
+        });
         let ok = !s.masked()
             && !s.polling()
             && s.vector() >= 16
@@ -779,7 +783,8 @@ impl Oracle {
     /// value it writes.
     fn guest_mirrors(&mut self, vp: usize, n: u32, value: u64) {
         if let (true, Some(i)) = (self.config.guest_mirrors_sints, msr::sint_index(n)) {
-            self.vps[vp].untrusted[i as usize] = Some(value);
+            // Without the proxy bit, as Linux's `hv_set_msr` writes the host's copy.
+            self.vps[vp].untrusted[i as usize] = Some(value & !Sint::PROXY);
         }
     }
 

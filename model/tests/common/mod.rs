@@ -154,7 +154,6 @@ pub fn run_vp(vp: u8) -> Op {
     Op::RunVp(RunVp { vp })
 }
 
-/// Offer `slot` and open it with `target_vp` (flag 1).
 /// A pre-Win8 guest's InitiateContact with an interrupt page.
 pub fn interrupt_page() -> Op {
     Op::ModifyConnection(ModifyConnection {
@@ -162,6 +161,7 @@ pub fn interrupt_page() -> Op {
     })
 }
 
+/// Offer `slot` and open it with `target_vp` (flag 1).
 pub fn offer_and_open(slot: u8, target_vp: u32) -> [Op; 2] {
     [
         Op::HostOffer(HostOffer { slot }),
