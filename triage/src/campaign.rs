@@ -26,6 +26,7 @@ use crate::runner::{self, Found, Job, RunStats, Shared};
 use crate::store::{add_file, count_files, unix_now, Store};
 use crate::triage::{quietly, triage_with, Replay};
 use crate::{repo_root, Fail};
+use sintfuzz_targets::known::{judge, KnownMode, Verdict};
 
 /// `--engine`: one engine, or all of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
@@ -170,6 +171,7 @@ fn prepare_corpus(
     }
     let mut found = Vec::new();
     let crashes = store.crashes(target, settings.revision);
+    let mode = KnownMode::from_env().map_err(Fail::Usage)?;
     for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let p = e.path();
         if !p.is_file() {
@@ -178,8 +180,14 @@ fn prepare_corpus(
         let Ok(data) = std::fs::read(&p) else {
             continue;
         };
-        let crash = match quietly(|| sintfuzz_targets::run(target, &data, &settings)) {
-            Ok(o) => o.violation().map(|v| Some(v.invariant.id())),
+        // What the engines would stop at: a violation that is not a known open finding
+        // they skip (`SINTFUZZ_KNOWN`), or a model panic.
+        let crash = match quietly(|| {
+            let v = sintfuzz_targets::run(target, &data, &settings).violation()?;
+            let verdict = judge(KnownList::embedded(), mode, target, &data, &settings, &v);
+            matches!(verdict, Verdict::Stop(_)).then_some(v.invariant.id())
+        }) {
+            Ok(v) => v.map(Some),
             Err(_) => Some(None),
         };
         if let Some(invariant) = crash {
@@ -203,6 +211,7 @@ fn prepare_corpus(
             moved_to_crashes: found.len(),
             start: count_files(&dir),
             end: 0,
+            minimized: None,
         },
         found,
     ))
@@ -301,6 +310,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
                 shared: side_by_side,
                 mask: true,
                 until: None,
+                env: Vec::new(),
             }
         };
         if side_by_side {
@@ -334,6 +344,13 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
             }
         }
         corpus_report.end = count_files(&corpus);
+        // Keep the persistent corpus small: libFuzzer's merge, when its binary is here.
+        if let Some(i) = plan.iter().position(|(e, _)| *e == Engine::Libfuzzer) {
+            match crate::cmin::minimize_corpus(&bins[i], target, &corpus, &settings) {
+                Ok((_, after)) => corpus_report.minimized = Some(after),
+                Err(Fail::Usage(e)) => eprintln!("sintfuzz: cmin: {e}"),
+            }
+        }
         corpora.push(corpus_report);
     }
 

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod bucket;
 pub mod campaign;
+pub mod cmin;
 pub mod engine;
 pub mod explain;
 pub mod minimize;
@@ -13,6 +14,7 @@ pub mod report;
 pub mod runner;
 pub mod store;
 pub mod triage;
+pub mod tte;
 
 use std::path::{Path, PathBuf};
 

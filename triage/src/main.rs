@@ -11,7 +11,7 @@ use sintfuzz_targets::files::{read_input, write_regression, write_seeds, write_w
 use sintfuzz_targets::invariant::Tier;
 use sintfuzz_targets::{run, Invariant, InvariantSet, Outcome, Settings, Target};
 use sintfuzz_triage::bucket::{bucket, crash_files, infer_from_path, Crash, KnownList};
-use sintfuzz_triage::{bench, campaign, explain, minimize, repo_root, Fail};
+use sintfuzz_triage::{bench, campaign, explain, minimize, repo_root, tte, Fail};
 
 #[derive(Parser)]
 #[command(
@@ -117,6 +117,10 @@ enum Cmd {
     },
     /// Build the engines, fuzz, then repro, minimize and bucket every crash.
     Campaign(campaign::CampaignArgs),
+    /// Minimize a corpus directory in place to the inputs that keep its coverage.
+    Cmin(sintfuzz_triage::cmin::CminArgs),
+    /// Time-to-exposure trials: engines x defects x corpus modes x N trials.
+    Tte(tte::TteArgs),
     /// In-process executions per second per target and revision (fixed-seed inputs).
     Bench {
         /// Seconds per target and revision.
@@ -390,6 +394,8 @@ fn dispatch(cmd: Cmd) -> Result<u8, Fail> {
             Ok(0)
         }
         Cmd::Campaign(args) => campaign::campaign(args),
+        Cmd::Tte(args) => tte::tte(args),
+        Cmd::Cmin(args) => sintfuzz_triage::cmin::cmin_cmd(args),
         Cmd::Bench {
             seconds,
             targets,

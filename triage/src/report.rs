@@ -41,6 +41,8 @@ pub struct CorpusReport {
     /// Size when the engines started, and at the end.
     pub start: usize,
     pub end: usize,
+    /// After the end-of-run minimization (libFuzzer merge), when it ran.
+    pub minimized: Option<usize>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -151,14 +153,20 @@ fn markdown(r: &Report, plots: &[(String, String, String)]) -> String {
     let _ = writeln!(s, "## Corpus\n");
     let _ = writeln!(
         s,
-        "| target | resumed from earlier runs | seeds added | moved to crashes | at start | at end |"
+        "| target | resumed from earlier runs | seeds added | moved to crashes | at start | at end | after cmin |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
     for c in &r.corpora {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} |",
-            c.target, c.resumed, c.seeds_added, c.moved_to_crashes, c.start, c.end
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            c.target,
+            c.resumed,
+            c.seeds_added,
+            c.moved_to_crashes,
+            c.start,
+            c.end,
+            c.minimized.map_or("-".into(), |m| m.to_string())
         );
     }
     let _ = writeln!(s, "\n## Runs\n");

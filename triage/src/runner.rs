@@ -126,6 +126,8 @@ pub struct Job<'a> {
     pub mask: bool,
     /// Stop the whole campaign when a crash satisfies this (trials).
     pub until: Option<&'a (dyn Fn(&Found) -> bool + Sync)>,
+    /// Extra environment for the engine processes (say `SINTFUZZ_KNOWN=report`).
+    pub env: Vec<(String, String)>,
 }
 
 /// A child's combined output, read as it grows.
@@ -324,6 +326,7 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
             );
             export_finds(job, &work, &mut exported, &mut stats.exported);
             if last_sample.elapsed() >= Duration::from_secs(1) || all_done {
+                job.engine.sync_in(&spec);
                 last_sample = Instant::now();
                 shared.samples.lock().expect("not poisoned").push(Sample {
                     t: shared.start.elapsed().as_secs_f64(),

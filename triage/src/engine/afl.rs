@@ -78,16 +78,23 @@ pub fn afl_fuzz() -> Result<PathBuf, Fail> {
 pub fn commands(run: &RunSpec) -> Result<Vec<Command>, Fail> {
     let afl = afl_fuzz()?;
     let out = run.work.join("afl");
-    // AFL++ needs at least one input: an empty shared corpus gets a two-byte one.
-    let input = if files_in(&run.corpus, |_| true).is_empty() {
-        let d = run.work.join("in");
-        std::fs::create_dir_all(&d)
-            .and_then(|_| std::fs::write(d.join("zero2"), [0u8, 0]))
-            .map_err(|e| Fail::Usage(format!("{}: {e}", d.display())))?;
-        d
-    } else {
-        run.corpus.clone()
-    };
+    // AFL++ stops when a file it is reading at start vanishes, and libFuzzer deletes
+    // corpus files it has reduced: AFL++ reads a snapshot of the shared corpus, and
+    // imports from a mirror that only grows (`sync_in`).
+    let input = run.work.join("in");
+    let fail = |e: std::io::Error| Fail::Usage(format!("{}: {e}", input.display()));
+    std::fs::create_dir_all(&input).map_err(fail)?;
+    for f in files_in(&run.corpus, |n| !n.starts_with('.')) {
+        if let Some(name) = f.file_name() {
+            // Gone since the listing: skip it.
+            let _ = std::fs::copy(&f, input.join(name));
+        }
+    }
+    // AFL++ needs at least one input: an empty corpus gets a two-byte one.
+    if files_in(&input, |_| true).is_empty() {
+        std::fs::write(input.join("zero2"), [0u8, 0]).map_err(fail)?;
+    }
+    std::fs::create_dir_all(mirror(run)).map_err(fail)?;
     let mut cmds = Vec::new();
     for i in 0..run.jobs {
         let mut cmd = Command::new(&afl);
@@ -103,7 +110,7 @@ pub fn commands(run: &RunSpec) -> Result<Vec<Command>, Fail> {
         if i == 0 {
             cmd.args(["-M", "main"]);
             if run.shared {
-                cmd.arg("-F").arg(&run.corpus);
+                cmd.arg("-F").arg(mirror(run));
             }
         } else {
             cmd.args(["-S", &format!("sec{i}")]);
@@ -127,6 +134,29 @@ pub fn commands(run: &RunSpec) -> Result<Vec<Command>, Fail> {
         cmds.push(cmd);
     }
     Ok(cmds)
+}
+
+/// The directory AFL++ imports from (`-F`): new files of the shared corpus, copied in.
+fn mirror(run: &RunSpec) -> PathBuf {
+    run.work.join("import")
+}
+
+/// Copy the shared corpus's new files into the import mirror (written beside it, then
+/// renamed in, so AFL++ never reads half a file).
+pub fn sync_in(run: &RunSpec) {
+    let m = mirror(run);
+    for f in files_in(&run.corpus, |n| !n.starts_with('.')) {
+        let Some(name) = f.file_name() else { continue };
+        let to = m.join(name);
+        // Files of the start snapshot (`in/`) are in AFL++'s queue already.
+        if to.exists() || run.work.join("in").join(name).exists() {
+            continue;
+        }
+        let tmp = run.work.join("import.tmp");
+        if std::fs::copy(&f, &tmp).is_ok() {
+            let _ = std::fs::rename(&tmp, &to);
+        }
+    }
 }
 
 /// `fuzzer_stats` of every instance under `work/afl`.

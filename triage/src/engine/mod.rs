@@ -108,6 +108,14 @@ impl Engine {
         }
     }
 
+    /// Bring the shared corpus's new files to where the engine imports them from, while
+    /// it runs (AFL++'s foreign-sync mirror); the others read the corpus itself.
+    pub fn sync_in(self, run: &RunSpec) {
+        if self == Engine::Afl && run.shared {
+            afl::sync_in(run);
+        }
+    }
+
     /// Inputs the engine took from the others while it ran, as it reports them.
     pub fn imported(self, work: &Path, log: &str) -> usize {
         match self {

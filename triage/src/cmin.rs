@@ -1,0 +1,130 @@
+//! `sintfuzz cmin` and the campaign's end-of-run corpus minimization: keep only the inputs
+//! that keep the corpus's coverage, by libFuzzer's merge (`-merge=1`) with the target's
+//! libFuzzer binary under the run's settings. The directory is replaced only once the
+//! merge succeeded; inputs that stop the binary (crashes) are left out by the merge.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use clap::Args;
+use sintfuzz_model::Revision;
+use sintfuzz_targets::{InvariantSet, Settings, Target};
+
+use crate::engine::{Binaries, Engine, RunSpec};
+use crate::store::count_files;
+use crate::{repo_root, Fail};
+
+#[derive(Args, Clone, Debug)]
+pub struct CminArgs {
+    #[arg(long, value_parser = |s: &str| s.parse::<Target>())]
+    pub target: Target,
+    /// Filter revision (default: $SINTFUZZ_REVISION or head).
+    #[arg(long, value_parser = |s: &str| s.parse::<Revision>().map_err(|e| e.to_string()))]
+    pub revision: Option<Revision>,
+    #[arg(long, value_parser = InvariantSet::parse)]
+    pub invariants: Option<InvariantSet>,
+    /// libFuzzer binaries built before (default: build them with cargo fuzz).
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// The corpus directory, minimized in place (never `corpus/` or `triage/`).
+    pub dir: PathBuf,
+}
+
+pub fn cmin_cmd(args: CminArgs) -> Result<u8, Fail> {
+    let env = Settings::from_env().map_err(Fail::Usage)?;
+    let settings = Settings {
+        revision: args.revision.unwrap_or(env.revision),
+        invariants: args.invariants.unwrap_or(env.invariants),
+    };
+    let root = repo_root();
+    let dir = args
+        .dir
+        .canonicalize()
+        .map_err(|e| Fail::Usage(format!("{}: {e}", args.dir.display())))?;
+    if !dir.is_dir() {
+        return Err(Fail::Usage(format!("{}: not a directory", dir.display())));
+    }
+    for keep in ["corpus", "triage"] {
+        if let Ok(k) = root.join(keep).canonicalize() {
+            if dir.starts_with(&k) {
+                return Err(Fail::Usage(format!(
+                    "{}: refusing to minimize checked-in inputs (copy them elsewhere first)",
+                    dir.display()
+                )));
+            }
+        }
+    }
+    let bins = match &args.bin_dir {
+        Some(d) => Engine::Libfuzzer.prebuilt(d),
+        None => {
+            Engine::Libfuzzer.ensure_tools()?;
+            Engine::Libfuzzer.build(&root)?
+        }
+    };
+    let (before, after) = minimize_corpus(&bins, args.target, &dir, &settings)?;
+    println!("{}: {before} -> {after} files", dir.display());
+    Ok(0)
+}
+
+/// Minimize `dir` in place; returns the file counts before and after.
+pub fn minimize_corpus(
+    bins: &Binaries,
+    target: Target,
+    dir: &Path,
+    settings: &Settings,
+) -> Result<(usize, usize), Fail> {
+    let before = count_files(dir);
+    if before == 0 {
+        return Ok((0, 0));
+    }
+    let name = dir
+        .file_name()
+        .map_or("corpus".into(), |n| n.to_string_lossy().into_owned());
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let new = parent.join(format!(".{name}.cmin-new"));
+    let old = parent.join(format!(".{name}.cmin-old"));
+    let _ = std::fs::remove_dir_all(&new);
+    let _ = std::fs::remove_dir_all(&old);
+    let io = |p: &Path, e: std::io::Error| Fail::Usage(format!("{}: {e}", p.display()));
+    std::fs::create_dir_all(&new).map_err(|e| io(&new, e))?;
+    let bin = bins.target(target);
+    let o = Command::new(&bin)
+        .arg("-merge=1")
+        .arg("-use_value_profile=1")
+        .arg(format!("-max_len={}", RunSpec::max_len()))
+        .arg(&new)
+        .arg(dir)
+        .current_dir(parent)
+        .env(
+            sintfuzz_targets::harness::ENV_REVISION,
+            settings.revision.name(),
+        )
+        .env(
+            sintfuzz_targets::harness::ENV_INVARIANTS,
+            settings.invariants.to_string(),
+        )
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Fail::Usage(format!("{}: cannot start: {e}", bin.display())))?;
+    let after = count_files(&new);
+    if !o.status.success() || after == 0 {
+        let _ = std::fs::remove_dir_all(&new);
+        let err = String::from_utf8_lossy(&o.stderr);
+        let last = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        return Err(Fail::Usage(format!(
+            "{}: libFuzzer merge failed ({}), corpus left as it was: {}",
+            dir.display(),
+            o.status,
+            last.trim()
+        )));
+    }
+    std::fs::rename(dir, &old).map_err(|e| io(dir, e))?;
+    std::fs::rename(&new, dir).map_err(|e| io(dir, e))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok((before, after))
+}

@@ -1,0 +1,571 @@
+//! `sintfuzz tte`: time-to-exposure trials (FuzzBench/Magma style) on the campaign's
+//! engine modules: engines (or `all` side by side) × defects × corpus modes × N trials,
+//! each from a fresh corpus (empty, or the seeds); seconds and executions to the first
+//! crash that buckets as the defect's known finding; the coverage of the final corpus
+//! (libFuzzer's `cov`/`ft` when the corpus is replayed, the one yardstick every engine's
+//! corpus can be measured with). Writes `trials.tsv` (raw) and `summary.md` (median and
+//! range) to `--out`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use clap::Args;
+use sintfuzz_model::Revision;
+use sintfuzz_targets::{InvariantSet, Settings, Target};
+
+use crate::bucket::{bucket, Crash, KnownList};
+use crate::campaign::{parse_duration, share_jobs, EngineChoice};
+use crate::engine::{Binaries, Engine};
+use crate::runner::{self, Found, Job, Shared};
+use crate::store::add_file;
+use crate::{repo_root, Fail};
+
+/// One defect a trial hunts: where it lives and the known ids that count as exposing it.
+pub struct Defect {
+    pub id: &'static str,
+    pub target: Target,
+    pub revision: Revision,
+    pub invariants: &'static str,
+    pub known: &'static [&'static str],
+}
+
+/// The defects of `triage/known.toml` with the configuration each is hunted in.
+pub const DEFECTS: &[Defect] = &[
+    Defect {
+        id: "563",
+        target: Target::ProxyFilter,
+        revision: Revision::Unfiltered,
+        invariants: "leak-unentitled",
+        known: &["openvmm#563"],
+    },
+    Defect {
+        id: "1162",
+        target: Target::RelayLifecycle,
+        revision: Revision::ProxyBit,
+        invariants: "lost-relay",
+        known: &["openvmm#1162"],
+    },
+    Defect {
+        id: "1275",
+        target: Target::SynicMsr,
+        revision: Revision::RelayAware,
+        invariants: "vtl2-crash",
+        known: &["openvmm#1275"],
+    },
+    Defect {
+        id: "SF-001",
+        target: Target::ProxyFilter,
+        revision: Revision::Head,
+        invariants: "vtl2-crash",
+        known: &["SF-001"],
+    },
+    Defect {
+        id: "SF-002",
+        target: Target::RelayLifecycle,
+        revision: Revision::Head,
+        invariants: "lost-relay",
+        known: &["SF-002"],
+    },
+    Defect {
+        id: "SF-003",
+        target: Target::ProxyFilter,
+        revision: Revision::Head,
+        invariants: "lost-device",
+        known: &["SF-003"],
+    },
+    Defect {
+        id: "SF-005",
+        target: Target::ProxyFilter,
+        revision: Revision::Head,
+        invariants: "leak-unentitled",
+        known: &["SF-005"],
+    },
+    Defect {
+        id: "SF-006",
+        target: Target::ProxyFilter,
+        revision: Revision::Head,
+        invariants: "leak-unentitled",
+        known: &["SF-006"],
+    },
+];
+
+#[derive(Args, Clone, Debug)]
+pub struct TteArgs {
+    /// Comma-separated engines: libfuzzer, afl, honggfuzz, all (side by side).
+    #[arg(long, default_value = "libfuzzer")]
+    pub engines: String,
+    /// Comma-separated defect ids (563, 1162, 1275, SF-001, SF-002, SF-003, SF-005,
+    /// SF-006), or `all`.
+    #[arg(long, default_value = "1162")]
+    pub defects: String,
+    /// Comma-separated corpus modes: empty, seeds.
+    #[arg(long, default_value = "empty")]
+    pub modes: String,
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub trials: u32,
+    /// Budget per trial.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub budget: Duration,
+    /// Cores per trial (an engine's own parallelism; `all` shares them out).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: u32,
+    /// Run every trial for its whole budget (to compare final corpus coverage) instead of
+    /// stopping at the exposure.
+    #[arg(long)]
+    pub full_budget: bool,
+    /// Output directory for trials.tsv and summary.md (default: sintfuzz-tte).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// One trial's result.
+#[derive(Clone, Debug)]
+pub struct Trial {
+    pub engine: String,
+    pub defect: &'static str,
+    pub mode: String,
+    pub n: u32,
+    /// Seconds to the first crash that buckets as the defect.
+    pub exposed: Option<f64>,
+    /// Known ids of the crashes before it (or of all, when it was not exposed).
+    pub others: Vec<String>,
+    pub execs: u64,
+    pub seconds: f64,
+    pub corpus: usize,
+    /// libFuzzer's `cov` and `ft` over the final corpus.
+    pub cov: Option<(u64, u64)>,
+    pub loadavg: String,
+    pub failure: Option<String>,
+}
+
+fn list<T>(s: &str, f: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, Fail> {
+    s.split(',')
+        .map(|x| f(x.trim()))
+        .collect::<Result<_, _>>()
+        .map_err(Fail::Usage)
+}
+
+pub fn tte(args: TteArgs) -> Result<u8, Fail> {
+    let engines: Vec<EngineChoice> = list(&args.engines, |s| {
+        <EngineChoice as clap::ValueEnum>::from_str(s, true)
+            .map_err(|_| format!("unknown engine '{s}' (libfuzzer, afl, honggfuzz, all)"))
+    })?;
+    let defects: Vec<&Defect> = if args.defects.trim() == "all" {
+        DEFECTS.iter().collect()
+    } else {
+        list(&args.defects, |s| {
+            DEFECTS
+                .iter()
+                .find(|d| d.id == s)
+                .ok_or_else(|| format!("unknown defect '{s}'"))
+        })?
+    };
+    let modes: Vec<String> = list(&args.modes, |s| match s {
+        "empty" | "seeds" => Ok(s.to_string()),
+        _ => Err(format!("unknown corpus mode '{s}' (empty, seeds)")),
+    })?;
+    let root = repo_root();
+    let known = KnownList::load(&root.join("triage/known.toml")).map_err(Fail::Usage)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("sintfuzz-tte"));
+    std::fs::create_dir_all(&out).map_err(|e| Fail::Usage(format!("{}: {e}", out.display())))?;
+    // Build every engine needed once (libFuzzer also measures the final corpora).
+    let mut bins: BTreeMap<Engine, Binaries> = BTreeMap::new();
+    let mut need: Vec<Engine> = engines.iter().flat_map(|e| e.engines()).collect();
+    need.push(Engine::Libfuzzer);
+    need.sort();
+    need.dedup();
+    for e in need {
+        e.ensure_tools()?;
+        bins.insert(e, e.build(&root)?);
+    }
+    let tsv = out.join("trials.tsv");
+    let fresh = !tsv.exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&tsv)
+        .map_err(|e| Fail::Usage(format!("{}: {e}", tsv.display())))?;
+    use std::io::Write;
+    if fresh {
+        let _ = writeln!(f, "engine\tdefect\tmode\ttrial\tjobs\tbudget\toutcome\tseconds\texecs\tcorpus\tcov\tft\tbefore\tloadavg\tfailure");
+    }
+    let mut all = Vec::new();
+    for &choice in &engines {
+        for d in &defects {
+            for mode in &modes {
+                for n in 1..=args.trials {
+                    let t = trial(&root, &bins, &known, choice, d, mode, n, &args)?;
+                    let _ = writeln!(
+                        f,
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        t.engine,
+                        t.defect,
+                        t.mode,
+                        t.n,
+                        args.jobs,
+                        args.budget.as_secs(),
+                        if t.failure.is_some() {
+                            "error"
+                        } else if t.exposed.is_some() {
+                            "hit"
+                        } else {
+                            "miss"
+                        },
+                        t.exposed
+                            .map_or(format!("{:.2}", t.seconds), |s| format!("{s:.2}")),
+                        t.execs,
+                        t.corpus,
+                        t.cov.map_or("-".into(), |c| c.0.to_string()),
+                        t.cov.map_or("-".into(), |c| c.1.to_string()),
+                        if t.others.is_empty() {
+                            "-".into()
+                        } else {
+                            t.others.join(",")
+                        },
+                        t.loadavg,
+                        t.failure.as_deref().unwrap_or("-")
+                    );
+                    eprintln!(
+                        "tte: {} {} {} trial {}: {} {} execs, corpus {}{}",
+                        t.engine,
+                        t.defect,
+                        t.mode,
+                        t.n,
+                        t.exposed
+                            .map_or("miss".into(), |s| format!("hit at {s:.2} s,")),
+                        t.execs,
+                        t.corpus,
+                        t.cov
+                            .map_or(String::new(), |c| format!(", cov {} ft {}", c.0, c.1))
+                    );
+                    all.push(t);
+                }
+            }
+        }
+    }
+    let md = summary(&all, args.budget.as_secs(), args.jobs, args.full_budget);
+    print!("{md}");
+    std::fs::write(out.join("summary.md"), &md)
+        .map_err(|e| Fail::Usage(format!("{}: {e}", out.display())))?;
+    Ok(all.iter().any(|t| t.failure.is_some()) as u8 * 2)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn trial(
+    root: &Path,
+    bins: &BTreeMap<Engine, Binaries>,
+    known: &KnownList,
+    choice: EngineChoice,
+    d: &Defect,
+    mode: &str,
+    n: u32,
+    args: &TteArgs,
+) -> Result<Trial, Fail> {
+    let dir = std::env::temp_dir().join(format!(
+        "sintfuzz-tte-{}-{}-{}-{mode}-{n}",
+        std::process::id(),
+        choice.name(),
+        d.id
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let corpus = dir.join("corpus");
+    std::fs::create_dir_all(&corpus)
+        .map_err(|e| Fail::Usage(format!("{}: {e}", corpus.display())))?;
+    if mode == "seeds" {
+        for e in std::fs::read_dir(root.join("corpus").join(d.target.name()))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            add_file(&corpus, &e.path(), "")?;
+        }
+    }
+    let settings = Settings {
+        revision: d.revision,
+        invariants: InvariantSet::parse(d.invariants).map_err(Fail::Usage)?,
+    };
+    let loadavg = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default();
+    // Known open findings are skipped by the engines; when the defect is one, they must
+    // stop on it.
+    let report_known = d.known.iter().any(|id| {
+        sintfuzz_targets::known::KnownList::embedded()
+            .by_id(id)
+            .is_some_and(|k| k.suppressed())
+    });
+    let engines = choice.engines();
+    let side = engines.len() > 1;
+    let plan: Vec<(Engine, u32)> = if side {
+        share_jobs(&engines, args.jobs)
+            .into_iter()
+            .filter(|p| p.1 > 0)
+            .collect()
+    } else {
+        vec![(engines[0], args.jobs)]
+    };
+    let memo: Mutex<BTreeMap<PathBuf, String>> = Mutex::new(BTreeMap::new());
+    let classify = |f: &Found| -> String {
+        if let Some(k) = memo.lock().expect("not poisoned").get(&f.path) {
+            return k.clone();
+        }
+        let c = Crash {
+            path: f.path.clone(),
+            target: f.target,
+            settings: f.settings,
+        };
+        let k = crate::triage::quietly(|| bucket(&[c], known))
+            .ok()
+            .and_then(|b| {
+                b.buckets
+                    .first()
+                    .map(|b| b.known.clone().unwrap_or_else(|| "new".into()))
+            })
+            .unwrap_or_else(|| "clean".into());
+        memo.lock()
+            .expect("not poisoned")
+            .insert(f.path.clone(), k.clone());
+        k
+    };
+    let hit = |f: &Found| d.known.contains(&classify(f).as_str());
+    let until: Option<&(dyn Fn(&Found) -> bool + Sync)> =
+        if args.full_budget { None } else { Some(&hit) };
+    let shared = Shared::new();
+    let env: Vec<(String, String)> = if report_known {
+        vec![(sintfuzz_targets::known::ENV_KNOWN.into(), "report".into())]
+    } else {
+        Vec::new()
+    };
+    let job = |i: usize| {
+        let (engine, jobs) = plan[i];
+        Job {
+            engine,
+            target: d.target,
+            binary: bins[&engine].target(d.target),
+            corpus: corpus.clone(),
+            work: dir.join("work").join(engine.name()),
+            crashes: dir.join("crashes"),
+            seconds: args.budget.as_secs(),
+            jobs,
+            settings,
+            seed: Some(n as u64),
+            stop_on_crash: false,
+            shared: side,
+            mask: false,
+            until,
+            env: env.clone(),
+        }
+    };
+    let results: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..plan.len())
+            .map(|i| {
+                let j = job(i);
+                let shared = &shared;
+                s.spawn(move || runner::run(&j, shared))
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("runner thread"))
+            .collect()
+    });
+    let mut found: Vec<Found> = Vec::new();
+    let (mut execs, mut seconds, mut failure) = (0u64, 0f64, None);
+    for (st, f) in results {
+        execs += st.execs;
+        seconds = seconds.max(st.seconds);
+        if let Some(x) = st.failure {
+            failure = Some(format!("{}: {x}", st.engine));
+        }
+        found.extend(f);
+    }
+    found.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    let mut exposed = None;
+    let mut others = Vec::new();
+    for f in &found {
+        let k = classify(f);
+        if d.known.contains(&k.as_str()) {
+            exposed = Some(f.seconds);
+            break;
+        }
+        others.push(k);
+    }
+    let corpus_n = crate::store::count_files(&corpus);
+    let cov = corpus_coverage(
+        &bins[&Engine::Libfuzzer],
+        d.target,
+        &corpus,
+        &settings,
+        &env,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(Trial {
+        engine: choice.name().into(),
+        defect: d.id,
+        mode: mode.into(),
+        n,
+        exposed,
+        others,
+        execs,
+        seconds,
+        corpus: corpus_n,
+        cov,
+        loadavg,
+        failure,
+    })
+}
+
+/// libFuzzer's `cov` and `ft` after loading `corpus` (`-runs=0`).
+pub fn corpus_coverage(
+    lf: &Binaries,
+    target: Target,
+    corpus: &Path,
+    settings: &Settings,
+    env: &[(String, String)],
+) -> Option<(u64, u64)> {
+    let o = Command::new(lf.target(target))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .arg(corpus)
+        .args(["-runs=0", "-use_value_profile=1"])
+        .arg(format!("-max_len={}", crate::engine::RunSpec::max_len()))
+        .env(
+            sintfuzz_targets::harness::ENV_REVISION,
+            settings.revision.name(),
+        )
+        .env(
+            sintfuzz_targets::harness::ENV_INVARIANTS,
+            settings.invariants.to_string(),
+        )
+        .output()
+        .ok()?;
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err
+        .lines()
+        .rev()
+        .find(|l| l.contains("INITED") || l.contains("DONE"))?;
+    let num = |k: &str| crate::engine::token_after(line, k).and_then(|v| v.parse().ok());
+    Some((num("cov")?, num("ft")?))
+}
+
+/// Median of `n` trials where only `hits` exposed: the rest count as longer than the
+/// budget (FuzzBench-style censoring). `None` means more than half missed.
+pub fn censored_median(hits: &[f64], n: usize) -> Option<f64> {
+    let mut v: Vec<f64> = hits.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.resize(n, f64::INFINITY);
+    let m = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    m.is_finite().then_some(m)
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+pub fn summary(trials: &[Trial], budget: u64, jobs: u32, full: bool) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "| engine | defect | mode | trials | exposed | median s | min s | max s | median execs | median final corpus | median cov / ft (libFuzzer replay) |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    );
+    let mut groups: BTreeMap<(String, &str, String), Vec<&Trial>> = BTreeMap::new();
+    for t in trials {
+        groups
+            .entry((t.engine.clone(), t.defect, t.mode.clone()))
+            .or_default()
+            .push(t);
+    }
+    for ((engine, defect, mode), ts) in groups {
+        let hits: Vec<f64> = ts.iter().filter_map(|t| t.exposed).collect();
+        let fmt = |x: Option<f64>| x.map_or(format!(">{budget}"), |v| format!("{v:.2}"));
+        let mn = hits
+            .iter()
+            .copied()
+            .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.min(b))));
+        let mx = hits
+            .iter()
+            .copied()
+            .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))));
+        let execs = median(ts.iter().map(|t| t.execs as f64).collect());
+        let corpus = median(ts.iter().map(|t| t.corpus as f64).collect());
+        let cov = median(
+            ts.iter()
+                .filter_map(|t| t.cov.map(|c| c.0 as f64))
+                .collect(),
+        );
+        let ft = median(
+            ts.iter()
+                .filter_map(|t| t.cov.map(|c| c.1 as f64))
+                .collect(),
+        );
+        let _ = writeln!(
+            s,
+            "| {engine} | {defect} | {mode} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            ts.len(),
+            hits.len(),
+            fmt(censored_median(&hits, ts.len())),
+            mn.map_or("-".into(), |v| format!("{v:.2}")),
+            mx.map_or("-".into(), |v| format!("{v:.2}")),
+            execs.map_or("-".into(), |v| format!("{v:.0}")),
+            corpus.map_or("-".into(), |v| format!("{v:.0}")),
+            match (cov, ft) {
+                (Some(c), Some(f)) => format!("{c:.0} / {f:.0}"),
+                _ => "-".into(),
+            }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nBudget {budget} s per trial, {jobs} core(s) per trial{}. A trial that did not expose the defect counts as longer than the budget for the median; min/max over exposing trials. Execs and corpus are medians over all trials.",
+        if full { ", every trial ran its whole budget" } else { ", stopped at the exposure" }
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn censoring() {
+        assert_eq!(censored_median(&[1.0, 2.0, 3.0], 3), Some(2.0));
+        assert_eq!(censored_median(&[1.0, 3.0], 3), Some(3.0));
+        assert_eq!(censored_median(&[1.0], 3), None);
+        assert_eq!(censored_median(&[1.0, 2.0, 3.0, 5.0], 4), Some(2.5));
+        assert_eq!(censored_median(&[1.0, 2.0], 4), None);
+    }
+
+    #[test]
+    fn every_defect_names_a_known_finding() {
+        let known = KnownList::load(&repo_root().join("triage/known.toml")).unwrap();
+        for d in DEFECTS {
+            for id in d.known {
+                assert!(
+                    known.finding.iter().any(|k| k.id == *id),
+                    "{} names unknown {id}",
+                    d.id
+                );
+            }
+            assert!(InvariantSet::parse(d.invariants).is_ok());
+        }
+    }
+}
