@@ -42,6 +42,8 @@
 //! bytes differ from version 2 only where a tag byte was `0xff` (it used to alias
 //! `kinds[255 % len]`).
 
+use std::sync::OnceLock;
+
 use arbitrary::{Arbitrary, Unstructured};
 use sintfuzz_model::hvdef::{
     msr, reg, Sint, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF,
@@ -85,9 +87,9 @@ pub struct KindTable {
 }
 
 impl KindTable {
-    /// The kind a tag picks, reading the escape byte from `s` if needed; `None` for a
-    /// reserved slot.
-    fn read<S: Stream>(&self, s: &mut S) -> Option<Kind> {
+    /// The index of the kind a tag picks, reading the escape byte from `s` if needed;
+    /// `None` for a reserved slot.
+    fn read<S: Stream>(&self, s: &mut S) -> Option<usize> {
         let mut tag = 0u8;
         s.u8(&mut tag);
         let index = if tag == ESCAPE {
@@ -97,7 +99,7 @@ impl KindTable {
         } else {
             tag as usize % self.aliased
         };
-        self.kinds.get(index).copied()
+        (index < self.kinds.len()).then_some(index)
     }
 
     /// Write the shortest tag of `kinds[index]`.
@@ -181,7 +183,32 @@ pub enum Kind {
     HostPostMessage,
 }
 
-/// Field encodings, each written once for both directions.
+/// Reads nothing: every field keeps its value (zero for a fresh op).
+struct Null;
+
+impl Stream for Null {
+    fn u8(&mut self, _: &mut u8) {}
+    fn u16(&mut self, _: &mut u16) {}
+    fn u32(&mut self, _: &mut u32) {}
+    fn u64(&mut self, _: &mut u64) {}
+}
+
+impl Kind {
+    /// The `Op` variant this kind decodes to, learnt once from `code_kind` itself, so
+    /// that [`encode`] tries only the kinds that can reproduce an operation.
+    fn variant(self) -> core::mem::Discriminant<Op> {
+        static VARIANTS: [OnceLock<core::mem::Discriminant<Op>>; 256] =
+            [const { OnceLock::new() }; 256];
+        *VARIANTS[self as usize].get_or_init(|| {
+            let mut op = Op::RunVp(RunVp { vp: 0 });
+            code_kind(self, &mut Fields { s: &mut Null, vps: 1 }, &mut op);
+            core::mem::discriminant(&op)
+        })
+    }
+}
+
+/// Field encodings, each written once for both directions (and for the mutator's
+/// field-level changes, `crate::mutate`).
 pub trait Stream {
     fn u8(&mut self, v: &mut u8);
     fn u16(&mut self, v: &mut u16);
@@ -799,15 +826,14 @@ impl<'a> Decoder<'a> {
     }
 }
 
-impl Iterator for Decoder<'_> {
-    type Item = Op;
-
-    fn next(&mut self) -> Option<Op> {
+impl Decoder<'_> {
+    /// The next operation and the index of the kind (in the table) that decoded it.
+    pub(crate) fn next_indexed(&mut self) -> Option<(usize, Op)> {
         if self.decoded == MAX_OPS || self.u.is_empty() {
             return None;
         }
         let mut r = Reader(&mut self.u);
-        let Some(kind) = self.table.read(&mut r) else {
+        let Some(index) = self.table.read(&mut r) else {
             // A reserved slot ends the list (module docs).
             self.decoded = MAX_OPS;
             return None;
@@ -815,9 +841,32 @@ impl Iterator for Decoder<'_> {
         self.decoded += 1;
         let mut op = Op::RunVp(RunVp { vp: 0 });
         let vps = self.config.vps() as u8;
-        code_kind(kind, &mut Fields { s: &mut r, vps }, &mut op);
-        Some(op)
+        code_kind(
+            self.table.kinds[index],
+            &mut Fields { s: &mut r, vps },
+            &mut op,
+        );
+        Some((index, op))
     }
+}
+
+impl Iterator for Decoder<'_> {
+    type Item = Op;
+
+    fn next(&mut self) -> Option<Op> {
+        self.next_indexed().map(|(_, op)| op)
+    }
+}
+
+/// Run `op` through the fields of `kind` with any stream (the mutator's field tweaks and
+/// random fills): the result is what the reader would decode from those field values.
+pub(crate) fn recode<S: Stream>(kind: Kind, s: &mut S, vps: u8, op: &mut Op) {
+    code_kind(kind, &mut Fields { s, vps }, op)
+}
+
+/// [`recode`] for the config.
+pub(crate) fn recode_config<S: Stream>(s: &mut S, config: &mut Config) {
+    code_config(s, config)
 }
 
 /// Decode a whole input. Total: every byte string gives a scenario.
@@ -873,6 +922,16 @@ pub fn encode(target: Target, s: &Scenario) -> Result<Vec<u8>, EncodeError> {
 
 /// [`encode`] with an explicit kind table.
 pub fn encode_with(table: KindTable, s: &Scenario) -> Result<Vec<u8>, EncodeError> {
+    encode_prefix(table, s, usize::MAX).map(|(bytes, _)| bytes)
+}
+
+/// The canonical encoding of the config and of as many leading operations of `s` as fit
+/// in `max_len` bytes, and how many that is.
+pub(crate) fn encode_prefix(
+    table: KindTable,
+    s: &Scenario,
+    max_len: usize,
+) -> Result<(Vec<u8>, usize), EncodeError> {
     if s.ops.len() > MAX_OPS {
         return Err(EncodeError::TooManyOps(s.ops.len()));
     }
@@ -884,9 +943,12 @@ pub fn encode_with(table: KindTable, s: &Scenario) -> Result<Vec<u8>, EncodeErro
     code_config(&mut Writer(&mut out), &mut config);
     let vps = s.config.vps() as u8;
     'ops: for (index, op) in s.ops.iter().enumerate() {
-        for (index, &kind) in table.kinds.iter().enumerate() {
+        for (slot, &kind) in table.kinds.iter().enumerate() {
+            if kind.variant() != core::mem::discriminant(op) {
+                continue;
+            }
             let mark = out.len();
-            table.write(index, &mut out);
+            table.write(slot, &mut out);
             let mut copy = *op;
             code_kind(
                 kind,
@@ -897,11 +959,15 @@ pub fn encode_with(table: KindTable, s: &Scenario) -> Result<Vec<u8>, EncodeErro
                 &mut copy,
             );
             if copy == *op {
+                if out.len() > max_len {
+                    out.truncate(mark);
+                    return Ok((out, index));
+                }
                 continue 'ops;
             }
             out.truncate(mark);
         }
         return Err(EncodeError::Unrepresentable { index, op: *op });
     }
-    Ok(out)
+    Ok((out, s.ops.len()))
 }

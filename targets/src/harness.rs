@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use sintfuzz_model::{Event, Observer, Op, OpResult, Partition, Policy, Revision};
+use sintfuzz_model::{Config, Event, Observer, Op, OpResult, Partition, Policy, Revision};
 
 use crate::codec::Decoder;
 use crate::invariant::InvariantSet;
@@ -157,9 +157,38 @@ pub fn run_policy_hooked(
     hook: &mut impl StepHook,
 ) -> Outcome {
     let mut decoder = Decoder::new(target, data);
-    let mut model = Partition::with_policy(decoder.config, revision, policy);
-    let mut oracle = Oracle::new(decoder.config, invariants);
-    for (step, op) in decoder.by_ref().enumerate() {
+    let config = decoder.config;
+    steps(config, decoder.by_ref(), revision, policy, invariants, hook)
+}
+
+/// Run a scenario given as operations rather than bytes: the peer harnesses of
+/// `fuzz/bench_targets/` (naive, shaped) build their operations their own way and share
+/// this model, oracle and stop rule.
+pub fn run_ops(config: Config, ops: impl IntoIterator<Item = Op>, settings: &Settings) -> Outcome {
+    let revision = settings.revision;
+    steps(
+        config,
+        ops,
+        revision,
+        revision.policy(),
+        settings.invariants,
+        &mut NoHook,
+    )
+}
+
+/// The one step loop: apply each operation to the model, show it to the oracle, stop at
+/// the first violation or when the VM is down.
+fn steps(
+    config: Config,
+    ops: impl IntoIterator<Item = Op>,
+    revision: Revision,
+    policy: Policy,
+    invariants: InvariantSet,
+    hook: &mut impl StepHook,
+) -> Outcome {
+    let mut model = Partition::with_policy(config, revision, policy);
+    let mut oracle = Oracle::new(config, invariants);
+    for (step, op) in ops.into_iter().enumerate() {
         hook.op(step, &op, &model);
         oracle.before(step, &op);
         let r = model.apply(

@@ -6,6 +6,7 @@ pub mod files;
 pub mod harness;
 pub mod invariant;
 pub mod known;
+pub mod mutate;
 pub mod oracle;
 pub mod rng;
 pub mod scenarios;
@@ -13,7 +14,7 @@ pub mod signature;
 pub mod target;
 
 pub use codec::{decode, encode, Scenario, MAX_OPS};
-pub use harness::{fuzz, fuzz_with, run, run_hooked, Outcome, Settings, StepHook};
+pub use harness::{fuzz, fuzz_with, run, run_hooked, run_ops, Outcome, Settings, StepHook};
 pub use invariant::{Invariant, InvariantSet};
 pub use oracle::Violation;
 pub use signature::{signature, Signature};

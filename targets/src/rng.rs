@@ -1,5 +1,6 @@
 //! A fixed-seed generator (splitmix64) for the seeded tests and benchmarks that feed the
-//! targets random bytes. Never used in the target path.
+//! targets random bytes, and for the op-level mutator (`mutate`). Never used in the
+//! target path.
 
 pub struct SplitMix64(pub u64);
 

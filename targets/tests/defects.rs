@@ -214,3 +214,31 @@ fn strict_weaknesses_of_head() {
         ],
     );
 }
+
+/// The peer harnesses' entry (`run_ops`, operations instead of bytes) gives every
+/// witness the outcome the byte path gives, on every revision and both sets.
+#[test]
+fn run_ops_agrees_with_the_byte_path() {
+    let mut violations = 0;
+    for w in witnesses() {
+        let bytes = encode(w.target, &w.scenario).unwrap();
+        for revision in Revision::ALL {
+            for invariants in [InvariantSet::default_set(), InvariantSet::strict()] {
+                let s = Settings {
+                    revision,
+                    invariants,
+                };
+                let by_ops =
+                    sintfuzz_targets::run_ops(w.scenario.config, w.scenario.ops.clone(), &s);
+                assert_eq!(
+                    by_ops,
+                    run(w.target, &bytes, &s),
+                    "{} on {revision}",
+                    w.name
+                );
+                violations += by_ops.violation().is_some() as u32;
+            }
+        }
+    }
+    assert!(violations > 10, "{violations}");
+}

@@ -1,0 +1,154 @@
+//! The peers can express the #1162 witness, and run any bytes without panicking outside
+//! a violation.
+
+use arbitrary::{Arbitrary, Unstructured};
+use sintfuzz_model::Revision;
+use sintfuzz_peers::{naive, shaped};
+use sintfuzz_targets::rng::SplitMix64;
+use sintfuzz_targets::{run_ops, Invariant, InvariantSet, Outcome, Settings};
+
+fn settings(revision: Revision) -> Settings {
+    Settings {
+        revision,
+        invariants: InvariantSet::default_set(),
+    }
+}
+
+fn lost_relay(o: Outcome) -> bool {
+    o.violation().map(|v| v.invariant) == Some(Invariant::LostRelay)
+}
+
+#[test]
+fn naive_expresses_the_1162_witness() {
+    use naive::{Action::*, GuestVtl::Vtl0};
+    let input = naive::Input {
+        vp_count: 1,
+        tdx: false,
+        tdx_offload: false,
+        vmbus_relay: true,
+        vtl1_enabled: false,
+        pre_win8: false,
+        actions: vec![
+            WrMsr {
+                vp: 0,
+                vtl: Vtl0,
+                msr: 0x4000_0092,
+                value: 0x30,
+            },
+            HostOffer { slot: 0 },
+            OpenChannel {
+                slot: 0,
+                target_vp: 0,
+                event_flag: 1,
+            },
+            HostSignalChannel { slot: 0 },
+            RunVp { vp: 0 },
+        ],
+    };
+    let run = |r| run_ops(input.config(), input.ops(), &settings(r));
+    assert!(lost_relay(run(Revision::ProxyBit)));
+    assert_eq!(run(Revision::Head), Outcome::Clean);
+}
+
+#[test]
+fn shaped_expresses_the_1162_witness() {
+    use shaped::{Action::*, GuestVtl::Vtl0, SintBits, SintIndex, SynicReg, Value};
+    let sint2 = Value {
+        sint: SintBits {
+            vector: 0x30,
+            masked: false,
+            auto_eoi: false,
+            polling: false,
+            proxy: false,
+        },
+        enable: false,
+        raw: 0,
+    };
+    let mut u = Unstructured::new(&[2]);
+    let index = SintIndex::arbitrary(&mut u).unwrap();
+    let input = shaped::Input {
+        vp_count: 4, // 4 % 4 + 1 = 1 VP
+        tdx: false,
+        tdx_offload: false,
+        vmbus_relay: true,
+        vtl1_enabled: false,
+        pre_win8: false,
+        actions: vec![
+            WrMsr {
+                vp: 0,
+                vtl: Vtl0,
+                reg: SynicReg::Sint(index),
+                value: sint2,
+            },
+            HostOffer { slot: false },
+            OpenChannel {
+                slot: false,
+                target: shaped::ChannelTarget::Vp(0),
+                event_flag: 1,
+            },
+            HostSignalChannel { slot: false },
+            RunVp { vp: 0 },
+        ],
+    };
+    assert_eq!(input.config().vp_count, 1);
+    let run = |r| run_ops(input.config(), input.ops(), &settings(r));
+    assert!(lost_relay(run(Revision::ProxyBit)));
+    assert_eq!(run(Revision::Head), Outcome::Clean);
+}
+
+/// Random bytes, most of them small or edge values so that actions hit in-range VPs and
+/// the raw fields' edges (a SINT past 15, vector 0x130, ...).
+fn edgy(rng: &mut SplitMix64) -> Vec<u8> {
+    let len = 16 + (rng.next_u64() % 400) as usize;
+    (0..len)
+        .map(|_| match rng.next_u64() % 8 {
+            0..=3 => (rng.next_u64() % 4) as u8,
+            4 => [0x0f, 0x10, 0x2f, 0x30, 0x40, 0x80, 0xfe, 0xff][(rng.next_u64() % 8) as usize],
+            _ => rng.next_u64() as u8,
+        })
+        .collect()
+}
+
+#[test]
+fn any_bytes_run_on_every_revision() {
+    let mut rng = SplitMix64(12);
+    let mut ops = 0;
+    for i in 0..6000 {
+        let data = if i % 2 == 0 {
+            rng.input()
+        } else {
+            edgy(&mut rng)
+        };
+        for revision in Revision::ALL {
+            let s = settings(revision);
+            let n = naive::Input::arbitrary_take_rest(Unstructured::new(&data)).unwrap();
+            run_ops(n.config(), n.ops(), &s);
+            let sh = shaped::Input::arbitrary_take_rest(Unstructured::new(&data)).unwrap();
+            run_ops(sh.config(), sh.ops(), &s);
+            ops += n.actions.len() + sh.actions.len();
+        }
+    }
+    assert!(ops > 10_000, "{ops}");
+}
+
+/// A host signal on a SINT past 15 is refused by the model, and the oracle takes it too
+/// (it used to index past its register window).
+#[test]
+fn naive_raw_sint_past_15_is_no_panic() {
+    use naive::Action::*;
+    let input = naive::Input {
+        vp_count: 1,
+        tdx: false,
+        tdx_offload: false,
+        vmbus_relay: true,
+        vtl1_enabled: false,
+        pre_win8: false,
+        actions: vec![HostSignalSint { vp: 0, sint: 200 }, RunVp { vp: 0 }],
+    };
+    for revision in Revision::ALL {
+        assert_eq!(
+            run_ops(input.config(), input.ops(), &settings(revision)),
+            Outcome::Clean
+        );
+    }
+}
