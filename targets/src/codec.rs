@@ -201,7 +201,14 @@ impl Kind {
             [const { OnceLock::new() }; 256];
         *VARIANTS[self as usize].get_or_init(|| {
             let mut op = Op::RunVp(RunVp { vp: 0 });
-            code_kind(self, &mut Fields { s: &mut Null, vps: 1 }, &mut op);
+            code_kind(
+                self,
+                &mut Fields {
+                    s: &mut Null,
+                    vps: 1,
+                },
+                &mut op,
+            );
             core::mem::discriminant(&op)
         })
     }

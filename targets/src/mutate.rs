@@ -247,7 +247,7 @@ pub fn mutate(
     bytes: impl FnOnce(&mut [u8], usize, usize) -> usize,
 ) -> usize {
     let mut rng = SplitMix64(seed as u64 ^ 0x6d75_7461_7465);
-    if rng.next_u64() % BYTE_SHARE == 0 {
+    if rng.next_u64().is_multiple_of(BYTE_SHARE) {
         return bytes(data, size, max_size);
     }
     let mut s = Ops::decode(target.table(), &data[..size.min(data.len())]);
@@ -295,7 +295,7 @@ pub fn mutate(
 /// operations with a run of `b`'s operations either replacing `a`'s tail or inserted
 /// at a random place. Returns the size written.
 pub fn crossover(target: Target, a: &[u8], b: &[u8], out: &mut [u8], seed: u32) -> usize {
-    let mut rng = SplitMix64(seed as u64 ^ 0x6372_6f73_73);
+    let mut rng = SplitMix64(seed as u64 ^ 0x0063_726f_7373);
     let table = target.table();
     let mut s = Ops::decode(table, a);
     let other = Ops::decode(table, b);

@@ -5,9 +5,9 @@
 
 use arbitrary::Arbitrary;
 use sintfuzz_model::op::{
-    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
-    HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic,
-    SetVpRegister, UntrustedWrMsr, WrMsr,
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostPostMessage,
+    HostSignalChannel, HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr,
+    Retarget, RunVp, SetApic, SetVpRegister, UntrustedWrMsr, WrMsr,
 };
 use sintfuzz_model::{Config, Isolation, Op, ProxyAssert, RetargetFlaws, VmbusEra, Vtl};
 
@@ -63,6 +63,7 @@ pub enum Action {
         reserved_flags: bool,
         bad_processor_set: bool,
         not_msi: bool,
+        multicast: bool,
     },
     SetApic {
         vp: u8,
@@ -111,6 +112,9 @@ pub enum Action {
         vp: u8,
         irr: [u32; 8],
     },
+    HostPostMessage {
+        vp: u8,
+    },
     RunVp {
         vp: u8,
     },
@@ -124,6 +128,8 @@ pub struct Input {
     pub vmbus_relay: bool,
     pub vtl1_enabled: bool,
     pub pre_win8: bool,
+    pub proxy_redirect: bool,
+    pub guest_mirrors_sints: bool,
     pub actions: Vec<Action>,
 }
 
@@ -144,6 +150,8 @@ impl Input {
             } else {
                 VmbusEra::Modern
             },
+            proxy_redirect: self.proxy_redirect,
+            guest_mirrors_sints: self.guest_mirrors_sints,
         }
     }
 
@@ -205,6 +213,7 @@ impl Action {
                 reserved_flags,
                 bad_processor_set,
                 not_msi,
+                multicast,
             } => Retarget {
                 vp,
                 vtl: vtl.into(),
@@ -215,6 +224,7 @@ impl Action {
                     reserved_flags,
                     bad_processor_set,
                     not_msi,
+                    multicast,
                 },
             }
             .into(),
@@ -266,6 +276,7 @@ impl Action {
                 assert: ProxyAssert::Multi(sintfuzz_model::VectorSet(irr)),
             }
             .into(),
+            Action::HostPostMessage { vp } => HostPostMessage { vp }.into(),
             Action::RunVp { vp } => RunVp { vp }.into(),
         }
     }

@@ -6,9 +6,9 @@
 use arbitrary::Arbitrary;
 use sintfuzz_model::hvdef::{msr, reg, Scontrol, Sint, VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF};
 use sintfuzz_model::op::{
-    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
-    HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic,
-    SetVpRegister, UntrustedWrMsr, WrMsr,
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostPostMessage,
+    HostSignalChannel, HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr,
+    Retarget, RunVp, SetApic, SetVpRegister, UntrustedWrMsr, WrMsr,
 };
 use sintfuzz_model::{
     Config, Isolation, Op, ProxyAssert, RetargetFlaws, VmbusEra, Vtl, MAX_DEVICES, MAX_VPS,
@@ -145,6 +145,7 @@ pub enum Action {
         reserved_flags: bool,
         bad_processor_set: bool,
         not_msi: bool,
+        multicast: bool,
     },
     SetApic {
         vp: u8,
@@ -189,6 +190,9 @@ pub enum Action {
         vp: u8,
         vector: u8,
     },
+    HostPostMessage {
+        vp: u8,
+    },
     RunVp {
         vp: u8,
     },
@@ -202,6 +206,8 @@ pub struct Input {
     pub vmbus_relay: bool,
     pub vtl1_enabled: bool,
     pub pre_win8: bool,
+    pub proxy_redirect: bool,
+    pub guest_mirrors_sints: bool,
     pub actions: Vec<Action>,
 }
 
@@ -222,6 +228,8 @@ impl Input {
             } else {
                 VmbusEra::Modern
             },
+            proxy_redirect: self.proxy_redirect,
+            guest_mirrors_sints: self.guest_mirrors_sints,
         }
     }
 
@@ -293,6 +301,7 @@ impl Action {
                 reserved_flags,
                 bad_processor_set,
                 not_msi,
+                multicast,
             } => Retarget {
                 vp: vp(v),
                 vtl: vtl.into(),
@@ -303,6 +312,7 @@ impl Action {
                     reserved_flags,
                     bad_processor_set,
                     not_msi,
+                    multicast,
                 },
             }
             .into(),
@@ -359,6 +369,7 @@ impl Action {
                 assert: ProxyAssert::Single(vector as u32),
             }
             .into(),
+            Action::HostPostMessage { vp: v } => HostPostMessage { vp: vp(v) }.into(),
             Action::RunVp { vp: v } => RunVp { vp: vp(v) }.into(),
         }
     }

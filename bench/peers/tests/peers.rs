@@ -28,6 +28,8 @@ fn naive_expresses_the_1162_witness() {
         vmbus_relay: true,
         vtl1_enabled: false,
         pre_win8: false,
+        proxy_redirect: false,
+        guest_mirrors_sints: true,
         actions: vec![
             WrMsr {
                 vp: 0,
@@ -73,6 +75,8 @@ fn shaped_expresses_the_1162_witness() {
         vmbus_relay: true,
         vtl1_enabled: false,
         pre_win8: false,
+        proxy_redirect: false,
+        guest_mirrors_sints: true,
         actions: vec![
             WrMsr {
                 vp: 0,
@@ -143,6 +147,8 @@ fn naive_raw_sint_past_15_is_no_panic() {
         vmbus_relay: true,
         vtl1_enabled: false,
         pre_win8: false,
+        proxy_redirect: false,
+        guest_mirrors_sints: true,
         actions: vec![HostSignalSint { vp: 0, sint: 200 }, RunVp { vp: 0 }],
     };
     for revision in Revision::ALL {
