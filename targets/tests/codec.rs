@@ -137,6 +137,8 @@ fn random_scenarios_round_trip_where_encodable() {
                     vp_count: vps,
                     vmbus_relay: rng.next_u64() & 1 == 0,
                     vtl1_enabled: rng.next_u64() & 1 == 0,
+                    proxy_redirect: rng.next_u64() & 1 == 0,
+                    guest_mirrors_sints: rng.next_u64() & 1 == 0,
                     ..Default::default()
                 },
                 ops: (0..n).map(|_| random_op(&mut rng, vps)).collect(),

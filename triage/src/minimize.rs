@@ -109,12 +109,14 @@ impl Search<'_> {
             }
         }
         let d = Config::default();
-        let steps: [fn(&mut Config, &Config); 5] = [
+        let steps: [fn(&mut Config, &Config); 7] = [
             |c, d| c.isolation = d.isolation,
             |c, d| c.tdx_offload = d.tdx_offload,
             |c, d| c.vtl1_enabled = d.vtl1_enabled,
             |c, d| c.era = d.era,
             |c, d| c.vmbus_relay = d.vmbus_relay,
+            |c, d| c.proxy_redirect = d.proxy_redirect,
+            |c, d| c.guest_mirrors_sints = d.guest_mirrors_sints,
         ];
         for step in steps {
             let mut candidate = s.clone();
