@@ -3,7 +3,7 @@
 
 use crate::vectors::VectorSet;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Apic {
     /// APIC base MSR enable.
     pub hw_enabled: bool,

@@ -18,6 +18,8 @@ use crate::runpage::RunPage;
 use crate::synic::{Post, Signal, Synic};
 use crate::vectors::VectorSet;
 
+mod canonical;
+
 /// Relay channel slots (host offers) the model tracks.
 pub const MAX_CHANNELS: usize = 4;
 /// Devices whose MSI the guest can retarget.
@@ -32,7 +34,7 @@ const WAKE_UPDATE_PROXY_IRR_FILTER: u64 = 1;
 const WAKE_MESSAGE_QUEUES: u64 = 2;
 
 /// One VP.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Vp {
     /// Trusted synic per guest VTL (`cvm_state.hv[vtl].synic`).
     pub synic: [Synic; 2],
@@ -52,7 +54,7 @@ pub struct Vp {
 }
 
 /// A relayed channel (`RelayChannelTask` state plus the server's view of the open).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 pub struct Channel {
     pub offered: bool,
     pub open: bool,
@@ -64,7 +66,7 @@ pub struct Channel {
 }
 
 /// Where the hypervisor sends a device's MSI after an accepted retarget.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DeviceRoute {
     pub vtl: Vtl,
     pub vector: u8,

@@ -105,7 +105,7 @@ impl FromStr for Revision {
 }
 
 /// Which VTL0 SINTs contribute their vector to a VP's allowed set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SintAdmission {
     /// `proxy && !masked` (#609).
     ProxyOnly,
@@ -116,7 +116,7 @@ pub enum SintAdmission {
 }
 
 /// When a SINTn WRMSR recomputes the filter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WrmsrTrigger {
     /// Only when the old or the new value has the proxy bit (#609).
     OldOrNewProxy,
@@ -125,7 +125,7 @@ pub enum WrmsrTrigger {
 }
 
 /// How device vectors enter the allowed set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DeviceVectors {
     /// The partition-wide `device_vector_table`: set as `vector as u8` before the
     /// hypervisor call, never cleared (#609).
@@ -135,7 +135,7 @@ pub enum DeviceVectors {
 }
 
 /// Every behaviour in which revisions differ.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Policy {
     /// Whether `proxy_irr_blocked` is maintained at all (#609). Without it the run page
     /// never blocks and no filter code (nor its VTL0 assert) exists.

@@ -3,7 +3,7 @@
 
 use crate::vectors::VectorSet;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RunPage {
     /// `scan_proxy_irr`: new bits present.
     pub scan_proxy_irr: bool,

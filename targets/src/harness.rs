@@ -118,7 +118,8 @@ pub fn run(target: Target, data: &[u8], settings: &Settings) -> Outcome {
     run_hooked(target, data, settings, &mut NoHook)
 }
 
-struct NoHook;
+/// A hook that observes nothing (compiles away).
+pub struct NoHook;
 
 impl StepHook for NoHook {
     #[inline(always)]
@@ -186,30 +187,69 @@ fn steps(
     invariants: InvariantSet,
     hook: &mut impl StepHook,
 ) -> Outcome {
-    let mut model = Partition::with_policy(config, revision, policy);
-    let mut oracle = Oracle::new(config, invariants);
+    let mut machine = Machine::with_policy(config, revision, policy, invariants);
     for (step, op) in ops.into_iter().enumerate() {
-        hook.op(step, &op, &model);
-        oracle.before(step, &op);
-        let r = model.apply(
-            &op,
-            &mut Hooked {
-                oracle: &mut oracle,
-                hook,
-            },
-        );
-        oracle.after(&op, r);
-        hook.result(step, r, &model, &oracle);
-        if let Some(v) = oracle.violation() {
+        if let Some(v) = machine.step(step, &op, hook) {
             return Outcome::Violation(v);
         }
-        if model.halted() {
-            // A VTL2 assert took the VM down: nothing later in the input can happen
-            // upstream, whether or not `vtl2-crash` is being checked.
+        if machine.halted() {
             break;
         }
     }
     Outcome::Clean
+}
+
+/// The model and the oracle judging it: the whole state of one run. Every runner (the
+/// fuzz targets through [`run_hooked`], `sintfuzz check`'s exhaustive search) steps it
+/// with [`Machine::step`] and stops at [`Machine::halted`], so they judge alike. `Hash`
+/// is the canonical state (see the `Hash` impls of `Partition` and `Oracle`).
+#[derive(Clone, Hash)]
+pub struct Machine {
+    pub model: Partition,
+    pub oracle: Oracle,
+}
+
+impl Machine {
+    pub fn new(config: Config, settings: &Settings) -> Self {
+        let r = settings.revision;
+        Self::with_policy(config, r, r.policy(), settings.invariants)
+    }
+
+    pub fn with_policy(
+        config: Config,
+        revision: Revision,
+        policy: Policy,
+        invariants: InvariantSet,
+    ) -> Self {
+        Self {
+            model: Partition::with_policy(config, revision, policy),
+            oracle: Oracle::new(config, invariants),
+        }
+    }
+
+    /// Apply operation number `step` and judge it; the first violation of an enabled
+    /// invariant ends the run.
+    #[inline(always)]
+    pub fn step(&mut self, step: usize, op: &Op, hook: &mut impl StepHook) -> Option<Violation> {
+        hook.op(step, op, &self.model);
+        self.oracle.before(step, op);
+        let r = self.model.apply(
+            op,
+            &mut Hooked {
+                oracle: &mut self.oracle,
+                hook,
+            },
+        );
+        self.oracle.after(op, r);
+        hook.result(step, r, &self.model, &self.oracle);
+        self.oracle.violation()
+    }
+
+    /// A VTL2 assert took the VM down: nothing later in the input can happen upstream,
+    /// whether or not `vtl2-crash` is being checked, so the run ends.
+    pub fn halted(&self) -> bool {
+        self.model.halted()
+    }
 }
 
 /// [`run`] with `policy` in place of the revision's own.

@@ -14,7 +14,9 @@ pub mod signature;
 pub mod target;
 
 pub use codec::{decode, encode, Scenario, MAX_OPS};
-pub use harness::{fuzz, fuzz_with, run, run_hooked, run_ops, Outcome, Settings, StepHook};
+pub use harness::{
+    fuzz, fuzz_with, run, run_hooked, run_ops, Machine, NoHook, Outcome, Settings, StepHook,
+};
 pub use invariant::{Invariant, InvariantSet};
 pub use oracle::Violation;
 pub use signature::{signature, Signature};

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod bucket;
 pub mod campaign;
+pub mod check;
 pub mod cmin;
 pub mod engine;
 pub mod explain;

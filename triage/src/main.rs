@@ -11,7 +11,7 @@ use sintfuzz_targets::files::{read_input, write_regression, write_seeds, write_w
 use sintfuzz_targets::invariant::Tier;
 use sintfuzz_targets::{run, Invariant, InvariantSet, Outcome, Settings, Target};
 use sintfuzz_triage::bucket::{bucket, crash_files, infer_from_path, Crash, KnownList};
-use sintfuzz_triage::{bench, campaign, explain, minimize, repo_root, tte, Fail};
+use sintfuzz_triage::{bench, campaign, check, explain, minimize, repo_root, tte, Fail};
 
 #[derive(Parser)]
 #[command(
@@ -121,6 +121,9 @@ enum Cmd {
     Cmin(sintfuzz_triage::cmin::CminArgs),
     /// Time-to-exposure trials: engines x defects x corpus modes x N trials.
     Tte(tte::TteArgs),
+    /// Explore every operation sequence up to a depth over a small domain: exit 0 clean
+    /// to the bound, 1 with the shortest witness per root cause, 2 bad input.
+    Check(check::CheckArgs),
     /// In-process executions per second per target and revision (fixed-seed inputs).
     Bench {
         /// Seconds per target and revision.
@@ -396,6 +399,7 @@ fn dispatch(cmd: Cmd) -> Result<u8, Fail> {
         Cmd::Campaign(args) => campaign::campaign(args),
         Cmd::Tte(args) => tte::tte(args),
         Cmd::Cmin(args) => sintfuzz_triage::cmin::cmin_cmd(args),
+        Cmd::Check(args) => check::check(args),
         Cmd::Bench {
             seconds,
             targets,
