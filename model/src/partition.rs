@@ -323,13 +323,7 @@ impl Partition {
         obs: &mut impl Observer,
     ) -> Result<(), ()> {
         if vtl != Vtl::Vtl0 {
-            self.vtl2_asserts += 1;
-            obs.event(Event::Vtl2Assert {
-                vp: vp as u8,
-                vtl,
-                site,
-            });
-            return Err(());
+            return self.vtl2_assert(vp, vtl, site, obs);
         }
         let blocked = self.allowed(vp).complement();
         self.vps[vp].run.proxy_irr_blocked = blocked;
@@ -378,6 +372,23 @@ impl Partition {
             allowed = allowed.difference(VectorSet::RESERVED);
         }
         allowed
+    }
+
+    /// `assert_eq!(vtl, Vtl0)` failed: VTL2 panics, the VM is down (`halted`).
+    fn vtl2_assert(
+        &mut self,
+        vp: usize,
+        vtl: Vtl,
+        site: AssertSite,
+        obs: &mut impl Observer,
+    ) -> Result<(), ()> {
+        self.vtl2_asserts += 1;
+        obs.event(Event::Vtl2Assert {
+            vp: vp as u8,
+            vtl,
+            site,
+        });
+        Err(())
     }
 
     /// `UhVpInner::wake` with `UPDATE_PROXY_IRR_FILTER`: OR the reason in; the VP handles
@@ -866,13 +877,7 @@ impl Partition {
         synic.readiness |= sints & !proxied;
         if sints & proxied != 0 {
             if vtl != Vtl::Vtl0 {
-                self.vtl2_asserts += 1;
-                obs.event(Event::Vtl2Assert {
-                    vp: vp as u8,
-                    vtl,
-                    site: AssertSite::SintNotifications,
-                });
-                return Err(());
+                return self.vtl2_assert(vp, vtl, AssertSite::SintNotifications, obs);
             }
             self.vps[vp].untrusted.readiness |= sints & proxied;
         }
