@@ -8,7 +8,7 @@ use sintfuzz_model::{Config, Event, Observer, Op, OpResult, Partition, Policy, R
 
 use crate::codec::Decoder;
 use crate::invariant::InvariantSet;
-use crate::oracle::{Oracle, Violation};
+use crate::oracle::{Oracle, Skips, Violation};
 use crate::target::Target;
 
 /// Per-run choices: which revision of the filter, which invariants.
@@ -157,6 +157,30 @@ pub fn run_policy_hooked(
     invariants: InvariantSet,
     hook: &mut impl StepHook,
 ) -> Outcome {
+    run_counted(target, data, revision, policy, invariants, hook).0
+}
+
+/// [`run`] with the oracle's count of judged deliveries and skips (`sintfuzz bench`, the
+/// campaign report, the skip-share test).
+pub fn run_skips(target: Target, data: &[u8], settings: &Settings) -> (Outcome, Skips) {
+    run_counted(
+        target,
+        data,
+        settings.revision,
+        settings.revision.policy(),
+        settings.invariants,
+        &mut NoHook,
+    )
+}
+
+fn run_counted(
+    target: Target,
+    data: &[u8],
+    revision: Revision,
+    policy: Policy,
+    invariants: InvariantSet,
+    hook: &mut impl StepHook,
+) -> (Outcome, Skips) {
     let mut decoder = Decoder::new(target, data);
     let config = decoder.config;
     steps(config, decoder.by_ref(), revision, policy, invariants, hook)
@@ -175,6 +199,7 @@ pub fn run_ops(config: Config, ops: impl IntoIterator<Item = Op>, settings: &Set
         settings.invariants,
         &mut NoHook,
     )
+    .0
 }
 
 /// The one step loop: apply each operation to the model, show it to the oracle, stop at
@@ -186,17 +211,17 @@ fn steps(
     policy: Policy,
     invariants: InvariantSet,
     hook: &mut impl StepHook,
-) -> Outcome {
+) -> (Outcome, Skips) {
     let mut machine = Machine::with_policy(config, revision, policy, invariants);
     for (step, op) in ops.into_iter().enumerate() {
         if let Some(v) = machine.step(step, &op, hook) {
-            return Outcome::Violation(v);
+            return (Outcome::Violation(v), machine.oracle.skips());
         }
         if machine.halted() {
             break;
         }
     }
-    Outcome::Clean
+    (Outcome::Clean, machine.oracle.skips())
 }
 
 /// The model and the oracle judging it: the whole state of one run. Every runner (the

@@ -121,13 +121,19 @@ impl Invariant {
         }
     }
 
-    /// The invariant class a root-cause signature names: the losses are one class and the
-    /// default-set leaks another (which VTL configured a leaked vector, or which path a lost
-    /// interrupt took, is the vehicle, not the bug); every other invariant is its own class.
+    /// The invariant class a root-cause signature names: the losses are one class, the
+    /// default-set leaks another, the strict leaks a third (which VTL configured a leaked
+    /// vector, or which path a lost interrupt took, is the vehicle, not the bug); every
+    /// other invariant is its own class.
     pub const fn class(self) -> &'static str {
         match self {
             Invariant::LostRelay | Invariant::LostProxySint | Invariant::LostDevice => "lost",
             Invariant::LeakUnentitled | Invariant::LeakCrossVtl => "leak",
+            // Which strict leak the oracle names depends on the order it checks them; the
+            // fixing choice tells them apart.
+            Invariant::LeakNonVmbusSint
+            | Invariant::LeakStaleDeviceVector
+            | Invariant::LeakSynicDisabled => "strict-leak",
             _ => self.id(),
         }
     }

@@ -4,10 +4,11 @@
 //! model's filter code: entitlements below are the guest's intent, not `allowed()`.
 //!
 //! Where the reference semantics allow several outcomes, the oracle skips instead of
-//! reporting (a false positive is a sintfuzz defect):
+//! reporting (a false positive is a sintfuzz defect), and counts each skip per reason
+//! ([`Skip`], [`Oracle::skips`]):
 //! - the guest gave the host's (untrusted) synic a SINT value different from the trusted
-//!   one, so the host's vector is not the one VTL0 expects (no loss is judged), or a
-//!   vector the trusted synic does not entitle (no leak is judged for it);
+//!   one, so an honest host *signal* on that SINT carries a vector VTL0 may not expect (no
+//!   loss is judged, and that vector is not judged as a leak; a malicious assert is);
 //! - an interrupt-page event flag was still outstanding (coalescing);
 //! - the guest reconfigured the VP (SINT, SCONTROL, APIC, untrusted synic) between the
 //!   signal and the run that would show the interrupt;
@@ -87,12 +88,108 @@ pub fn path_name(p: Path) -> &'static str {
 /// Outstanding expected deliveries per VP.
 const MAX_EXPECT: usize = 8;
 
+/// Why the oracle declined to judge: the places where the reference semantics allow
+/// several outcomes. Counted per run (plain counters: nothing else on the hot path).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Skip {
+    /// A host signal on a SINT whose host-side (untrusted synic) value the guest set
+    /// differently from the trusted one: no loss judged, and the host's vector is not
+    /// judged as a leak when it arrives. Never a malicious assert.
+    UntrustedSynic,
+    /// An interrupt-page event flag was still outstanding: the signal coalesces.
+    InterruptPageFlag,
+    /// The guest reconfigured the VP (SINT, SCONTROL, APIC, untrusted synic) between a
+    /// signal and the run that would show it: the expectation is dropped unjudged.
+    Reconfigured,
+    /// More than `MAX_EXPECT` signals outstanding on one VP.
+    ExpectCap,
+}
+
+impl Skip {
+    pub const ALL: [Skip; 4] = [
+        Skip::UntrustedSynic,
+        Skip::InterruptPageFlag,
+        Skip::Reconfigured,
+        Skip::ExpectCap,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Skip::UntrustedSynic => "untrusted-synic",
+            Skip::InterruptPageFlag => "interrupt-page-flag",
+            Skip::Reconfigured => "reconfigured",
+            Skip::ExpectCap => "expect-cap",
+        }
+    }
+}
+
+/// Judged deliveries (expectations settled, proxy deliveries checked for a leak) and
+/// skips per [`Skip`] reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Skips {
+    pub judged: u64,
+    pub skipped: [u64; 4],
+}
+
+impl Skips {
+    fn bump(&mut self, why: Skip) {
+        self.skipped[why as usize] += 1;
+    }
+
+    pub fn add(&mut self, other: &Skips) {
+        self.judged += other.judged;
+        for (a, b) in self.skipped.iter_mut().zip(other.skipped) {
+            *a += b;
+        }
+    }
+
+    pub fn count(&self, why: Skip) -> u64 {
+        self.skipped[why as usize]
+    }
+
+    /// Skips for `why` per judged delivery (0 when nothing was judged).
+    pub fn share(&self, why: Skip) -> f64 {
+        if self.judged == 0 {
+            0.0
+        } else {
+            self.count(why) as f64 / self.judged as f64
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 struct Expect {
     vector: u8,
+    /// The VTL0 SINT the signal went through (`None`: a device interrupt).
+    sint: Option<u8>,
     invariant: Option<Invariant>,
     origin: u16,
     path: Option<Path>,
+}
+
+/// What the guest reconfigured on a VP: only the expectations it touches are dropped.
+#[derive(Clone, Copy, Debug)]
+enum Change {
+    /// VTL0 SINT `n` went from vector `old` to `new`: its own signals, and any signal of
+    /// either vector.
+    Sint { n: u8, old: u8, new: u8 },
+    /// VTL0 SCONTROL: every SINT signal.
+    Scontrol,
+    /// The VTL0 APIC enables: everything.
+    Apic,
+    /// The host's (untrusted) copy of SINT `n`: its signals.
+    Untrusted(u8),
+}
+
+impl Change {
+    fn touches(self, e: &Expect) -> bool {
+        match self {
+            Change::Sint { n, old, new } => e.sint == Some(n) || e.vector == old || e.vector == new,
+            Change::Scontrol => e.sint.is_some(),
+            Change::Apic => true,
+            Change::Untrusted(n) => e.sint == Some(n),
+        }
+    }
 }
 
 /// The guest's view of one synic register window (`0x4000_0080..=0x4000_00bf`).
@@ -156,6 +253,11 @@ struct GuestVp {
     last_new: [VectorSet; 2],
     /// Interrupt-page flag 0 signalled since the last ack.
     flag_outstanding: bool,
+    /// Vectors an honest host signal carried because the guest gave the host's synic a
+    /// SINT value different from the trusted one (ambiguous: not judged as leaks).
+    host_told: VectorSet,
+    /// Of those, the ones the current step added.
+    told_new: VectorSet,
     expect: [Expect; MAX_EXPECT],
 }
 
@@ -194,6 +296,7 @@ pub struct Oracle {
     device_ever: [VectorSet; 2],
     step: u16,
     violation: Option<Violation>,
+    skips: Skips,
 }
 
 impl Oracle {
@@ -208,6 +311,8 @@ impl Oracle {
             admissible: [VectorSet::EMPTY; 2],
             last_new: [VectorSet::EMPTY; 2],
             flag_outstanding: false,
+            host_told: VectorSet::EMPTY,
+            told_new: VectorSet::EMPTY,
             expect: [Expect::default(); MAX_EXPECT],
         };
         Self {
@@ -221,7 +326,13 @@ impl Oracle {
             device_ever: [VectorSet::EMPTY; 2],
             step: 0,
             violation: None,
+            skips: Skips::default(),
         }
+    }
+
+    /// What was judged and what was skipped, and why, so far.
+    pub fn skips(&self) -> Skips {
+        self.skips
     }
 
     /// The first violation of an enabled invariant, if any.
@@ -311,18 +422,28 @@ impl Oracle {
     /// Before the model applies `op`: host signals create expectations.
     pub fn before(&mut self, step: usize, op: &Op) {
         self.step = step.min(u16::MAX as usize) as u16;
+        for g in self.vps.iter_mut() {
+            g.told_new = VectorSet::EMPTY;
+        }
         match *op {
             Op::HostSignalChannel(HostSignalChannel { slot }) => self.expect_channel(slot as usize),
             Op::HostSignalSint(HostSignalSint { vp, sint }) => {
                 let vp = vp as usize;
                 // A SINT past 15 is refused by the model (`signal_event`); the codec never
                 // makes one, a hand-written harness may.
-                if vp < self.config.vps()
-                    && (sint as usize) < NUM_SINTS
-                    && self.vps[vp].regs[0].sint(sint as usize).proxy()
-                {
-                    if let Some(v) = self.sint_deliverable(vp, sint as usize) {
-                        self.expect(vp, v, Invariant::LostProxySint, Some(Path::ProxyUser));
+                let n = sint as usize;
+                if vp < self.config.vps() && n < NUM_SINTS {
+                    self.host_signal(vp, n);
+                    if self.vps[vp].regs[0].sint(n).proxy() {
+                        if let Some(v) = self.sint_deliverable(vp, n) {
+                            self.expect(
+                                vp,
+                                v,
+                                Some(n as u8),
+                                Invariant::LostProxySint,
+                                Some(Path::ProxyUser),
+                            );
+                        }
                     }
                 }
             }
@@ -334,7 +455,7 @@ impl Oracle {
                     if let Some(vp) = vp {
                         let vp = vp as usize;
                         if r.vtl == Vtl::Vtl0 && r.vector >= 16 && self.vps[vp].apic_on[0] {
-                            self.expect(vp, r.vector, Invariant::LostDevice, None);
+                            self.expect(vp, r.vector, None, Invariant::LostDevice, None);
                         }
                     }
                 }
@@ -354,18 +475,12 @@ impl Oracle {
                 value,
             }) => self.after_wrmsr(vp, vtl, msr, value, r),
             Op::RdMsr(RdMsr { vp, vtl, msr }) => self.after_rdmsr(vp, vtl, msr, r),
-            Op::SetVpRegister(ref call) => {
-                if let Some(t) = self.after_set_vp_register(call, r) {
-                    if t == 0 {
-                        self.cancel(call.vp as usize);
-                    }
-                }
-            }
+            Op::SetVpRegister(ref call) => self.after_set_vp_register(call, r),
             Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => {
                 if let (Some(i), true) = (msr::sint_index(msr), (vp as usize) < self.config.vps()) {
                     self.vps[vp as usize].untrusted[i as usize] = Some(value);
                     self.vps[vp as usize].told[i as usize] = Some(value);
-                    self.cancel(vp as usize);
+                    self.cancel(vp as usize, Change::Untrusted(i));
                 }
             }
             Op::Retarget(call) => self.after_retarget(&call, r),
@@ -378,7 +493,7 @@ impl Oracle {
                 if let (Some(t), true) = (self.vtl_ok(vtl), (vp as usize) < self.config.vps()) {
                     self.vps[vp as usize].apic_on[t] = hw_enabled && sw_enabled;
                     if t == 0 {
-                        self.cancel(vp as usize);
+                        self.cancel(vp as usize, Change::Apic);
                     }
                 }
             }
@@ -389,6 +504,7 @@ impl Oracle {
                     for e in g.expect.iter_mut() {
                         if e.invariant.is_some() && g.pending.contains(e.vector) {
                             e.invariant = None;
+                            self.skips.judged += 1;
                         }
                     }
                     g.pending = VectorSet::EMPTY;
@@ -543,7 +659,7 @@ impl Oracle {
 
     /// A host signal on VTL0 SINT `n` of `vp` should arrive: unmasked, not polling, vector
     /// >= 16, SCONTROL and APIC on, and the host's view of the SINT is the guest's.
-    fn sint_deliverable(&self, vp: usize, n: usize) -> Option<u8> {
+    fn sint_deliverable(&mut self, vp: usize, n: usize) -> Option<u8> {
         let g = &self.vps[vp];
         let s = g.regs[0].sint(n);
         // The host signals with its own SINT's vector, if unmasked there.
@@ -555,9 +671,32 @@ impl Oracle {
             && !s.polling()
             && s.vector() >= 16
             && g.regs[0].scontrol_on()
-            && g.apic_on[0]
-            && !host_differs;
+            && g.apic_on[0];
+        if ok && host_differs {
+            self.skips.bump(Skip::UntrustedSynic);
+            return None;
+        }
         ok.then_some(s.vector())
+    }
+
+    /// An honest host signal on VTL0 SINT `n` of `vp`: when the guest deliberately gave the
+    /// host's synic a different value for that SINT, the host's vector may arrive and is
+    /// not judged.
+    fn host_signal(&mut self, vp: usize, n: usize) {
+        let g = &mut self.vps[vp];
+        // Only a value the guest told the host on purpose (not a mirror of its own write).
+        if let Some(u) = g.untrusted[n].filter(|&u| g.told[n] == Some(u)) {
+            let u = Sint::from_bits(u);
+            let s = g.regs[0].sint(n);
+            // The host signals with its own copy's vector (a mirror without the proxy bit
+            // is the same SINT).
+            if (u.vector() != s.vector() || u.masked() != s.masked()) && !u.masked() {
+                if !g.host_told.contains(u.vector()) {
+                    g.told_new.insert(u.vector());
+                }
+                g.host_told.insert(u.vector());
+            }
+        }
     }
 
     fn expect_channel(&mut self, slot: usize) {
@@ -579,21 +718,49 @@ impl Oracle {
             if flag_set {
                 self.vps[0].flag_outstanding = true;
             }
-            if s.proxy() || outstanding {
+            if s.proxy() {
+                // The trusted synic hands a proxied SINT back to the host.
+                self.host_signal(0, VMBUS_SINT as usize);
+                return;
+            }
+            if outstanding {
+                if !s.masked() {
+                    self.skips.bump(Skip::InterruptPageFlag);
+                }
                 return;
             }
             if let Some(v) = self.sint_deliverable(0, VMBUS_SINT as usize) {
-                self.expect(0, v, Invariant::LostRelay, Some(Path::TrustedSynic));
+                self.expect(
+                    0,
+                    v,
+                    Some(VMBUS_SINT),
+                    Invariant::LostRelay,
+                    Some(Path::TrustedSynic),
+                );
             }
         } else if (ch.target_vp as usize) < self.config.vps() {
             let vp = ch.target_vp as usize;
+            self.host_signal(vp, VMBUS_SINT as usize);
             if let Some(v) = self.sint_deliverable(vp, VMBUS_SINT as usize) {
-                self.expect(vp, v, Invariant::LostRelay, Some(Path::ProxyUser));
+                self.expect(
+                    vp,
+                    v,
+                    Some(VMBUS_SINT),
+                    Invariant::LostRelay,
+                    Some(Path::ProxyUser),
+                );
             }
         }
     }
 
-    fn expect(&mut self, vp: usize, vector: u8, invariant: Invariant, path: Option<Path>) {
+    fn expect(
+        &mut self,
+        vp: usize,
+        vector: u8,
+        sint: Option<u8>,
+        invariant: Invariant,
+        path: Option<Path>,
+    ) {
         let origin = self.step;
         if let Some(e) = self.vps[vp]
             .expect
@@ -602,19 +769,40 @@ impl Oracle {
         {
             *e = Expect {
                 vector,
+                sint,
                 invariant: Some(invariant),
                 origin,
                 path,
             };
+        } else {
+            self.skips.bump(Skip::ExpectCap);
         }
     }
 
-    /// The guest reconfigured VTL0 of `vp`: what it expected before no longer binds.
-    fn cancel(&mut self, vp: usize) {
+    /// The guest reconfigured VTL0 of `vp`: what it expected before, of what the change
+    /// touches, no longer binds.
+    fn cancel(&mut self, vp: usize, change: Change) {
         if vp < MAX_VPS {
             for e in self.vps[vp].expect.iter_mut() {
-                e.invariant = None;
+                if e.invariant.is_some() && change.touches(e) {
+                    e.invariant = None;
+                    self.skips.bump(Skip::Reconfigured);
+                }
             }
+        }
+    }
+
+    /// A VTL0 SINT or SCONTROL write on `vp` (register `n`, value before `old`).
+    fn cancel_register(&mut self, vp: usize, n: u32, old: u64, new: u64) {
+        if let Some(i) = msr::sint_index(n) {
+            let change = Change::Sint {
+                n: i,
+                old: Sint::from_bits(old).vector(),
+                new: Sint::from_bits(new).vector(),
+            };
+            self.cancel(vp, change);
+        } else if n == msr::SCONTROL {
+            self.cancel(vp, Change::Scontrol);
         }
     }
 
@@ -623,6 +811,7 @@ impl Oracle {
         let g = self.vps[vp];
         for e in g.expect.iter() {
             if let Some(invariant) = e.invariant {
+                self.skips.judged += 1;
                 if !g.pending.contains(e.vector) {
                     self.report(Violation {
                         invariant,
@@ -645,7 +834,9 @@ impl Oracle {
                 }
             }
         }
-        self.cancel(vp);
+        for e in self.vps[vp].expect.iter_mut() {
+            e.invariant = None;
+        }
     }
 
     // ----- register semantics (synic_msr) -----
@@ -656,10 +847,11 @@ impl Oracle {
         };
         let expected = expected_write(n, value);
         if expected == Expected::Ok && (0x4000_0080..0x4000_00c0).contains(&n) {
+            let old = self.vps[vp as usize].regs[t].get(n);
             self.vps[vp as usize].regs[t].set(n, value);
-        }
-        if t == 0 && (msr::sint_index(n).is_some() || n == msr::SCONTROL) {
-            self.cancel(vp as usize);
+            if t == 0 {
+                self.cancel_register(vp as usize, n, old, value);
+            }
         }
         if t == 0 && expected == Expected::Ok {
             self.guest_mirrors(vp as usize, n, value);
@@ -696,8 +888,7 @@ impl Oracle {
         }
     }
 
-    /// Returns the target VTL index when the write took effect.
-    fn after_set_vp_register(&mut self, call: &SetVpRegister, r: OpResult) -> Option<usize> {
+    fn after_set_vp_register(&mut self, call: &SetVpRegister, r: OpResult) {
         let SetVpRegister {
             vp,
             caller_vtl: caller,
@@ -708,7 +899,7 @@ impl Oracle {
             value,
         } = *call;
         if self.vtl_ok(caller).is_none() || vp as usize >= self.config.vps() {
-            return None;
+            return;
         }
         let mapped = match name {
             reg::SINT0..=reg::SINT15 => Some(msr::SINT0 + (name - reg::SINT0)),
@@ -760,16 +951,16 @@ impl Oracle {
                 "HvSetVpRegisters status differs from the access rules",
             );
         }
-        match (expected, mapped) {
-            (HvStatus::Success, Some(n)) => {
-                let t = target.index();
-                self.vps[vp as usize].regs[t].set(n, value);
-                if caller == Vtl::Vtl0 && t == 0 {
-                    self.guest_mirrors(vp as usize, n, value);
-                }
-                Some(t)
+        if let (HvStatus::Success, Some(n)) = (expected, mapped) {
+            let t = target.index();
+            let old = self.vps[vp as usize].regs[t].get(n);
+            self.vps[vp as usize].regs[t].set(n, value);
+            if caller == Vtl::Vtl0 && t == 0 {
+                self.guest_mirrors(vp as usize, n, value);
             }
-            _ => None,
+            if t == 0 {
+                self.cancel_register(vp as usize, n, old, value);
+            }
         }
     }
 
@@ -840,14 +1031,16 @@ impl Oracle {
             return;
         }
         let g = self.vps[vp];
-        // The guest itself gave the host this vector in its untrusted synic (on purpose, not
-        // as a mirror of a trusted write, whose proxy bit states the intent): which vector
-        // VTL0 meant is ambiguous, so this delivery is not judged.
-        let told_host = g
-            .told
-            .iter()
-            .flatten()
-            .any(|&u| !Sint::from_bits(u).masked() && Sint::from_bits(u).vector() == vector);
+        // An honest host signalled this vector because the guest gave the host's synic a
+        // different SINT value: which vector VTL0 meant is ambiguous, so this delivery is
+        // not judged. (A malicious assert of the same vector is.)
+        let told_host = g.host_told.contains(vector);
+        self.vps[vp].host_told.remove(vector);
+        if told_host {
+            self.skips.bump(Skip::UntrustedSynic);
+        } else {
+            self.skips.judged += 1;
+        }
         let ok = |tier: usize| {
             told_host
                 || g.admissible[tier].contains(vector)
@@ -941,6 +1134,13 @@ impl Observer for Oracle {
                         g.admissible[tier].remove(vector);
                     }
                 }
+                let told_consumed = match reason {
+                    DropReason::Blocked => g.told_new.contains(vector),
+                    _ => path.is_some_and(Path::is_proxy),
+                };
+                if told_consumed {
+                    g.host_told.remove(vector);
+                }
             }
             Event::Vtl2Assert { vp, vtl, .. } => self.report(Violation {
                 invariant: Invariant::Vtl2Crash,
@@ -960,8 +1160,9 @@ impl Observer for Oracle {
 /// The oracle's canonical state for exhaustive exploration (`sintfuzz check`), beside the
 /// model's: what decides its future verdicts. Skipped: `step` and each expectation's
 /// `origin` (they only label a report), free expectation slots' stale contents, VPs beyond
-/// the config's count, and `last_new` (rewritten by every `ProxyAsserted` before the
-/// `Dropped` events of the same operation read it). Destructured without `..`, so a new
+/// the config's count, `last_new` and `told_new` (rewritten by every `ProxyAsserted` or
+/// step before the `Dropped` events of the same operation read them), and the skip
+/// counters (statistics, not state). Destructured without `..`, so a new
 /// field fails to compile here until someone decides whether it is state.
 impl Hash for Oracle {
     fn hash<H: Hasher>(&self, h: &mut H) {
@@ -975,6 +1176,7 @@ impl Hash for Oracle {
             device_ever,
             step: _,
             violation,
+            skips: _,
         } = self;
         config.hash(h);
         set.hash(h);
@@ -1014,6 +1216,8 @@ impl Hash for GuestVp {
             admissible,
             last_new: _,
             flag_outstanding,
+            host_told,
+            told_new: _,
             expect,
         } = self;
         regs.hash(h);
@@ -1023,9 +1227,11 @@ impl Hash for GuestVp {
         pending.hash(h);
         admissible.hash(h);
         flag_outstanding.hash(h);
+        host_told.hash(h);
         for e in expect {
             let Expect {
                 vector,
+                sint,
                 invariant,
                 origin: _,
                 path,
@@ -1033,6 +1239,7 @@ impl Hash for GuestVp {
             invariant.hash(h);
             if invariant.is_some() {
                 vector.hash(h);
+                sint.hash(h);
                 path.hash(h);
             }
         }

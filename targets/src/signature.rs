@@ -189,13 +189,16 @@ fn fixing_choices(
     let base = revision.policy();
     let proposed = Revision::Proposed.policy();
     // Only the violated class is judged: another bug the replay runs into first neither
-    // hides this one nor counts as it. A violation of the class that now comes later is a
+    // hides this one nor counts as it. A violation of the class that now comes later, or
+    // at the same step on another VP or vector (a second bug in the same input), is a
     // different occurrence: this one is gone.
     let set = invariants.intersection(v.invariant.class_set());
     let removed = |p: Policy| {
         run_policy(target, data, revision, p, set)
             .violation()
-            .is_none_or(|w| w.step > v.step)
+            .is_none_or(|w| {
+                w.step > v.step || (w.step == v.step && (w.vp, w.vector) != (v.vp, v.vector))
+            })
     };
     let apply = |mask: u16| {
         Choice::ALL

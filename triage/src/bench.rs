@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use sintfuzz_model::Revision;
 use sintfuzz_targets::codec::decode;
+use sintfuzz_targets::harness::run_skips;
+use sintfuzz_targets::oracle::Skips;
 use sintfuzz_targets::rng::SplitMix64;
 use sintfuzz_targets::{run, InvariantSet, Settings, Target};
 
@@ -20,6 +22,9 @@ pub struct Row {
     pub execs: u64,
     pub seconds: f64,
     pub mean_ops: f64,
+    /// The oracle's judged deliveries and skips over the same inputs (counted in a pass
+    /// of its own, after the timing).
+    pub skips: Skips,
 }
 
 /// Measure each (target, revision) for `per_cell`, with no invariants enabled so that
@@ -48,12 +53,18 @@ pub fn bench(
                 }
                 execs += data.len() as u64;
             }
+            let seconds = start.elapsed().as_secs_f64();
+            let mut skips = Skips::default();
+            for d in &data {
+                skips.add(&run_skips(target, d, &settings).1);
+            }
             rows.push(Row {
                 target,
                 revision,
                 execs,
-                seconds: start.elapsed().as_secs_f64(),
+                seconds,
                 mean_ops,
+                skips,
             });
         }
     }

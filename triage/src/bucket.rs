@@ -167,7 +167,10 @@ pub fn bucket(crashes: &[Crash], known: &KnownList) -> Buckets {
         };
         let sig = m.signature.to_string();
         let k = known.find(&m.signature).map(|(_, k)| k);
-        let b = map.entry(sig.clone()).or_insert_with(|| Bucket {
+        // One bucket per known root cause (whatever vehicle its signature shows); a new
+        // one is keyed by its whole signature.
+        let key = k.map_or_else(|| sig.clone(), |k| format!("known {}", k.id));
+        let b = map.entry(key).or_insert_with(|| Bucket {
             signature: sig,
             label: label.clone(),
             known: k.map(|k| k.id.clone()),

@@ -351,6 +351,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
                 Err(Fail::Usage(e)) => eprintln!("sintfuzz: cmin: {e}"),
             }
         }
+        notes.push(crate::skips::corpus_note(target, &settings, &corpus));
         corpora.push(corpus_report);
     }
 

@@ -1,6 +1,8 @@
-//! `sintfuzz explain`: the decoded scenario as a numbered trace with the model's events,
-//! the step where the invariant broke, and there the guest's entitlement beside the VP's
-//! filter. Meant to be pasted into an upstream bug report.
+//! `sintfuzz explain`: the root cause first (the step where the VP's filter and the guest's
+//! entitlement parted, the policy choice that removes the violation, the known finding),
+//! then the decoded scenario as a numbered trace with the model's events, the step where
+//! the invariant broke, and there the guest's entitlement beside the VP's filter. Meant to
+//! be pasted into an upstream bug report.
 
 use sintfuzz_model::op::{
     CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostPostMessage,
@@ -10,10 +12,13 @@ use sintfuzz_model::op::{
 use std::fmt::Write;
 
 use sintfuzz_model::hvdef::{msr, reg, Sint};
+use sintfuzz_model::Revision;
 use sintfuzz_model::{Event, Op, OpResult, Partition, VectorSet, Vtl};
 use sintfuzz_targets::codec::decode;
 use sintfuzz_targets::harness::{init_tracing, TracingHook};
+use sintfuzz_targets::known::KnownList;
 use sintfuzz_targets::oracle::{path_name, Oracle};
+use sintfuzz_targets::signature::{analyze, Analysis, Direction, Fix};
 use sintfuzz_targets::{run_hooked, Outcome, Settings, StepHook, Target};
 
 /// A compact, readable form of one operation.
@@ -186,6 +191,66 @@ impl StepHook for Explainer {
     }
 }
 
+/// The root cause first: where the filter and the guest's entitlement parted, which
+/// policy choice removes the violation, and the known finding it is.
+fn root_cause(out: &mut String, a: &Analysis, ops: &[Op], revision: Revision) {
+    let d = &a.divergence;
+    let known = KnownList::embedded()
+        .find(&a.signature)
+        .map_or("new: no known finding matches".to_string(), |(_, k)| {
+            format!("known {} [{}]: {}", k.id, k.status, k.title)
+        });
+    let _ = writeln!(out, "root cause: {} ({known})", a.signature);
+    let what = |step: Option<u16>| match step.and_then(|s| ops.get(s as usize).map(|o| (s, o))) {
+        Some((s, op)) => format!("step {s}: {}", describe(op)),
+        None => "the start (before any operation)".to_string(),
+    };
+    match (d.direction, d.vector) {
+        (Direction::TooOpen | Direction::TooClosed, Some(vec)) => {
+            let began = if d.direction == Direction::TooOpen {
+                "admitting"
+            } else {
+                "blocking"
+            };
+            let entitled = if d.direction == Direction::TooOpen {
+                "does not entitle it"
+            } else {
+                "entitles it"
+            };
+            let recompute = if d.step.is_none() {
+                ""
+            } else if d.recomputed {
+                ", which recomputed the filter"
+            } else {
+                ", which did not recompute the filter"
+            };
+            let _ = writeln!(
+                out,
+                "divergence: vp{}'s filter began {began} {vec:#04x} at {}{recompute}; the guest {entitled} (filter {})",
+                d.vp,
+                what(d.step),
+                d.direction.name()
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "divergence: none (filter and entitlement agree for this violation); it happened at {}",
+                what(d.step)
+            );
+        }
+    }
+    let fix = match &a.signature.fix {
+        Fix::Choices(_) => format!(
+            "proposed's `{}` applied to {revision} alone removes it (`|` separates alternatives)",
+            a.signature.fix,
+        ),
+        Fix::Proposed => "only all of proposed's choices together remove it".to_string(),
+        Fix::Unfixed => "no policy choice of proposed removes it".to_string(),
+    };
+    let _ = writeln!(out, "fix: {fix}");
+}
+
 /// The whole explanation as text. With `SINTFUZZ_LOG` set, the model's tracing events go
 /// to stderr as well.
 pub fn explain(target: Target, data: &[u8], settings: &Settings) -> (String, Outcome) {
@@ -213,6 +278,9 @@ pub fn explain(target: Target, data: &[u8], settings: &Settings) -> (String, Out
         if c.proxy_redirect { "on" } else { "off" },
         if c.guest_mirrors_sints { "yes" } else { "no" },
     );
+    if let Some(a) = analyze(target, settings.revision, settings.invariants, data) {
+        root_cause(&mut out, &a, &s.ops, settings.revision);
+    }
     let _ = writeln!(out, "{} operation(s):", s.ops.len());
     if init_tracing() {
         run_hooked(target, data, settings, &mut TracingHook);

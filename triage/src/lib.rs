@@ -13,6 +13,7 @@ pub mod minimize;
 pub mod plot;
 pub mod report;
 pub mod runner;
+pub mod skips;
 pub mod store;
 pub mod triage;
 pub mod tte;

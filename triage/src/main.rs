@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use sintfuzz_model::Revision;
 use sintfuzz_targets::files::{read_input, write_regression, write_seeds, write_witnesses};
 use sintfuzz_targets::invariant::Tier;
+use sintfuzz_targets::oracle::Skip;
 use sintfuzz_targets::{run, Invariant, InvariantSet, Outcome, Settings, Target};
 use sintfuzz_triage::bucket::{bucket, crash_files, infer_from_path, Crash, KnownList};
 use sintfuzz_triage::{bench, campaign, check, explain, minimize, repo_root, tte, Fail};
@@ -412,16 +413,26 @@ fn dispatch(cmd: Cmd) -> Result<u8, Fail> {
                 std::time::Duration::from_secs(seconds.max(1)),
                 seed,
             );
-            println!("| target | revision | execs | exec/s | mean ops/input |");
-            println!("|---|---|---|---|---|");
+            let reasons: Vec<&str> = Skip::ALL.iter().map(|k| k.name()).collect();
+            println!(
+                "| target | revision | execs | exec/s | mean ops/input | judged | skipped per judged: {} |",
+                reasons.join(" / ")
+            );
+            println!("|---|---|---|---|---|---|---|");
             for r in rows {
+                let shares: Vec<String> = Skip::ALL
+                    .iter()
+                    .map(|&k| format!("{:.1} %", 100.0 * r.skips.share(k)))
+                    .collect();
                 println!(
-                    "| {} | {} | {} | {:.0} | {:.1} |",
+                    "| {} | {} | {} | {:.0} | {:.1} | {} | {} |",
                     r.target,
                     r.revision,
                     r.execs,
                     r.execs as f64 / r.seconds,
-                    r.mean_ops
+                    r.mean_ops,
+                    r.skips.judged,
+                    shares.join(" / ")
                 );
             }
             Ok(0)

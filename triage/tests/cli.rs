@@ -341,6 +341,24 @@ fn explain_shows_the_trace_and_the_filter_beside_the_entitlement() {
     ] {
         assert!(out.contains(needle), "missing {needle:?} in\n{out}");
     }
+    // It leads with the root cause: the step where filter and entitlement parted.
+    let lead: Vec<&str> = out.lines().take(5).collect();
+    assert!(
+        lead[2].starts_with(
+            "root cause: lost sync-every-path too-closed SetVpRegister.sint (known SF-002 [open]"
+        ),
+        "{out}"
+    );
+    assert!(
+        lead[3].starts_with(
+            "divergence: vp0's filter began blocking 0x30 at step 0: guest vtl0 vp0: HvSetVpRegisters"
+        ) && lead[3].contains("did not recompute the filter"),
+        "{out}"
+    );
+    assert!(
+        lead[4].starts_with("fix: proposed's `sync-every-path` applied to head"),
+        "{out}"
+    );
 }
 
 /// Every known finding's regression files minimize, on each listed revision where they
