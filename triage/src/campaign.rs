@@ -212,6 +212,7 @@ fn prepare_corpus(
             start: count_files(&dir),
             end: 0,
             minimized: None,
+            semantic: Default::default(),
         },
         found,
     ))
@@ -352,6 +353,9 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
             }
         }
         notes.push(crate::skips::corpus_note(target, &settings, &corpus));
+        corpus_report
+            .semantic
+            .replay_dir(target, &corpus, &settings);
         corpora.push(corpus_report);
     }
 

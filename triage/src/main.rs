@@ -118,8 +118,14 @@ enum Cmd {
     },
     /// Build the engines, fuzz, then repro, minimize and bucket every crash.
     Campaign(campaign::CampaignArgs),
+    /// Coverage of a corpus: the semantic table, then line coverage of model/ and targets/
+    /// (HTML report and per-file summary; needs llvm-tools, installed if missing).
+    Cover(sintfuzz_triage::cover::CoverArgs),
     /// Minimize a corpus directory in place to the inputs that keep its coverage.
     Cmin(sintfuzz_triage::cmin::CminArgs),
+    /// Every checked-in input on every revision in every engine's binary: same outcome,
+    /// the expected one.
+    Parity(sintfuzz_triage::parity::ParityArgs),
     /// Time-to-exposure trials: engines x defects x corpus modes x N trials.
     Tte(tte::TteArgs),
     /// Explore every operation sequence up to a depth over a small domain: exit 0 clean
@@ -399,6 +405,8 @@ fn dispatch(cmd: Cmd) -> Result<u8, Fail> {
         }
         Cmd::Campaign(args) => campaign::campaign(args),
         Cmd::Tte(args) => tte::tte(args),
+        Cmd::Parity(args) => sintfuzz_triage::parity::parity(args),
+        Cmd::Cover(args) => sintfuzz_triage::cover::cover(args),
         Cmd::Cmin(args) => sintfuzz_triage::cmin::cmin_cmd(args),
         Cmd::Check(args) => check::check(args),
         Cmd::Bench {

@@ -43,6 +43,8 @@ pub struct CorpusReport {
     pub end: usize,
     /// After the end-of-run minimization (libFuzzer merge), when it ran.
     pub minimized: Option<usize>,
+    /// What the final corpus makes the model and the oracle do.
+    pub semantic: crate::semantic::Semantic,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -214,6 +216,15 @@ fn markdown(r: &Report, plots: &[(String, String, String)]) -> String {
     );
     for (engine, target, file) in plots {
         let _ = writeln!(s, "![{engine} {target}](plots/{file})\n");
+    }
+    let _ = writeln!(s, "## Semantic coverage\n");
+    for c in &r.corpora {
+        let _ = writeln!(
+            s,
+            "{}",
+            c.semantic
+                .markdown(&format!("`{}`, the final corpus", c.target))
+        );
     }
     let _ = writeln!(s, "## Buckets\n");
     if r.buckets.is_empty() && r.model_panics.is_empty() {

@@ -195,6 +195,9 @@ fn the_second_run_resumes_and_knows_the_first() {
     assert_eq!(b["new_since_previous"], true);
     assert_eq!(b["runs"], 1);
     assert!(md.contains("new since the previous run"), "{md}");
+    // The semantic table of the final corpus is in the report.
+    assert!(md.contains("## Semantic coverage"), "{md}");
+    assert!(md.contains("| op×result | "), "{md}");
 
     // Third run finds it again: not new since the previous runs, seen in 2 runs.
     let o = campaign(&args, &[("FAKE_CRASH", &crash)]);
@@ -217,4 +220,35 @@ fn the_second_run_resumes_and_knows_the_first() {
     assert_eq!(json["buckets"][0]["runs"], 1);
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(&bins);
+}
+
+/// `sintfuzz cover --semantic-only` needs no toolchain component: the table of what the
+/// seeds reach.
+#[test]
+fn cover_semantic_only() {
+    let out = tmp("cover");
+    let o = Command::new(env!("CARGO_BIN_EXE_sintfuzz"))
+        .args([
+            "cover",
+            "--semantic-only",
+            "--target",
+            "relay_lifecycle",
+            "--out",
+        ])
+        .arg(&out)
+        .arg(root().join("corpus/relay_lifecycle"))
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("| filter | "), "{stdout}");
+    assert!(stdout.contains("| outcome | clean |"), "{stdout}");
+    assert!(out.join("semantic.md").is_file());
+    let _ = std::fs::remove_dir_all(&out);
 }
