@@ -71,6 +71,38 @@ impl Sidecar {
         }
     }
 
+    /// One line per outcome that differs from `new`: `name [set] revision: old -> new`.
+    pub fn diff(&self, new: &Sidecar) -> Vec<String> {
+        let mut out = Vec::new();
+        for (set, a, b) in [
+            ("default", &self.default, &new.default),
+            ("strict", &self.strict, &new.strict),
+        ] {
+            let revisions: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for r in revisions {
+                let (x, y) = (a.get(r), b.get(r));
+                if x != y {
+                    out.push(format!(
+                        "  {} [{set}] {r}: {} -> {}",
+                        self.name,
+                        x.map_or("-", String::as_str),
+                        y.map_or("-", String::as_str)
+                    ));
+                }
+            }
+        }
+        for (field, x, y) in [
+            ("about", &self.about, &new.about),
+            ("finding", &self.finding, &new.finding),
+            ("target", &self.target, &new.target),
+        ] {
+            if x != y {
+                out.push(format!("  {} {field}: {x:?} -> {y:?}", self.name));
+            }
+        }
+        out
+    }
+
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a sidecar always serializes")
     }
@@ -139,7 +171,9 @@ pub fn write_seeds(root: &Path) -> io::Result<Vec<(PathBuf, bool)>> {
     Ok(out)
 }
 
-/// Write a regression `<name>.bin` and its measured sidecar under `root`.
+/// Write a regression `<name>.bin` and its measured sidecar under `root`. An existing
+/// regression is never changed: if the bytes or the measured outcomes differ, nothing is
+/// written and the error carries the diff (re-record it with [`write_regression_blessed`]).
 pub fn write_regression(
     root: &Path,
     target: Target,
@@ -148,14 +182,60 @@ pub fn write_regression(
     finding: &str,
     bytes: &[u8],
 ) -> io::Result<(PathBuf, Sidecar)> {
+    write_regression_with(root, target, name, about, finding, bytes, false)
+}
+
+/// [`write_regression`], rewriting an existing regression whose outcomes changed (asked
+/// for by name: `SINTFUZZ_BLESS=<name>`, `sintfuzz seed --regressions --bless <name>`).
+pub fn write_regression_blessed(
+    root: &Path,
+    target: Target,
+    name: &str,
+    about: &str,
+    finding: &str,
+    bytes: &[u8],
+) -> io::Result<(PathBuf, Sidecar)> {
+    write_regression_with(root, target, name, about, finding, bytes, true)
+}
+
+fn write_regression_with(
+    root: &Path,
+    target: Target,
+    name: &str,
+    about: &str,
+    finding: &str,
+    bytes: &[u8],
+    overwrite: bool,
+) -> io::Result<(PathBuf, Sidecar)> {
     let dir = root.join(REGRESSIONS_DIR).join(target.name());
     let bin = dir.join(format!("{name}.bin"));
+    let toml_path = dir.join(format!("{name}.toml"));
     let sidecar = Sidecar::measure(name, target, about, finding, bytes);
+    if !overwrite {
+        let mut diff = Vec::new();
+        if let Ok(old) = fs::read(&bin) {
+            if old != bytes {
+                diff.push(format!("  {name}.bin: the input bytes change"));
+            }
+        }
+        if let Ok(text) = fs::read_to_string(&toml_path) {
+            match Sidecar::parse(&text) {
+                Ok(old) => diff.extend(old.diff(&sidecar)),
+                Err(e) => diff.push(format!("  {name}.toml: unreadable ({e})")),
+            }
+        }
+        if !diff.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{name} would change (nothing written; re-record it by name):\n{}",
+                    diff.join("\n")
+                ),
+            ));
+        }
+    }
     write_if_changed(&bin, bytes)?;
-    write_if_changed(
-        &dir.join(format!("{name}.toml")),
-        sidecar.to_toml().as_bytes(),
-    )?;
+    write_if_changed(&toml_path, sidecar.to_toml().as_bytes())?;
     Ok((bin, sidecar))
 }
 
@@ -173,15 +253,29 @@ pub fn list(dir: &Path, target: Target, ext: &str) -> io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// (Re)write the regression files of every hand-built witness.
-pub fn write_witnesses(root: &Path) -> io::Result<Vec<(PathBuf, Sidecar)>> {
+/// (Re)write the regression files of every hand-built witness. A witness whose file exists
+/// and would change is written only if `bless(name)`; otherwise its diff is returned and
+/// nothing changes.
+pub fn write_witnesses(
+    root: &Path,
+    bless: &dyn Fn(&str) -> bool,
+) -> io::Result<Vec<Result<(PathBuf, Sidecar), String>>> {
     witnesses()
         .into_iter()
         .map(|w| {
             let bytes = encode(w.target, &w.scenario).map_err(|e| {
                 io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", w.name))
             })?;
-            write_regression(root, w.target, w.name, w.about, w.finding, &bytes)
+            let write = if bless(w.name) {
+                write_regression_blessed
+            } else {
+                write_regression
+            };
+            match write(root, w.target, w.name, w.about, w.finding, &bytes) {
+                Ok(done) => Ok(Ok(done)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(Err(e.to_string())),
+                Err(e) => Err(e),
+            }
         })
         .collect()
 }

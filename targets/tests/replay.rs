@@ -1,8 +1,11 @@
 //! Replays every checked-in input: the curated seeds in `corpus/<target>/` must be clean
 //! on every revision, and each regression in `triage/regressions/<target>/` must give
-//! exactly the outcomes its sidecar records. `SINTFUZZ_BLESS=1` rewrites the seeds and the
-//! witness regressions first (what `sintfuzz seed --regressions` does).
+//! exactly the outcomes its sidecar records, and every sidecar what the hand-written
+//! `triage/regressions/EXPECTED.md` says. `SINTFUZZ_BLESS=1` rewrites the seeds and prints
+//! the diff of every witness regression that would change; `SINTFUZZ_BLESS=name,...`
+//! re-records those witnesses.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sintfuzz_model::Revision;
@@ -16,11 +19,110 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// `SINTFUZZ_BLESS` rewrites the seeds; a witness regression whose outcomes changed is
+/// re-recorded only if named (`SINTFUZZ_BLESS=name1,name2`); every other change is printed
+/// as a diff and nothing is written.
 fn bless() {
-    if std::env::var_os("SINTFUZZ_BLESS").is_some() {
+    if let Some(v) = std::env::var_os("SINTFUZZ_BLESS") {
+        let v = v.to_string_lossy().into_owned();
+        let names: Vec<&str> = v.split(',').map(str::trim).collect();
         write_seeds(&root()).unwrap();
-        write_witnesses(&root()).unwrap();
+        for r in write_witnesses(&root(), &|n| names.contains(&n)).unwrap() {
+            if let Err(diff) = r {
+                eprintln!("{diff}");
+            }
+        }
     }
+}
+
+/// `triage/regressions/EXPECTED.md`: (file, set) -> revision -> outcome.
+fn expected_table() -> BTreeMap<(String, String), BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(root().join("triage/regressions/EXPECTED.md")).unwrap();
+    let mut rows = BTreeMap::new();
+    let mut header: Vec<String> = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with('|')) {
+        let cells: Vec<String> = line
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect();
+        if cells[0] == "regression" {
+            header = cells;
+            continue;
+        }
+        if cells[0].starts_with("---") {
+            continue;
+        }
+        assert_eq!(cells.len(), header.len(), "{line}");
+        assert!(
+            !cells.last().unwrap().is_empty() && !cells.last().unwrap().contains(' '),
+            "{line}: the reason is one word"
+        );
+        let outcomes: BTreeMap<String, String> = header[2..header.len() - 1]
+            .iter()
+            .cloned()
+            .zip(cells[2..cells.len() - 1].iter().cloned())
+            .collect();
+        let prev = rows.insert((cells[0].clone(), cells[1].clone()), outcomes);
+        assert!(prev.is_none(), "{line}: twice");
+    }
+    rows
+}
+
+#[test]
+fn sidecars_match_the_hand_written_table() {
+    let table = expected_table();
+    let mut seen = 0;
+    for target in Target::ALL {
+        for file in list(&root().join(REGRESSIONS_DIR), target, "bin").unwrap() {
+            let stem = file.file_stem().unwrap().to_str().unwrap();
+            let key = format!("{}/{stem}", target.name());
+            let sidecar =
+                Sidecar::parse(&std::fs::read_to_string(file.with_extension("toml")).unwrap())
+                    .unwrap();
+            for (set, recorded) in [("default", &sidecar.default), ("strict", &sidecar.strict)] {
+                let row = table
+                    .get(&(key.clone(), set.to_string()))
+                    .unwrap_or_else(|| panic!("{key} [{set}] has no row in EXPECTED.md"));
+                assert_eq!(
+                    recorded, row,
+                    "{key} [{set}]: the sidecar disagrees with EXPECTED.md"
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert_eq!(
+        seen,
+        table.len(),
+        "EXPECTED.md has rows for files that do not exist"
+    );
+}
+
+#[test]
+fn re_recording_changes_nothing_unless_asked_by_name() {
+    let tmp = std::env::temp_dir().join(format!("sintfuzz-bless-{}", std::process::id()));
+    let w = &sintfuzz_targets::scenarios::witnesses()[0];
+    let bytes = sintfuzz_targets::encode(w.target, &w.scenario).unwrap();
+    let dir = tmp.join(REGRESSIONS_DIR).join(w.target.name());
+    std::fs::create_dir_all(&dir).unwrap();
+    // A sidecar whose recorded outcome is wrong for head.
+    let mut stale = Sidecar::measure(w.name, w.target, w.about, w.finding, &bytes);
+    stale.default.insert("head".into(), "lost-relay".into());
+    let toml = dir.join(format!("{}.toml", w.name));
+    std::fs::write(dir.join(format!("{}.bin", w.name)), &bytes).unwrap();
+    std::fs::write(&toml, stale.to_toml()).unwrap();
+    let results = write_witnesses(&tmp, &|_| false).unwrap();
+    let diff = results
+        .iter()
+        .find_map(|r| r.as_ref().err())
+        .expect("a diff for the stale sidecar");
+    assert!(diff.contains("[default] head: lost-relay -> "), "{diff}");
+    assert_eq!(std::fs::read_to_string(&toml).unwrap(), stale.to_toml());
+    // Named: re-recorded.
+    write_witnesses(&tmp, &|n| n == w.name).unwrap();
+    assert_ne!(std::fs::read_to_string(&toml).unwrap(), stale.to_toml());
+    std::fs::remove_dir_all(&tmp).ok();
 }
 
 #[test]

@@ -112,9 +112,13 @@ enum Cmd {
     },
     /// (Re)write corpus/ from the named seed scenarios (idempotent).
     Seed {
-        /// Also rewrite the regression files of the hand-built witnesses.
+        /// Also rewrite the regression files of the hand-built witnesses (new ones; a
+        /// changed one only when named with --bless, else its diff is printed).
         #[arg(long)]
         regressions: bool,
+        /// Re-record this witness regression although its outcomes changed (repeatable).
+        #[arg(long, value_name = "NAME")]
+        bless: Vec<String>,
     },
     /// Build the engines, fuzz, then repro, minimize and bucket every crash.
     Campaign(campaign::CampaignArgs),
@@ -392,14 +396,23 @@ fn dispatch(cmd: Cmd) -> Result<u8, Fail> {
             print!("{}", sidecar.to_toml());
             Ok(0)
         }
-        Cmd::Seed { regressions } => {
+        Cmd::Seed { regressions, bless } => {
             let root = repo_root();
             let seeds = write_seeds(&root).map_err(|e| Fail::Usage(format!("seed: {e}")))?;
             let changed = seeds.iter().filter(|(_, c)| *c).count();
             println!("{} seed(s) in corpus/, {changed} changed", seeds.len());
             if regressions {
-                let w = write_witnesses(&root).map_err(|e| Fail::Usage(format!("seed: {e}")))?;
-                println!("{} witness regression(s) in triage/regressions/", w.len());
+                let w = write_witnesses(&root, &|n| bless.iter().any(|b| b == n))
+                    .map_err(|e| Fail::Usage(format!("seed: {e}")))?;
+                let diffs: Vec<&String> = w.iter().filter_map(|r| r.as_ref().err()).collect();
+                for d in &diffs {
+                    println!("{d}");
+                }
+                println!(
+                    "{} witness regression(s) in triage/regressions/, {} would change and were left alone (re-record one with --bless NAME)",
+                    w.len(),
+                    diffs.len()
+                );
             }
             Ok(0)
         }
