@@ -10,7 +10,7 @@ pub mod search;
 pub mod witness;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Args;
 use sintfuzz_model::Revision;
@@ -38,7 +38,9 @@ pub struct CheckArgs {
     /// are claimed).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub depth: Option<u16>,
-    /// Time budget. With `--depth`, running out first is an error (exit 2).
+    /// CPU-time budget (this process's user + system time: the search uses one core, so
+    /// on a shared machine this is "N minutes on 1 core"). With `--depth`, running out
+    /// first is an error (exit 2).
     #[arg(long, value_parser = parse_duration)]
     pub time: Option<Duration>,
     /// Explore partitions of 1 up to this many VPs.
@@ -156,12 +158,11 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
         branching,
         args.depth.map_or("unbounded".to_string(), |d| d.to_string()),
         args.time
-            .map_or(String::new(), |t| format!(", time budget {}s", t.as_secs())),
+            .map_or(String::new(), |t| format!(", CPU budget {}s", t.as_secs())),
     );
-    let start = Instant::now();
     let limits = Limits {
         depth,
-        deadline: args.time.map(|t| start + t),
+        cpu_budget: args.time,
         interval: Duration::from_secs(args.progress.max(1)),
     };
     let mut groups = Groups::new(infos, settings, &known);
@@ -221,18 +222,21 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
             println!("    promoted: {}", bin.display());
         }
     }
+    let cpu = stats.cpu.as_secs_f64().max(1e-9);
     println!(
-        "states {}, transitions {}, violating transitions {}, depth {} complete{}, {:.1} s, {:.0} states/s, {:.0} transitions/s, peak memory {}",
+        "states {}, transitions {}, violating transitions {}, halted {}, depth {} complete{}, {:.1} s wall, {:.1} s CPU, {:.0} states/CPU-s, {:.0} transitions/CPU-s, peak memory {}",
         stats.states,
         stats.transitions,
         stats.violations,
+        stats.halted,
         stats.depth,
         stats
             .incomplete
-            .map_or(String::new(), |d| format!(" (depth {d} stopped by the time budget)")),
+            .map_or(String::new(), |d| format!(" (depth {d} stopped by the CPU budget)")),
         secs,
-        stats.states as f64 / secs,
-        stats.transitions as f64 / secs,
+        cpu,
+        stats.states as f64 / cpu,
+        stats.transitions as f64 / cpu,
         mib(peak_rss_kib())
     );
     let exhausted = stats.incomplete.is_none() && stats.depth < depth;
@@ -248,7 +252,7 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
     }
     if let (Some(d), Some(_)) = (args.depth, stats.incomplete) {
         return Err(Fail::Usage(format!(
-            "time budget ended at depth {} of {d}: no claim beyond depth {}",
+            "CPU budget ended at depth {} of {d}: no claim beyond depth {}",
             stats.depth + 1,
             stats.depth
         )));
@@ -272,29 +276,31 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
 }
 
 pub(crate) fn print_progress(s: &search::Stats, done: usize, len: usize) {
-    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    let cpu = s.cpu.as_secs_f64().max(1e-9);
     eprintln!(
-        "check: depth {} {}/{} nodes, {} states, {} transitions, {:.0} states/s, {:.0} transitions/s, peak {} ({:.0} s)",
+        "check: depth {} {}/{} nodes, {} states, {} transitions, {:.0} states/CPU-s, {:.0} transitions/CPU-s, peak {} ({:.0} s wall, {:.0} s CPU)",
         s.depth + 1,
         done,
         len,
         s.states,
         s.transitions,
-        s.states as f64 / secs,
-        s.transitions as f64 / secs,
+        s.states as f64 / cpu,
+        s.transitions as f64 / cpu,
         mib(peak_rss_kib()),
-        secs
+        s.elapsed.as_secs_f64(),
+        cpu
     );
 }
 
 pub(crate) fn print_level(s: &search::Stats) {
     eprintln!(
-        "check: depth {} complete: {} states, {} transitions, {} violating, {:.1} s, peak {}",
+        "check: depth {} complete: {} states, {} transitions, {} violating, {:.1} s wall, {:.1} s CPU, peak {}",
         s.depth,
         s.states,
         s.transitions,
         s.violations,
         s.elapsed.as_secs_f64(),
+        s.cpu.as_secs_f64(),
         mib(peak_rss_kib())
     );
 }

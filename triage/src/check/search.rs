@@ -143,17 +143,33 @@ pub struct Stats {
     /// Depth being expanded when the search stopped before its bound, if it did.
     pub incomplete: Option<usize>,
     pub elapsed: Duration,
+    /// CPU time of this process (user + system) at the last update.
+    pub cpu: Duration,
 }
 
 pub struct Limits {
     pub depth: usize,
-    pub deadline: Option<Instant>,
+    /// A budget of this process's CPU time (the search runs on one core, so on a shared
+    /// machine CPU time, not wall time, is what "N minutes on 1 core" means).
+    pub cpu_budget: Option<Duration>,
     pub interval: Duration,
+}
+
+/// CPU time (user + system) this process has used.
+pub fn cpu_time() -> Duration {
+    // SAFETY: getrusage writes the struct it is given and nothing else.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(u.ru_utime) + tv(u.ru_stime)
 }
 
 /// Explore every sequence of at most `limits.depth` operations from every root.
 pub fn search(roots: &[Root], limits: &Limits, obs: &mut impl Observer) -> Stats {
     let start = Instant::now();
+    let cpu0 = cpu_time();
     let mut stats = Stats::default();
     let mut fp = Fingerprinter::new();
     let mut seen: HashSet<u128, BuildHasherDefault<Identity>> = HashSet::default();
@@ -233,8 +249,9 @@ pub fn search(roots: &[Root], limits: &Limits, obs: &mut impl Observer) -> Stats
                 last_progress = Instant::now();
                 stats.states = seen.len() as u64;
                 stats.elapsed = start.elapsed();
+                stats.cpu = cpu_time().saturating_sub(cpu0);
                 obs.progress(&stats, i, level.len());
-                if limits.deadline.is_some_and(|t| Instant::now() >= t) {
+                if limits.cpu_budget.is_some_and(|b| stats.cpu >= b) {
                     stats.incomplete = Some(d + 1);
                     break 'levels;
                 }
@@ -243,6 +260,7 @@ pub fn search(roots: &[Root], limits: &Limits, obs: &mut impl Observer) -> Stats
         stats.depth = d + 1;
         stats.states = seen.len() as u64;
         stats.elapsed = start.elapsed();
+        stats.cpu = cpu_time().saturating_sub(cpu0);
         obs.level(&stats);
         let done = next.is_empty();
         levels.push(next);
@@ -252,6 +270,7 @@ pub fn search(roots: &[Root], limits: &Limits, obs: &mut impl Observer) -> Stats
     }
     stats.states = seen.len() as u64;
     stats.elapsed = start.elapsed();
+    stats.cpu = cpu_time().saturating_sub(cpu0);
     stats
 }
 
