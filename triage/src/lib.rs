@@ -10,6 +10,7 @@ pub mod cmin;
 pub mod cover;
 pub mod engine;
 pub mod explain;
+pub mod finding;
 pub mod minimize;
 pub mod parity;
 pub mod plot;

@@ -12,7 +12,7 @@ use sintfuzz_targets::invariant::Tier;
 use sintfuzz_targets::oracle::Skip;
 use sintfuzz_targets::{run, Invariant, InvariantSet, Outcome, Settings, Target};
 use sintfuzz_triage::bucket::{bucket, crash_files, infer_from_path, Crash, KnownList};
-use sintfuzz_triage::{bench, campaign, check, explain, minimize, repo_root, tte, Fail};
+use sintfuzz_triage::{bench, campaign, check, explain, finding, minimize, repo_root, tte, Fail};
 
 #[derive(Parser)]
 #[command(
@@ -122,6 +122,18 @@ enum Cmd {
     },
     /// Build the engines, fuzz, then repro, minimize and bucket every crash.
     Campaign(campaign::CampaignArgs),
+    /// Write the upstream bug report of a known finding (Markdown) to stdout or a file.
+    Report {
+        /// The finding id from triage/known.toml (SF-001, openvmm#1162).
+        #[arg(required_unless_present = "all_open")]
+        id: Option<String>,
+        /// Write it here instead of stdout.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Write the report of every open finding into triage/reports/.
+        #[arg(long, conflicts_with_all = ["out", "id"])]
+        all_open: bool,
+    },
     /// Coverage of a corpus: the semantic table, then line coverage of model/ and targets/
     /// (HTML report and per-file summary; needs llvm-tools, installed if missing).
     Cover(sintfuzz_triage::cover::CoverArgs),
@@ -417,6 +429,44 @@ fn dispatch(cmd: Cmd) -> Result<u8, Fail> {
             Ok(0)
         }
         Cmd::Campaign(args) => campaign::campaign(args),
+        Cmd::Report { id, out, all_open } => {
+            let root = repo_root();
+            let known = KnownList::load(&root.join("triage/known.toml")).map_err(Fail::Usage)?;
+            let ids: Vec<String> = if all_open {
+                known
+                    .finding
+                    .iter()
+                    .filter(|k| k.status == "open")
+                    .map(|k| k.id.clone())
+                    .collect()
+            } else {
+                id.into_iter().collect()
+            };
+            for id in ids {
+                let text = finding::report(&root, &known, &id).map_err(Fail::Usage)?;
+                let path = if all_open {
+                    Some(
+                        root.join(finding::REPORTS_DIR)
+                            .join(finding::file_name(&id)),
+                    )
+                } else {
+                    out.clone()
+                };
+                match path {
+                    Some(p) => {
+                        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                            std::fs::create_dir_all(dir)
+                                .map_err(|e| Fail::Usage(format!("{}: {e}", dir.display())))?;
+                        }
+                        std::fs::write(&p, text)
+                            .map_err(|e| Fail::Usage(format!("{}: {e}", p.display())))?;
+                        println!("wrote {}", p.display());
+                    }
+                    None => print!("{text}"),
+                }
+            }
+            Ok(0)
+        }
         Cmd::Tte(args) => tte::tte(args),
         Cmd::Parity(args) => sintfuzz_triage::parity::parity(args),
         Cmd::Cover(args) => sintfuzz_triage::cover::cover(args),

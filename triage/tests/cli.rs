@@ -538,3 +538,37 @@ fn closed_stdout_is_not_a_panic() {
     let err = text(&o.stderr);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// The committed report of every open finding is what `sintfuzz report <id>` writes, and
+/// the README's findings table links it.
+#[test]
+fn committed_reports_match_the_command() {
+    use sintfuzz_triage::finding;
+    let known = KnownList::load(&root().join("triage/known.toml")).unwrap();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let open: Vec<_> = known
+        .finding
+        .iter()
+        .filter(|k| k.status == "open")
+        .collect();
+    assert!(open.len() >= 5);
+    for k in open {
+        let rel = format!("{}/{}", finding::REPORTS_DIR, finding::file_name(&k.id));
+        let committed = std::fs::read_to_string(root().join(&rel))
+            .unwrap_or_else(|e| panic!("{rel}: {e}: run `sintfuzz report --all-open`"));
+        let o = sintfuzz(&["report", &k.id], &root());
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        assert_eq!(
+            text(&o.stdout),
+            committed,
+            "{rel} is stale: run `sintfuzz report --all-open`"
+        );
+        assert!(committed.contains(&format!("Signature: `")), "{rel}");
+        assert!(
+            readme.contains(&format!("]({rel})")),
+            "README does not link {rel}"
+        );
+    }
+    let o = sintfuzz(&["report", "SF-999"], &root());
+    assert_usage_error(&o, "no known finding 'SF-999'");
+}
