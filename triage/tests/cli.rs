@@ -563,7 +563,7 @@ fn committed_reports_match_the_command() {
             committed,
             "{rel} is stale: run `sintfuzz report --all-open`"
         );
-        assert!(committed.contains(&format!("Signature: `")), "{rel}");
+        assert!(committed.contains("Signature: `"), "{rel}");
         assert!(
             readme.contains(&format!("]({rel})")),
             "README does not link {rel}"
