@@ -19,13 +19,81 @@ pub struct Synic {
     /// Raw SINT values, reserved bits kept.
     pub sints: [Sint; NUM_SINTS],
     /// The event flags of the SIEFP page, per SINT.
-    pub flags: [[u64; (EVENT_FLAGS_PER_SINT / 64) as usize]; NUM_SINTS],
+    pub flags: EventFlags,
     /// STIMER0..3 CONFIG/COUNT, stored raw (timers themselves are not modeled).
     pub stimers: [u64; 8],
     /// Bit n: SINTn's SIMP message slot holds a message the guest has not consumed.
     pub slots_busy: u16,
     /// Bit n: a sender waits for SINTn's slot (`request_sint_readiness`, `message_pending`).
     pub readiness: u16,
+}
+
+/// The SIEFP page's event flags (16 SINTs x `EVENT_FLAGS_PER_SINT` bits, the atomic bit
+/// array `signal_event` sets), stored small: a run builds a fresh partition with 12 synics
+/// for every input, and a dense 4 KiB page each made a partition 50 KB to zero and copy
+/// (issue 12). Flags 0..64 of each SINT are a dense word; higher flags a sorted list. The
+/// model only ever signals flag 0 (`UhEventPort`'s flag in interrupt-page mode), so the
+/// list stays empty; it holds [`EventFlags::FAR`] outstanding flags, more than a fuzz input
+/// (64 operations, one signal each) can set between two acknowledgements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventFlags {
+    near: [u64; NUM_SINTS],
+    /// `sint << 16 | flag` of the set flags >= 64, ascending; zero past `far_len`.
+    far: [u32; EventFlags::FAR],
+    far_len: u8,
+}
+
+impl Default for EventFlags {
+    fn default() -> Self {
+        Self {
+            near: [0; NUM_SINTS],
+            far: [0; Self::FAR],
+            far_len: 0,
+        }
+    }
+}
+
+impl EventFlags {
+    pub const FAR: usize = 64;
+
+    /// Whether `flag` of `sint` is set (`sint < 16`, `flag < EVENT_FLAGS_PER_SINT`).
+    pub fn get(&self, sint: u8, flag: u32) -> bool {
+        if flag < 64 {
+            return self.near[sint as usize] & 1 << flag != 0;
+        }
+        let key = (sint as u32) << 16 | flag;
+        self.far[..self.far_len as usize]
+            .binary_search(&key)
+            .is_ok()
+    }
+
+    /// Set `flag` of `sint`; returns whether it was set already (the atomic
+    /// test-and-set of `signal_event`).
+    pub fn test_and_set(&mut self, sint: u8, flag: u32) -> bool {
+        debug_assert!((sint as usize) < NUM_SINTS && flag < EVENT_FLAGS_PER_SINT);
+        if flag < 64 {
+            let word = &mut self.near[sint as usize];
+            let was = *word & 1 << flag != 0;
+            *word |= 1 << flag;
+            return was;
+        }
+        let key = (sint as u32) << 16 | flag;
+        let len = self.far_len as usize;
+        match self.far[..len].binary_search(&key) {
+            Ok(_) => true,
+            Err(at) => {
+                assert!(
+                    len < Self::FAR,
+                    "model limit: more than {} event flags >= 64 outstanding on one synic",
+                    Self::FAR
+                );
+                self.far.copy_within(at..len, at + 1);
+                self.far[at] = key;
+                self.far_len += 1;
+                false
+            }
+        }
+    }
 }
 
 /// What `ProcessorSynic::post_message` decided.
@@ -62,7 +130,7 @@ impl Default for Synic {
             siefp: 0,
             simp: 0,
             sints: [Sint::RESET; NUM_SINTS],
-            flags: [[0; 32]; NUM_SINTS],
+            flags: EventFlags::default(),
             stimers: [0; 8],
             slots_busy: 0,
             readiness: 0,
@@ -138,12 +206,9 @@ impl Synic {
         if !self.enabled() || s.masked() {
             return Signal::Refused;
         }
-        let word = &mut self.flags[sint as usize][(flag / 64) as usize];
-        let bit = 1u64 << (flag % 64);
-        if *word & bit != 0 {
+        if self.flags.test_and_set(sint, flag) {
             return Signal::AlreadySet;
         }
-        *word |= bit;
         if s.polling() {
             Signal::Polling
         } else {
@@ -156,7 +221,7 @@ impl Synic {
 
     /// The guest consumed every event flag and message (and wrote EOM).
     pub fn clear_flags(&mut self) {
-        self.flags = [[0; 32]; NUM_SINTS];
+        self.flags = EventFlags::default();
         self.slots_busy = 0;
     }
 

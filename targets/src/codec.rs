@@ -1,9 +1,11 @@
 //! The input format shared by every engine, `cargo test` and triage: a partition config
-//! then up to [`MAX_OPS`] operations, decoded through `arbitrary`'s [`Unstructured`]
-//! (whose byte format is pinned: `arbitrary = "=1.4.2"`), and re-encoded by [`encode`].
+//! then up to [`MAX_OPS`] operations, decoded with the integer reads of `arbitrary`'s
+//! `Unstructured` (`arbitrary = "=1.4.2"`: little-endian, zero-padded past the end; the
+//! [`Reader`] does the same reads straight from the slice, and a test checks it against
+//! `arbitrary`), and re-encoded by [`encode`].
 //!
 //! Every field is described once, by a function generic over [`Stream`]: the reader
-//! fills it from `Unstructured`, the writer emits the bytes the reader would consume. So
+//! fills it from the input, the writer emits the bytes the reader would consume. So
 //! `decode(encode(s)) == s` holds by construction for every scenario `encode` accepts,
 //! and a property test checks it.
 //!
@@ -44,7 +46,6 @@
 
 use std::sync::OnceLock;
 
-use arbitrary::{Arbitrary, Unstructured};
 use sintfuzz_model::hvdef::{
     msr, reg, Sint, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF,
 };
@@ -77,6 +78,32 @@ pub const MAX_OP_LEN: usize = 34;
 /// `max_len`.
 pub const MAX_CANONICAL_LEN: usize = 2 + MAX_OPS * MAX_OP_LEN;
 
+/// `tag % d` for a byte `tag` and `1 <= d <= 255` by a multiply and a shift: the divisor
+/// is fixed per input, so the decoder divides once per input instead of once per tag.
+/// Exact for every byte (`m = 2^16 / d + 1` carries 16 >= 8 + log2(d) bits; a test checks
+/// every pair).
+#[derive(Clone, Copy, Debug)]
+pub struct TagMod {
+    d: u32,
+    m: u32,
+}
+
+impl TagMod {
+    pub fn new(d: usize) -> Self {
+        let d = d as u32;
+        Self {
+            d,
+            m: (1 << 16) / d + 1,
+        }
+    }
+
+    #[inline(always)]
+    pub fn of(self, tag: u8) -> usize {
+        let q = (tag as u32 * self.m) >> 16;
+        (tag as u32 - q * self.d) as usize
+    }
+}
+
 /// A target's operation kinds under the fixed tag rule (module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KindTable {
@@ -89,7 +116,7 @@ pub struct KindTable {
 impl KindTable {
     /// The index of the kind a tag picks, reading the escape byte from `s` if needed;
     /// `None` for a reserved slot.
-    fn read<S: Stream>(&self, s: &mut S) -> Option<usize> {
+    fn read<S: Stream>(&self, s: &mut S, aliased: TagMod) -> Option<usize> {
         let mut tag = 0u8;
         s.u8(&mut tag);
         let index = if tag == ESCAPE {
@@ -97,7 +124,7 @@ impl KindTable {
             s.u8(&mut slot);
             self.aliased + slot as usize
         } else {
-            tag as usize % self.aliased
+            aliased.of(tag)
         };
         (index < self.kinds.len()).then_some(index)
     }
@@ -223,18 +250,34 @@ pub trait Stream {
     fn u64(&mut self, v: &mut u64);
 }
 
-/// Reads fields through `arbitrary`; an exhausted input yields zeros.
-pub struct Reader<'u, 'a>(pub &'u mut Unstructured<'a>);
+/// Reads fields from the front of a slice as `arbitrary` 1.4.2 reads integers
+/// (`Unstructured::fill_buffer`): little-endian, the bytes left, zeros past the end.
+pub struct Reader<'a>(pub &'a [u8]);
+
+impl Reader<'_> {
+    #[inline(always)]
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        if let Some((head, rest)) = self.0.split_first_chunk::<N>() {
+            self.0 = rest;
+            return *head;
+        }
+        let mut buf = [0u8; N];
+        buf[..self.0.len()].copy_from_slice(self.0);
+        self.0 = &[];
+        buf
+    }
+}
 
 macro_rules! read_int {
     ($($name:ident: $t:ty),*) => {$(
+        #[inline(always)]
         fn $name(&mut self, v: &mut $t) {
-            *v = <$t>::arbitrary(self.0).unwrap_or(0);
+            *v = <$t>::from_le_bytes(self.take());
         }
     )*};
 }
 
-impl Stream for Reader<'_, '_> {
+impl Stream for Reader<'_> {
     read_int!(u8: u8, u16: u16, u32: u32, u64: u64);
 }
 
@@ -270,8 +313,8 @@ impl<S: Stream> Fields<'_, S> {
         *v %= n;
     }
     fn vp(&mut self, v: &mut u8) {
-        let n = self.vps;
-        self.modulo(v, n)
+        self.s.u8(v);
+        *v = vp_mod(*v, self.vps);
     }
     fn bool(&mut self, v: &mut bool) {
         let mut b = *v as u8;
@@ -311,7 +354,7 @@ impl<S: Stream> Fields<'_, S> {
         *t = match b {
             0xff => VP_INDEX_DISABLE_INTERRUPT,
             0xf0..=0xfe => b as u32,
-            _ => (b % self.vps) as u32,
+            _ => vp_mod(b, self.vps) as u32,
         };
     }
     /// A selector below 0x80 names `0x4000_0080 + sel` (the synic window); otherwise a
@@ -387,6 +430,18 @@ impl<S: Stream> Fields<'_, S> {
         for w in set.0.iter_mut() {
             self.s.u32(w);
         }
+    }
+}
+
+/// `v % vps` for the VP counts 1..=4 without a division (the decoder's hottest field).
+#[inline(always)]
+fn vp_mod(v: u8, vps: u8) -> u8 {
+    match vps {
+        1 => 0,
+        2 => v & 1,
+        3 => v % 3,
+        4 => v & 3,
+        n => v % n,
     }
 }
 
@@ -808,8 +863,9 @@ fn code_config<S: Stream>(s: &mut S, c: &mut Config) {
 
 /// Decodes inputs one operation at a time, so the fuzz loop needs no `Vec`.
 pub struct Decoder<'a> {
-    u: Unstructured<'a>,
+    u: Reader<'a>,
     table: KindTable,
+    aliased: TagMod,
     pub config: Config,
     decoded: usize,
 }
@@ -821,12 +877,13 @@ impl<'a> Decoder<'a> {
 
     /// Decode with an explicit kind table (the format tests simulate appended kinds).
     pub fn with_table(table: KindTable, data: &'a [u8]) -> Self {
-        let mut u = Unstructured::new(data);
+        let mut u = Reader(data);
         let mut config = Config::default();
-        code_config(&mut Reader(&mut u), &mut config);
+        code_config(&mut u, &mut config);
         Self {
             u,
             table,
+            aliased: TagMod::new(table.aliased),
             config,
             decoded: 0,
         }
@@ -836,11 +893,11 @@ impl<'a> Decoder<'a> {
 impl Decoder<'_> {
     /// The next operation and the index of the kind (in the table) that decoded it.
     pub(crate) fn next_indexed(&mut self) -> Option<(usize, Op)> {
-        if self.decoded == MAX_OPS || self.u.is_empty() {
+        if self.decoded == MAX_OPS || self.u.0.is_empty() {
             return None;
         }
-        let mut r = Reader(&mut self.u);
-        let Some(index) = self.table.read(&mut r) else {
+        let r = &mut self.u;
+        let Some(index) = self.table.read(r, self.aliased) else {
             // A reserved slot ends the list (module docs).
             self.decoded = MAX_OPS;
             return None;
@@ -848,11 +905,7 @@ impl Decoder<'_> {
         self.decoded += 1;
         let mut op = Op::RunVp(RunVp { vp: 0 });
         let vps = self.config.vps() as u8;
-        code_kind(
-            self.table.kinds[index],
-            &mut Fields { s: &mut r, vps },
-            &mut op,
-        );
+        code_kind(self.table.kinds[index], &mut Fields { s: r, vps }, &mut op);
         Some((index, op))
     }
 }

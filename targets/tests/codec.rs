@@ -222,3 +222,54 @@ fn format_v1_is_pinned() {
         assert_eq!(decode(w.target, &raw), w.scenario, "{name}");
     }
 }
+
+/// The codec's reader takes integers exactly as `arbitrary` 1.4.2's `Unstructured` does
+/// (the format was defined by it): little-endian, zero-padded past the end.
+#[test]
+fn reader_reads_integers_as_arbitrary_does() {
+    use arbitrary::{Arbitrary, Unstructured};
+    use sintfuzz_targets::codec::{Reader, Stream};
+    let mut rng = Rng(5);
+    for _ in 0..2000 {
+        let len = (rng.next_u64() % 24) as usize;
+        let data = rng.bytes(len);
+        let mut ours = Reader(&data);
+        let mut theirs = Unstructured::new(&data);
+        for _ in 0..12 {
+            match rng.next_u64() % 4 {
+                0 => {
+                    let mut v = 0u8;
+                    ours.u8(&mut v);
+                    assert_eq!(v, u8::arbitrary(&mut theirs).unwrap());
+                }
+                1 => {
+                    let mut v = 0u16;
+                    ours.u16(&mut v);
+                    assert_eq!(v, u16::arbitrary(&mut theirs).unwrap());
+                }
+                2 => {
+                    let mut v = 0u32;
+                    ours.u32(&mut v);
+                    assert_eq!(v, u32::arbitrary(&mut theirs).unwrap());
+                }
+                _ => {
+                    let mut v = 0u64;
+                    ours.u64(&mut v);
+                    assert_eq!(v, u64::arbitrary(&mut theirs).unwrap());
+                }
+            }
+            assert_eq!(ours.0.len(), theirs.len());
+        }
+    }
+}
+
+#[test]
+fn tag_modulus_is_exact_for_every_byte_and_divisor() {
+    use sintfuzz_targets::codec::TagMod;
+    for d in 1..=255usize {
+        let m = TagMod::new(d);
+        for tag in 0..=255u8 {
+            assert_eq!(m.of(tag), tag as usize % d, "{tag} % {d}");
+        }
+    }
+}
