@@ -43,6 +43,23 @@ pub struct EventFlags {
     far_len: u8,
 }
 
+/// Sparse, consistent with `Eq` (the far list is sorted and zero past its length): the
+/// nonzero dense words, then the far flags.
+impl core::hash::Hash for EventFlags {
+    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+        for (i, w) in self.near.iter().enumerate() {
+            if *w != 0 {
+                h.write_usize(i);
+                h.write_u64(*w);
+            }
+        }
+        h.write_u8(0xff);
+        for key in &self.far[..self.far_len as usize] {
+            h.write_u32(*key);
+        }
+    }
+}
+
 impl Default for EventFlags {
     fn default() -> Self {
         Self {
