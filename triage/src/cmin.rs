@@ -83,6 +83,9 @@ pub fn minimize_corpus(
     let parent = dir.parent().unwrap_or(Path::new("."));
     let new = parent.join(format!(".{name}.cmin-new"));
     let old = parent.join(format!(".{name}.cmin-old"));
+    // Inputs that crash during the merge are left out of it; their artifacts go here.
+    let art = parent.join(format!(".{name}.cmin-crashes"));
+    let _ = std::fs::create_dir_all(&art);
     let _ = std::fs::remove_dir_all(&new);
     let _ = std::fs::remove_dir_all(&old);
     let io = |p: &Path, e: std::io::Error| Fail::Usage(format!("{}: {e}", p.display()));
@@ -91,6 +94,7 @@ pub fn minimize_corpus(
     let o = Command::new(&bin)
         .arg("-merge=1")
         .arg("-use_value_profile=1")
+        .arg(format!("-artifact_prefix={}/", art.display()))
         .arg(format!("-max_len={}", RunSpec::max_len()))
         .arg(&new)
         .arg(dir)
@@ -108,6 +112,7 @@ pub fn minimize_corpus(
         .output()
         .map_err(|e| Fail::Usage(format!("{}: cannot start: {e}", bin.display())))?;
     let after = count_files(&new);
+    let _ = std::fs::remove_dir_all(&art);
     if !o.status.success() || after == 0 {
         let _ = std::fs::remove_dir_all(&new);
         let err = String::from_utf8_lossy(&o.stderr);

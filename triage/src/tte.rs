@@ -131,6 +131,8 @@ pub struct Trial {
     pub n: u32,
     /// Seconds to the first crash that buckets as the defect.
     pub exposed: Option<f64>,
+    /// Actions in the exposing crash once minimized.
+    pub witness_ops: Option<usize>,
     /// Known ids of the crashes before it (or of all, when it was not exposed).
     pub others: Vec<String>,
     pub execs: u64,
@@ -194,17 +196,19 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
         .map_err(|e| Fail::Usage(format!("{}: {e}", tsv.display())))?;
     use std::io::Write;
     if fresh {
-        let _ = writeln!(f, "engine\tdefect\tmode\ttrial\tjobs\tbudget\toutcome\tseconds\texecs\tcorpus\tcov\tft\tbefore\tloadavg\tfailure");
+        let _ = writeln!(f, "engine\tdefect\tmode\ttrial\tjobs\tbudget\toutcome\tseconds\texecs\tcorpus\tcov\tft\twitness_ops\tbefore\tloadavg\tfailure");
     }
     let mut all = Vec::new();
-    for &choice in &engines {
+    // Trial-major: every configuration runs its n-th trial before any runs its (n+1)-th,
+    // so a change of machine load over the run hits all of them alike.
+    for n in 1..=args.trials {
         for d in &defects {
             for mode in &modes {
-                for n in 1..=args.trials {
+                for &choice in &engines {
                     let t = trial(&root, &bins, &known, choice, d, mode, n, &args)?;
                     let _ = writeln!(
                         f,
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                         t.engine,
                         t.defect,
                         t.mode,
@@ -224,6 +228,7 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
                         t.corpus,
                         t.cov.map_or("-".into(), |c| c.0.to_string()),
                         t.cov.map_or("-".into(), |c| c.1.to_string()),
+                        t.witness_ops.map_or("-".into(), |n| n.to_string()),
                         if t.others.is_empty() {
                             "-".into()
                         } else {
@@ -312,8 +317,9 @@ fn trial(
     } else {
         vec![(engines[0], args.jobs)]
     };
-    let memo: Mutex<BTreeMap<PathBuf, String>> = Mutex::new(BTreeMap::new());
-    let classify = |f: &Found| -> String {
+    // Known id (or `new`/`clean`) and minimized length of each crash file.
+    let memo: Mutex<BTreeMap<PathBuf, (String, usize)>> = Mutex::new(BTreeMap::new());
+    let classify = |f: &Found| -> (String, usize) {
         if let Some(k) = memo.lock().expect("not poisoned").get(&f.path) {
             return k.clone();
         }
@@ -327,15 +333,15 @@ fn trial(
             .and_then(|b| {
                 b.buckets
                     .first()
-                    .map(|b| b.known.clone().unwrap_or_else(|| "new".into()))
+                    .map(|b| (b.known.clone().unwrap_or_else(|| "new".into()), b.ops_after))
             })
-            .unwrap_or_else(|| "clean".into());
+            .unwrap_or_else(|| ("clean".into(), 0));
         memo.lock()
             .expect("not poisoned")
             .insert(f.path.clone(), k.clone());
         k
     };
-    let hit = |f: &Found| d.known.contains(&classify(f).as_str());
+    let hit = |f: &Found| d.known.contains(&classify(f).0.as_str());
     let until: Option<&(dyn Fn(&Found) -> bool + Sync)> =
         if args.full_budget { None } else { Some(&hit) };
     let shared = Shared::new();
@@ -387,12 +393,13 @@ fn trial(
         found.extend(f);
     }
     found.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
-    let mut exposed = None;
+    let (mut exposed, mut witness_ops) = (None, None);
     let mut others = Vec::new();
     for f in &found {
-        let k = classify(f);
+        let (k, ops) = classify(f);
         if d.known.contains(&k.as_str()) {
             exposed = Some(f.seconds);
+            witness_ops = Some(ops);
             break;
         }
         others.push(k);
@@ -412,6 +419,7 @@ fn trial(
         mode: mode.into(),
         n,
         exposed,
+        witness_ops,
         others,
         execs,
         seconds,
@@ -422,7 +430,9 @@ fn trial(
     })
 }
 
-/// libFuzzer's `cov` and `ft` after loading `corpus` (`-runs=0`).
+/// The coverage of `corpus` as libFuzzer counts it: `-merge=1` of the corpus into an empty
+/// directory, which reports the edges and features the whole corpus adds (a merge goes on
+/// past inputs that crash, where `-runs=0` stops).
 pub fn corpus_coverage(
     lf: &Binaries,
     target: Target,
@@ -430,11 +440,18 @@ pub fn corpus_coverage(
     settings: &Settings,
     env: &[(String, String)],
 ) -> Option<(u64, u64)> {
+    let scratch = corpus.with_file_name("coverage-merge");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(scratch.join("into")).ok()?;
     let o = Command::new(lf.target(target))
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .arg(corpus)
-        .args(["-runs=0", "-use_value_profile=1"])
+        .arg("-merge=1")
+        .arg("-use_value_profile=1")
         .arg(format!("-max_len={}", crate::engine::RunSpec::max_len()))
+        .arg(format!("-artifact_prefix={}/", scratch.display()))
+        .arg(scratch.join("into"))
+        .arg(corpus)
+        .current_dir(&scratch)
         .env(
             sintfuzz_targets::harness::ENV_REVISION,
             settings.revision.name(),
@@ -443,15 +460,27 @@ pub fn corpus_coverage(
             sintfuzz_targets::harness::ENV_INVARIANTS,
             settings.invariants.to_string(),
         )
+        .env("RUST_BACKTRACE", "0")
         .output()
         .ok()?;
-    let err = String::from_utf8_lossy(&o.stderr);
-    let line = err
+    let _ = std::fs::remove_dir_all(&scratch);
+    parse_merge(&String::from_utf8_lossy(&o.stderr))
+}
+
+/// `MERGE-OUTER: F new files with FT new features added; E new coverage edges` → (E, FT).
+fn parse_merge(log: &str) -> Option<(u64, u64)> {
+    let line = log
         .lines()
         .rev()
-        .find(|l| l.contains("INITED") || l.contains("DONE"))?;
-    let num = |k: &str| crate::engine::token_after(line, k).and_then(|v| v.parse().ok());
-    Some((num("cov")?, num("ft")?))
+        .find(|l| l.starts_with("MERGE-OUTER:") && l.contains("new features"))?;
+    let nums: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    match nums.as_slice() {
+        [_, ft, edges, ..] => Some((*edges, *ft)),
+        _ => None,
+    }
 }
 
 /// Median of `n` trials where only `hits` exposed: the rest count as longer than the
@@ -485,7 +514,7 @@ pub fn summary(trials: &[Trial], budget: u64, jobs: u32, full: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| engine | defect | mode | trials | exposed | median s | min s | max s | median execs | median final corpus | median cov / ft (libFuzzer replay) |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+        "| engine | defect | mode | trials | exposed | median s | min s | max s | median execs | median final corpus | median edges / features (libFuzzer merge of the final corpus) | median witness ops |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
     );
     let mut groups: BTreeMap<(String, &str, String), Vec<&Trial>> = BTreeMap::new();
     for t in trials {
@@ -517,9 +546,14 @@ pub fn summary(trials: &[Trial], budget: u64, jobs: u32, full: bool) -> String {
                 .filter_map(|t| t.cov.map(|c| c.1 as f64))
                 .collect(),
         );
+        let wops = median(
+            ts.iter()
+                .filter_map(|t| t.witness_ops.map(|n| n as f64))
+                .collect(),
+        );
         let _ = writeln!(
             s,
-            "| {engine} | {defect} | {mode} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {engine} | {defect} | {mode} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             ts.len(),
             hits.len(),
             fmt(censored_median(&hits, ts.len())),
@@ -530,7 +564,8 @@ pub fn summary(trials: &[Trial], budget: u64, jobs: u32, full: bool) -> String {
             match (cov, ft) {
                 (Some(c), Some(f)) => format!("{c:.0} / {f:.0}"),
                 _ => "-".into(),
-            }
+            },
+            wops.map_or("-".into(), |v| format!("{v:.0}"))
         );
     }
     let _ = writeln!(
@@ -544,6 +579,15 @@ pub fn summary(trials: &[Trial], budget: u64, jobs: u32, full: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merge_summary() {
+        assert_eq!(
+            parse_merge("MERGE-OUTER: 3 files, 0 in the initial corpus, 0 processed earlier\nMERGE-OUTER: 120 new files with 4567 new features added; 789 new coverage edges\n"),
+            Some((789, 4567))
+        );
+        assert_eq!(parse_merge("nothing"), None);
+    }
 
     #[test]
     fn censoring() {

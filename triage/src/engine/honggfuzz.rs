@@ -35,7 +35,10 @@ pub fn ensure_tools() -> Result<(), Fail> {
             "apt-get install (honggfuzz needs root or these packages)",
         )?;
     }
-    if !have("cargo", &["hfuzz", "version"]) && !have("cargo-hfuzz", &["version"]) {
+    // `cargo hfuzz` has no version command that works outside a crate: look for it.
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("cargo-hfuzz").is_file()));
+    if !on_path {
         cargo_install("honggfuzz", Some(VERSION))?;
     }
     Ok(())
