@@ -29,7 +29,7 @@ use crate::target::Target;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fix {
     /// Each alternative (a set of [`Choice`]s, bit n = `Choice::ALL[n]`) removes it on its
-    /// own; all alternatives have the same, smallest size (1 or 2).
+    /// own: every single choice that does, then every pair neither of whose choices does.
     Choices(Vec<u16>),
     /// No single choice or pair does; all of `proposed` does.
     Proposed,
@@ -216,24 +216,25 @@ fn fixing_choices(
     if differing.is_empty() {
         return Fix::Unfixed;
     }
+    // Every minimal fix of at most two choices: the single choices that remove it, and
+    // the pairs neither of whose choices does alone. (A single choice may remove a
+    // violation by the way, e.g. a recompute it adds on another path; the pair that is the
+    // real fix is then still listed.)
     let singles: Vec<u16> = differing
         .iter()
         .copied()
         .filter(|&m| removed(apply(m)))
         .collect();
-    if !singles.is_empty() {
-        return Fix::Choices(singles);
-    }
-    let mut pairs = Vec::new();
+    let mut alts = singles.clone();
     for (i, &a) in differing.iter().enumerate() {
         for &b in &differing[i + 1..] {
-            if removed(apply(a | b)) {
-                pairs.push(a | b);
+            if !singles.contains(&a) && !singles.contains(&b) && removed(apply(a | b)) {
+                alts.push(a | b);
             }
         }
     }
-    if !pairs.is_empty() {
-        Fix::Choices(pairs)
+    if !alts.is_empty() {
+        Fix::Choices(alts)
     } else if removed(proposed) {
         Fix::Proposed
     } else {
