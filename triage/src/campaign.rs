@@ -10,7 +10,6 @@
 //! still written then).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -270,12 +269,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
     }
 
     let shared = Arc::new(Shared::new());
-    {
-        let shared = shared.clone();
-        // Engines run in their own process groups: Ctrl-C reaches only us, and we stop
-        // them, then collect and report whatever they wrote.
-        let _ = ctrlc::set_handler(move || shared.stop.store(true, Ordering::SeqCst));
-    }
+    runner::stop_on_ctrl_c();
     let per_target = args.time.as_secs() / targets.len() as u64;
     let share = if side_by_side {
         per_target

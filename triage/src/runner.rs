@@ -18,6 +18,16 @@ use crate::engine::{Engine, Exit, RunSpec, Stats};
 use crate::store::{add_bytes, add_file, count_files};
 use crate::Fail;
 
+/// Set by a Ctrl-C handler: every runner stops its engines, and the callers stop starting
+/// new runs.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Stop on Ctrl-C: engines run in their own process groups, so the terminal's SIGINT
+/// reaches only us; the runners then stop them and report what they wrote.
+pub fn stop_on_ctrl_c() {
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+}
+
 /// What every runner of one campaign shares.
 pub struct Shared {
     pub stop: AtomicBool,
@@ -38,7 +48,7 @@ impl Shared {
     }
 
     pub fn stopped(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
+        self.stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst)
     }
 }
 

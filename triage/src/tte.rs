@@ -201,10 +201,15 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
     let mut all = Vec::new();
     // Trial-major: every configuration runs its n-th trial before any runs its (n+1)-th,
     // so a change of machine load over the run hits all of them alike.
+    runner::stop_on_ctrl_c();
     for n in 1..=args.trials {
         for d in &defects {
             for mode in &modes {
                 for &choice in &engines {
+                    if runner::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+                        eprintln!("tte: interrupted; the table covers the trials that ran");
+                        break;
+                    }
                     let t = trial(&root, &bins, &known, choice, d, mode, n, &args)?;
                     let _ = writeln!(
                         f,
