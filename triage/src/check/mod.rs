@@ -203,7 +203,13 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
             domain::describe(&g.scenario.config),
             g.violation
         );
-        println!("    witness: {}", path.display());
+        println!(
+            "    found after {} states, {} transitions, {:.2} s CPU; witness: {}",
+            g.found_states,
+            g.found_transitions,
+            g.found_cpu.as_secs_f64(),
+            path.display()
+        );
         if args.promote {
             let about = format!(
                 "shortest witness found by `sintfuzz check --revision {}` ({} ops)",

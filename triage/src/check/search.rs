@@ -121,7 +121,8 @@ impl Hasher for Identity {
 pub trait Observer {
     /// A violation at the end of `path` (root index, then operation indices into the
     /// root's `ops`). The state is terminal: the run ends there, as in the fuzz targets.
-    fn violation(&mut self, root: usize, path: &[u16], v: Violation);
+    /// `stats` is current (states, transitions) at the moment of the violation.
+    fn violation(&mut self, root: usize, path: &[u16], v: Violation, stats: &Stats);
     /// Periodic progress (about every `interval`).
     fn progress(&mut self, stats: &Stats, level_done: usize, level_len: usize);
     /// A level finished: every sequence of `stats.depth` operations is explored.
@@ -227,8 +228,9 @@ pub fn search(roots: &[Root], limits: &Limits, obs: &mut impl Observer) -> Stats
                 stats.transitions += 1;
                 if let Some(v) = m.step(d, op, &mut NoHook) {
                     stats.violations += 1;
+                    stats.states = seen.len() as u64;
                     path.push(o as u16);
-                    obs.violation(root, &path, v);
+                    obs.violation(root, &path, v, &stats);
                     path.pop();
                     continue;
                 }

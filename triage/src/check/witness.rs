@@ -37,6 +37,10 @@ pub struct Group {
     pub known_len: Option<usize>,
     /// Distinct classification keys (see the module comment) that fell into this group.
     pub label_sets: u64,
+    /// When the search found it: states seen, transitions applied, CPU time spent.
+    pub found_states: u64,
+    pub found_transitions: u64,
+    pub found_cpu: std::time::Duration,
 }
 
 /// Per root: what the observer needs to turn a path into a scenario.
@@ -79,6 +83,7 @@ pub struct Groups<'a> {
     classified: HashSet<(Invariant, u128, u16)>,
     index: HashMap<String, usize>,
     pub groups: Vec<Group>,
+    cpu0: std::time::Duration,
 }
 
 impl<'a> Groups<'a> {
@@ -90,10 +95,11 @@ impl<'a> Groups<'a> {
             classified: HashSet::new(),
             index: HashMap::new(),
             groups: Vec::new(),
+            cpu0: search::cpu_time(),
         }
     }
 
-    fn classify(&mut self, root: usize, path: &[u16], v: Violation) {
+    fn classify(&mut self, root: usize, path: &[u16], v: Violation, stats: &search::Stats) {
         let r = &self.roots[root];
         let scenario = Scenario {
             config: r.config,
@@ -142,12 +148,15 @@ impl<'a> Groups<'a> {
             violation: v,
             known_len,
             label_sets: 1,
+            found_states: stats.states,
+            found_transitions: stats.transitions,
+            found_cpu: search::cpu_time().saturating_sub(self.cpu0),
         });
     }
 }
 
 impl search::Observer for Groups<'_> {
-    fn violation(&mut self, root: usize, path: &[u16], v: Violation) {
+    fn violation(&mut self, root: usize, path: &[u16], v: Violation, stats: &search::Stats) {
         let r = &self.roots[root];
         let labels = path.iter().fold(0u128, |a, &o| a | r.labels[o as usize]);
         let last = r.labels[*path.last().expect("a violation follows an operation") as usize];
@@ -155,7 +164,7 @@ impl search::Observer for Groups<'_> {
             .classified
             .insert((v.invariant, labels, last.trailing_zeros() as u16))
         {
-            self.classify(root, path, v);
+            self.classify(root, path, v, stats);
         }
     }
 
