@@ -10,4 +10,3 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_with(
     data,
     &Settings::proposed_strict()
 ));
-sintfuzz_targets::libfuzzer_mutator!(sintfuzz_targets::Target::AllOps);

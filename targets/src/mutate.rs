@@ -1,5 +1,7 @@
-//! The operation-level mutator behind every engine that takes one (libFuzzer's
-//! `fuzz_mutator!` and `fuzz_crossover!` in `fuzz/fuzz_targets/`). libFuzzer's own
+//! The operation-level mutator for libFuzzer (`fuzz_mutator!` and `fuzz_crossover!`,
+//! installed by [`libfuzzer_mutator!`](crate::libfuzzer_mutator); today only in the
+//! benchmark target `fuzz/bench_targets/relay_lifecycle_ops.rs`: measured, it costs more
+//! CPU per execution than it saves in executions, bench/results.md). libFuzzer's own
 //! mutations are byte-level on a format whose meaning is op-level: a changed byte
 //! often shifts every later operation. This one decodes the input, changes it as the
 //! guest, host or scheduler would (insert, delete, duplicate, swap operations, splice two
@@ -319,7 +321,7 @@ pub fn crossover(target: Target, a: &[u8], b: &[u8], out: &mut [u8], seed: u32) 
 }
 
 /// Installs [`mutate`] and [`crossover`] in a libFuzzer target binary (which depends on
-/// `libfuzzer-sys`), the one line every `fuzz/fuzz_targets/*.rs` wrapper adds:
+/// `libfuzzer-sys`), one line in a wrapper:
 /// `sintfuzz_targets::libfuzzer_mutator!(sintfuzz_targets::Target::RelayLifecycle);`
 #[macro_export]
 macro_rules! libfuzzer_mutator {
