@@ -108,7 +108,8 @@ impl KnownList {
 
 /// A `known.toml` signature matches a computed one field by field (class, fix,
 /// direction, op); a field `*` matches any value. The fix field matches when some
-/// alternative of the computed fix is part of some alternative of the pattern: on a raw
+/// alternative of the computed fix is part of some alternative of the pattern, or
+/// contains one (two known defects stacked): on a raw
 /// crash more single choices may happen to remove the violation (noise of the vehicle),
 /// and where a vehicle recomputes the filter by another path one choice of a known pair
 /// may already do (`lost admission` is #1162's `admission+wrmsr-trigger` when the old
@@ -123,8 +124,8 @@ pub fn pattern_matches(pattern: &str, signature: &str) -> bool {
     field(0) && (p[1] == "*" || fix_part_of(s[1], p[1])) && field(2) && field(3)
 }
 
-/// Whether some alternative of `computed` (`a+b|c`) is a non-empty subset of some
-/// alternative of `known`.
+/// Whether some alternative of `computed` (`a+b|c`) is a non-empty subset or superset of
+/// some alternative of `known`.
 fn fix_part_of(computed: &str, known: &str) -> bool {
     let alts = |f: &str| -> Vec<Vec<String>> {
         f.split('|')
@@ -135,8 +136,12 @@ fn fix_part_of(computed: &str, known: &str) -> bool {
     // Without a filter at all, the filter alone removes every leak: `filter` alone is
     // part of a known fix only where that fix is the filter alone.
     let only_filter = |a: &Vec<String>| a.len() == 1 && a[0] == "filter";
+    // B part of A (raw-crash noise, an incidental recompute), or A part of B: a violation
+    // that needs a known defect together with another (two known root causes stacked,
+    // e.g. SF-005 and SF-006 both admitting one vector) is that known defect.
     let part_of = |b: &Vec<String>, a: &Vec<String>| {
-        b.iter().all(|c| a.contains(c)) && (!only_filter(b) || only_filter(a))
+        let subset = |x: &Vec<String>, y: &Vec<String>| x.iter().all(|c| y.contains(c));
+        (subset(b, a) && (!only_filter(b) || only_filter(a))) || (subset(a, b) && !only_filter(a))
     };
     alts(computed).iter().any(|b| {
         !b.is_empty()

@@ -294,4 +294,27 @@ fn known_mode_reads_its_variable_strictly() {
         "leak filter *",
         "leak filter too-open Retarget"
     ));
+    // Noise: a computed single that is part of the known fix; stacked: a computed pair
+    // that contains it (SF-005 and SF-006 both admitting 0x00, found by a head campaign).
+    assert!(pattern_matches(
+        "lost admission+wrmsr-trigger too-closed WrMsr.sint",
+        "lost admission too-closed WrMsr.sint"
+    ));
+    assert!(pattern_matches(
+        "leak device-vectors|retarget-sync too-open *",
+        "leak block-reserved|sync-every-path+device-vectors too-open SetVpRegister.sint"
+    ));
+    assert!(!pattern_matches(
+        "leak device-vectors|retarget-sync too-open *",
+        "leak sync-every-path too-open SetVpRegister.sint"
+    ));
+    // `filter` alone says nothing beyond "no filter".
+    assert!(!pattern_matches(
+        "strict-leak filter+retarget-sync too-open *",
+        "strict-leak filter too-open WrMsr.scontrol"
+    ));
+    assert!(!pattern_matches(
+        "leak filter too-open *",
+        "leak filter+device-vectors too-open initial"
+    ));
 }
