@@ -36,12 +36,14 @@ pub enum Request {
 }
 
 impl Apic {
+    #[inline]
     pub fn enabled(&self) -> bool {
         self.hw_enabled && self.sw_enabled
     }
 
     /// `SharedState::request_interrupt` (the trusted synic's `synic_interrupt`): drops any
     /// vector outside 16..=255 and anything while software-disabled; records auto-EOI.
+    #[inline]
     pub fn request_interrupt(&mut self, vector: u8, auto_eoi: bool) -> Request {
         if vector < 16 {
             return Request::Reserved;
@@ -61,6 +63,7 @@ impl Apic {
 
     /// One vector of `LocalApic::request_fixed_interrupts` (proxy IRR from user space),
     /// after the caller checked `enabled()` and cleared 0..=15: edge, never auto-EOI.
+    #[inline]
     pub fn request_fixed(&mut self, vector: u8) -> Request {
         let coalesced = self.irr.contains(vector);
         self.irr.insert(vector);
@@ -71,6 +74,7 @@ impl Apic {
     /// The TDX kernel offload ORs straight into the virtual-APIC IRR: no 0..=15 mask
     /// (`mshv_tdx_pull_proxy_irr`). The caller checked `can_offload_irr()` (software
     /// enable); the hardware enable is not looked at.
+    #[inline]
     pub fn offload_or(&mut self, vector: u8) -> Request {
         let coalesced = self.irr.contains(vector);
         self.irr.insert(vector);

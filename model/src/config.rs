@@ -52,12 +52,14 @@ pub struct Config {
 
 impl Config {
     /// Effective VP count, clamped to 1..=MAX_VPS.
+    #[inline]
     pub fn vps(&self) -> usize {
         (self.vp_count as usize).clamp(1, MAX_VPS)
     }
 
     /// Whether the TDX APIC offload is on; the kernel consumes proxy IRR only while the
     /// APIC is also software-enabled (see `Partition`'s VP loop).
+    #[inline]
     pub fn kernel_offload(&self) -> bool {
         self.isolation == Isolation::Tdx && self.tdx_offload
     }

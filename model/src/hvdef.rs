@@ -15,6 +15,7 @@ impl Vtl {
     /// The guest VTLs, in the order the model stores them.
     pub const GUEST: [Vtl; 2] = [Vtl::Vtl0, Vtl::Vtl1];
 
+    #[inline]
     pub fn index(self) -> usize {
         self as usize
     }
@@ -50,6 +51,7 @@ pub mod msr {
     pub const STIMER3_COUNT: u32 = 0x4000_00b7;
 
     /// The SINT index of a SINTn MSR.
+    #[inline]
     pub fn sint_index(msr: u32) -> Option<u8> {
         (SINT0..=SINT15).contains(&msr).then(|| (msr - SINT0) as u8)
     }
@@ -75,6 +77,7 @@ pub mod reg {
 
     /// `ProcessorSynic::reg_to_msr` in `vm/hv1/hv1_emulator/src/synic.rs` maps names to
     /// MSRs.
+    #[inline]
     pub fn to_msr(name: u32) -> Option<u32> {
         match name {
             SINT0..=SINT15 => Some(super::msr::SINT0 + (name - SINT0)),

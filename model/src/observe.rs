@@ -22,6 +22,7 @@ pub enum Path {
 }
 
 impl Path {
+    #[inline]
     pub fn is_proxy(self) -> bool {
         matches!(self, Path::ProxyUser | Path::ProxyOffload)
     }

@@ -34,6 +34,7 @@ impl RunPage {
     /// `mshv_vtl_scan_proxy_interrupts` for one `HVMSG_X64_PROXY_INTERRUPT_INTERCEPT`:
     /// admits the unblocked bits, sets `scan_proxy_irr`, and returns the blocked bits,
     /// which are dropped for good (the message is EOM'd, nothing replays them).
+    #[inline]
     pub fn kernel_assert(&mut self, asserted: VectorSet) -> VectorSet {
         let admitted = asserted.difference(self.proxy_irr_blocked);
         self.proxy_irr = self.proxy_irr.union(admitted);
@@ -43,6 +44,7 @@ impl RunPage {
 
     /// `ProcessorRunner::proxy_irr_vtl0`: `None` without `scan_proxy_irr`; else clears the
     /// flag, then swaps every word to zero and returns the snapshot.
+    #[inline]
     pub fn take_proxy_irr(&mut self) -> Option<VectorSet> {
         if !self.scan_proxy_irr {
             return None;

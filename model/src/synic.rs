@@ -74,6 +74,7 @@ impl EventFlags {
     pub const FAR: usize = 64;
 
     /// Whether `flag` of `sint` is set (`sint < 16`, `flag < EVENT_FLAGS_PER_SINT`).
+    #[inline]
     pub fn get(&self, sint: u8, flag: u32) -> bool {
         if flag < 64 {
             return self.near[sint as usize] & 1 << flag != 0;
@@ -86,6 +87,7 @@ impl EventFlags {
 
     /// Set `flag` of `sint`; returns whether it was set already (the atomic
     /// test-and-set of `signal_event`).
+    #[inline]
     pub fn test_and_set(&mut self, sint: u8, flag: u32) -> bool {
         debug_assert!((sint as usize) < NUM_SINTS && flag < EVENT_FLAGS_PER_SINT);
         if flag < 64 {
@@ -156,12 +158,14 @@ impl Default for Synic {
 }
 
 impl Synic {
+    #[inline]
     pub fn enabled(&self) -> bool {
         self.scontrol.enabled()
     }
 
     /// `ProcessorSynic::write_msr` (reached through `ProcessorVtlHv::msr_write` in
     /// `vm/hv1/hv1_emulator/src/hv.rs` for `SCONTROL..=STIMER3_COUNT`).
+    #[inline]
     pub fn write_msr(&mut self, n: u32, value: u64) -> MsrOutcome {
         match n {
             // SCONTROL: raw store, never fails.
@@ -195,6 +199,7 @@ impl Synic {
     }
 
     /// `ProcessorSynic::read_msr`.
+    #[inline]
     pub fn read_msr(&self, n: u32) -> MsrOutcome {
         MsrOutcome::Ok(match n {
             msr::SCONTROL => self.scontrol.into_bits(),
@@ -212,6 +217,7 @@ impl Synic {
 
     /// `GlobalSynic::signal_event` for this VP: the checks in upstream order, then the
     /// atomic flag set.
+    #[inline]
     pub fn signal_event(&mut self, sint: u8, flag: u32) -> Signal {
         if sint as usize >= NUM_SINTS || flag >= EVENT_FLAGS_PER_SINT {
             return Signal::Refused;
@@ -237,12 +243,14 @@ impl Synic {
     }
 
     /// The guest consumed every event flag and message (and wrote EOM).
+    #[inline]
     pub fn clear_flags(&mut self) {
         self.flags = EventFlags::default();
         self.slots_busy = 0;
     }
 
     /// `proxied_sints()`: bit n when SINTn has the proxy bit, masked or not.
+    #[inline]
     pub fn proxied_sints(&self) -> u16 {
         let mut m = 0;
         for (n, s) in self.sints.iter().enumerate() {
@@ -252,6 +260,7 @@ impl Synic {
     }
 
     /// SINTs whose `masked` bit is set.
+    #[inline]
     pub fn masked_sints(&self) -> u16 {
         let mut m = 0;
         for (n, s) in self.sints.iter().enumerate() {
@@ -263,6 +272,7 @@ impl Synic {
     /// `ProcessorSynic::post_message` for the message at the head of SINT `sint`'s queue.
     /// `honour_proxy` is false for the SNP hypervisor's own synic, where the proxy bit
     /// means "deliver as a proxy interrupt", not "owned elsewhere".
+    #[inline]
     pub fn post_message(&mut self, sint: u8, honour_proxy: bool) -> Post {
         let Some(s) = self.sints.get(sint as usize) else {
             return Post::InvalidSynicState;
@@ -284,6 +294,7 @@ impl Synic {
 
     /// `scan`'s ready SINTs: readiness was requested and the slot is free now. Clears
     /// their readiness.
+    #[inline]
     pub fn take_ready(&mut self) -> u16 {
         let ready = self.readiness & !self.slots_busy;
         self.readiness &= !ready;
