@@ -1,4 +1,4 @@
-//! AFL++: an empty target, the exec/s ceiling that bench/execs.sh divides by.
+//! AFL++: an empty target, the exec/s ceiling that `sintfuzz bench --engines` divides by.
 fn main() {
     afl::fuzz!(|_d: &[u8]| {});
 }

@@ -1,4 +1,4 @@
-//! honggfuzz: an empty target, the exec/s ceiling that bench/execs.sh divides by.
+//! honggfuzz: an empty target, the exec/s ceiling that `sintfuzz bench --engines` divides by.
 fn main() {
     loop {
         honggfuzz::fuzz!(|_d: &[u8]| {});

@@ -2,5 +2,5 @@
 //! oracle. A benchmark for bench/results.md, never shipped. See fuzz/README.md.
 #![no_main]
 libfuzzer_sys::fuzz_target!(|input: sintfuzz_peers::naive::Input| {
-    sintfuzz_peers::check(input.config(), input.ops())
+    sintfuzz_peers::check(input.config(), || input.ops())
 });

@@ -199,6 +199,7 @@ fn prepare_corpus(
                 engine: "corpus",
                 seconds: shared.start.elapsed().as_secs_f64(),
                 invariant,
+                execs: 0,
             });
         }
     }
@@ -306,6 +307,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
                 mask: true,
                 until: None,
                 env: Vec::new(),
+                translate: None,
             }
         };
         if side_by_side {
@@ -623,6 +625,7 @@ mod tests {
                 engine: "libfuzzer",
                 seconds: 1.0,
                 invariant: None,
+                execs: 0,
             })
             .collect();
         let replay: Replay = &|t, d, s| {

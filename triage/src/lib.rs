@@ -11,6 +11,7 @@ pub mod cover;
 pub mod engine;
 pub mod explain;
 pub mod finding;
+pub mod harness;
 pub mod minimize;
 pub mod parity;
 pub mod plot;

@@ -9,7 +9,6 @@ use clap::{Args, Parser, Subcommand};
 use sintfuzz_model::Revision;
 use sintfuzz_targets::files::{read_input, write_regression, write_seeds, write_witnesses};
 use sintfuzz_targets::invariant::Tier;
-use sintfuzz_targets::oracle::Skip;
 use sintfuzz_targets::{run, Invariant, InvariantSet, Outcome, Settings, Target};
 use sintfuzz_triage::bucket::{bucket, crash_files, infer_from_path, Crash, KnownList};
 use sintfuzz_triage::{bench, campaign, check, explain, finding, minimize, repo_root, tte, Fail};
@@ -147,18 +146,9 @@ enum Cmd {
     /// Explore every operation sequence up to a depth over a small domain: exit 0 clean
     /// to the bound, 1 with the shortest witness per root cause, 2 bad input.
     Check(check::CheckArgs),
-    /// In-process executions per second per target and revision (fixed-seed inputs).
-    Bench {
-        /// Seconds per target and revision.
-        #[arg(long, default_value_t = 2)]
-        seconds: u64,
-        /// Comma-separated targets, or `all`.
-        #[arg(long, default_value = "all")]
-        targets: String,
-        /// Input generator seed.
-        #[arg(long, default_value_t = 0x5eed)]
-        seed: u64,
-    },
+    /// Executions per second: in-process per target and revision (fixed-seed inputs), or
+    /// with --engines under each engine as a share of its empty target.
+    Bench(bench::BenchArgs),
 }
 
 fn parse_target(s: &str) -> Result<Target, String> {
@@ -472,42 +462,7 @@ fn dispatch(cmd: Cmd) -> Result<u8, Fail> {
         Cmd::Cover(args) => sintfuzz_triage::cover::cover(args),
         Cmd::Cmin(args) => sintfuzz_triage::cmin::cmin_cmd(args),
         Cmd::Check(args) => check::check(args),
-        Cmd::Bench {
-            seconds,
-            targets,
-            seed,
-        } => {
-            let targets = campaign::parse_targets(&targets).map_err(Fail::Usage)?;
-            let rows = bench::bench(
-                &targets,
-                &Revision::ALL,
-                std::time::Duration::from_secs(seconds.max(1)),
-                seed,
-            );
-            let reasons: Vec<&str> = Skip::ALL.iter().map(|k| k.name()).collect();
-            println!(
-                "| target | revision | execs | exec/s | mean ops/input | judged | skipped per judged: {} |",
-                reasons.join(" / ")
-            );
-            println!("|---|---|---|---|---|---|---|");
-            for r in rows {
-                let shares: Vec<String> = Skip::ALL
-                    .iter()
-                    .map(|&k| format!("{:.1} %", 100.0 * r.skips.share(k)))
-                    .collect();
-                println!(
-                    "| {} | {} | {} | {:.0} | {:.1} | {} | {} |",
-                    r.target,
-                    r.revision,
-                    r.execs,
-                    r.execs as f64 / r.seconds,
-                    r.mean_ops,
-                    r.skips.judged,
-                    shares.join(" / ")
-                );
-            }
-            Ok(0)
-        }
+        Cmd::Bench(args) => bench::bench_cmd(args),
     }
 }
 

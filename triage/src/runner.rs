@@ -85,6 +85,10 @@ pub struct Found {
     pub seconds: f64,
     /// The invariant its replay violates, if it does.
     pub invariant: Option<&'static str>,
+    /// The engine run's executions when the file was found: exact where the engine
+    /// stopped at the crash (its final count), else its count when the runner saw the
+    /// file (within a poll, from the engine's last report).
+    pub execs: u64,
 }
 
 /// What one engine run did.
@@ -138,7 +142,14 @@ pub struct Job<'a> {
     pub until: Option<&'a (dyn Fn(&Found) -> bool + Sync)>,
     /// Extra environment for the engine processes (say `SINTFUZZ_KNOWN=report`).
     pub env: Vec<(String, String)>,
+    /// Turns a crash file of the binary into an input of `target` (a peer harness's
+    /// bytes into the canonical `all_ops` input of the same scenario); the raw file is
+    /// kept under `crashes/raw/`. `None`: crash files are inputs of `target` already.
+    pub translate: Option<&'a Translate<'a>>,
 }
+
+/// See [`Job::translate`].
+pub type Translate<'a> = dyn Fn(&[u8]) -> Result<Vec<u8>, String> + Sync + 'a;
 
 /// A child's combined output, read as it grows.
 struct Tail {
@@ -333,6 +344,7 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
                 &mut found,
                 &mut mask,
                 &mut raw,
+                total_execs + live.execs,
             );
             export_finds(job, &work, &mut exported, &mut stats.exported);
             if last_sample.elapsed() >= Duration::from_secs(1) || all_done {
@@ -388,8 +400,13 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
             &mut found,
             &mut mask,
             &mut raw,
+            total_execs + live.execs,
         );
         export_finds(job, &work, &mut exported, &mut stats.exported);
+        // An engine that stopped itself at a crash printed its count at the crash.
+        if !stopped_by_us && found.len() == found_before + 1 {
+            found[found_before].execs = total_execs + live.execs;
+        }
         let log: String = tails
             .iter()
             .map(|t| std::fs::read_to_string(&t.file).unwrap_or_default())
@@ -465,6 +482,7 @@ fn collect_crashes(
     found: &mut Vec<Found>,
     mask: &mut Option<Invariant>,
     raw: &mut usize,
+    execs: u64,
 ) {
     for path in job.engine.crash_files(work) {
         if !seen.insert(path.clone()) {
@@ -480,6 +498,16 @@ fn collect_crashes(
             .duration_since(shared.start_wall)
             .map_or(0.0, |d| d.as_secs_f64());
         *raw += 1;
+        let data = match job.translate {
+            None => data,
+            Some(t) => {
+                let prefix = format!("{}-", job.engine.name());
+                let _ = add_bytes(&job.crashes.join("raw"), &data, &prefix);
+                // An untranslatable file stays as it is: its replay finds no violation,
+                // so it is counted but never taken for a defect.
+                t(&data).unwrap_or(data)
+            }
+        };
         // The same bytes again (in this run or an earlier one) are one crash file.
         let kept = match add_bytes(&job.crashes, &data, &format!("{}-", job.engine.name())) {
             Ok((p, _)) => p,
@@ -503,6 +531,7 @@ fn collect_crashes(
             engine: job.engine.name(),
             seconds,
             invariant: inv.map(|i| i.id()),
+            execs,
         });
     }
 }
@@ -527,4 +556,17 @@ fn export_finds(
             *n += 1;
         }
     }
+}
+
+/// CPU seconds (user + system) of every child this process has waited for so far; the
+/// difference over a run is what its engine processes cost.
+pub fn children_cpu_seconds() -> f64 {
+    // SAFETY: getrusage(2) fills the zeroed struct we pass; no other memory is touched.
+    let u = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u
+    };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(u.ru_utime) + tv(u.ru_stime)
 }

@@ -3,8 +3,10 @@
 //! each from a fresh corpus (empty, or the seeds); seconds and executions to the first
 //! crash that buckets as the defect's known finding; the coverage of the final corpus
 //! (libFuzzer's `cov`/`ft` when the corpus is replayed, the one yardstick every engine's
-//! corpus can be measured with). Writes `trials.tsv` (raw) and `summary.md` (median and
-//! range) to `--out`.
+//! corpus can be measured with). `--harnesses` puts the benchmark harnesses of
+//! [`crate::harness`] (the peers a user would write, ours with the op-level mutator) under
+//! libFuzzer beside ours, in the same run. Writes `trials.tsv` (raw) and `summary.md`
+//! (median and range) to `--out`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,6 +22,7 @@ use sintfuzz_targets::{InvariantSet, Settings, Target};
 use crate::bucket::{bucket, Crash, KnownList};
 use crate::campaign::{parse_duration, share_jobs, EngineChoice};
 use crate::engine::{Binaries, Engine};
+use crate::harness::Harness;
 use crate::runner::{self, Found, Job, Shared};
 use crate::store::add_file;
 use crate::{repo_root, Fail};
@@ -105,6 +108,11 @@ pub struct TteArgs {
     /// Comma-separated corpus modes: empty, seeds.
     #[arg(long, default_value = "empty")]
     pub modes: String,
+    /// Comma-separated harnesses: ours (the shipped targets), ops (relay_lifecycle with
+    /// the op-level mutator), naive, shaped (the peers a user would write); all but ours
+    /// are libFuzzer benchmark binaries (`fuzz/bench_targets/`).
+    #[arg(long, default_value = "ours")]
+    pub harnesses: String,
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub trials: u32,
     /// Budget per trial.
@@ -126,6 +134,7 @@ pub struct TteArgs {
 #[derive(Clone, Debug)]
 pub struct Trial {
     pub engine: String,
+    pub harness: Harness,
     pub defect: &'static str,
     pub mode: String,
     pub n: u32,
@@ -135,12 +144,18 @@ pub struct Trial {
     pub witness_ops: Option<usize>,
     /// Known ids of the crashes before it (or of all, when it was not exposed).
     pub others: Vec<String>,
+    /// Executions of the whole trial (to its stop).
     pub execs: u64,
+    /// Executions to the exposure (every engine of the trial together).
+    pub exposure_execs: Option<u64>,
     pub seconds: f64,
     pub corpus: usize,
     /// libFuzzer's `cov` and `ft` over the final corpus.
     pub cov: Option<(u64, u64)>,
     pub loadavg: String,
+    /// CPU seconds of the engine processes (user + system), the trial's real cost on a
+    /// shared machine.
+    pub cpu: f64,
     pub failure: Option<String>,
 }
 
@@ -170,6 +185,23 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
         "empty" | "seeds" => Ok(s.to_string()),
         _ => Err(format!("unknown corpus mode '{s}' (empty, seeds)")),
     })?;
+    let harnesses: Vec<Harness> = list(&args.harnesses, |s| {
+        <Harness as clap::ValueEnum>::from_str(s, true)
+            .map_err(|_| format!("unknown harness '{s}' (ours, ops, naive, shaped)"))
+    })?;
+    // Every (engine, harness, defect) must have a binary before anything runs.
+    for &h in &harnesses {
+        for &e in &engines {
+            for d in &defects {
+                for engine in e.engines() {
+                    let probe = engine.prebuilt(Path::new("."));
+                    h.binary(&probe, d.target).map_err(|why| {
+                        Fail::Usage(format!("{} with {} on {}: {why}", h.name(), e.name(), d.id))
+                    })?;
+                }
+            }
+        }
+    }
     let root = repo_root();
     let known = KnownList::load(&root.join("triage/known.toml")).map_err(Fail::Usage)?;
     let out = args
@@ -196,7 +228,7 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
         .map_err(|e| Fail::Usage(format!("{}: {e}", tsv.display())))?;
     use std::io::Write;
     if fresh {
-        let _ = writeln!(f, "engine\tdefect\tmode\ttrial\tjobs\tbudget\toutcome\tseconds\texecs\tcorpus\tcov\tft\twitness_ops\tbefore\tloadavg\tfailure");
+        let _ = writeln!(f, "engine\tdefect\tmode\ttrial\tjobs\tbudget\toutcome\tseconds\texecs\tcorpus\tcov\tft\twitness_ops\tbefore\tloadavg\tfailure\tharness\tcpu_s\texposure_execs");
     }
     let mut all = Vec::new();
     // Trial-major: every configuration runs its n-th trial before any runs its (n+1)-th,
@@ -205,15 +237,18 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
     for n in 1..=args.trials {
         for d in &defects {
             for mode in &modes {
-                for &choice in &engines {
+                for (&choice, &harness) in engines
+                    .iter()
+                    .flat_map(|c| harnesses.iter().map(move |h| (c, h)))
+                {
                     if runner::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
                         eprintln!("tte: interrupted; the table covers the trials that ran");
                         break;
                     }
-                    let t = trial(&root, &bins, &known, choice, d, mode, n, &args)?;
+                    let t = trial(&root, &bins, &known, choice, harness, d, mode, n, &args)?;
                     let _ = writeln!(
                         f,
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.2}\t{}",
                         t.engine,
                         t.defect,
                         t.mode,
@@ -240,11 +275,15 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
                             t.others.join(",")
                         },
                         t.loadavg,
-                        t.failure.as_deref().unwrap_or("-")
+                        t.failure.as_deref().unwrap_or("-"),
+                        t.harness.name(),
+                        t.cpu,
+                        t.exposure_execs.map_or("-".into(), |n| n.to_string())
                     );
                     eprintln!(
-                        "tte: {} {} {} trial {}: {} {} execs, corpus {}{}",
+                        "tte: {} {} {} {} trial {}: {} {} execs, corpus {}{}",
                         t.engine,
+                        t.harness.name(),
                         t.defect,
                         t.mode,
                         t.n,
@@ -273,15 +312,17 @@ fn trial(
     bins: &BTreeMap<Engine, Binaries>,
     known: &KnownList,
     choice: EngineChoice,
+    harness: Harness,
     d: &Defect,
     mode: &str,
     n: u32,
     args: &TteArgs,
 ) -> Result<Trial, Fail> {
     let dir = std::env::temp_dir().join(format!(
-        "sintfuzz-tte-{}-{}-{}-{mode}-{n}",
+        "sintfuzz-tte-{}-{}-{}-{}-{mode}-{n}",
         std::process::id(),
         choice.name(),
+        harness.name(),
         d.id
     ));
     let _ = std::fs::remove_dir_all(&dir);
@@ -333,6 +374,8 @@ fn trial(
             target: f.target,
             settings: f.settings,
         };
+        // (A peer's crash file is already its canonical all_ops input: the runner
+        // translated it.)
         let k = crate::triage::quietly(|| bucket(&[c], known))
             .ok()
             .and_then(|b| {
@@ -355,12 +398,15 @@ fn trial(
     } else {
         Vec::new()
     };
+    let translate = |data: &[u8]| harness.translate(data, &settings);
     let job = |i: usize| {
         let (engine, jobs) = plan[i];
         Job {
             engine,
-            target: d.target,
-            binary: bins[&engine].target(d.target),
+            target: harness.crash_target(d.target),
+            binary: harness
+                .binary(&bins[&engine], d.target)
+                .expect("checked before the trials"),
             corpus: corpus.clone(),
             work: dir.join("work").join(engine.name()),
             crashes: dir.join("crashes"),
@@ -373,8 +419,12 @@ fn trial(
             mask: false,
             until,
             env: env.clone(),
+            translate: harness
+                .translates()
+                .then_some(&translate as &runner::Translate),
         }
     };
+    let cpu_before = runner::children_cpu_seconds();
     let results: Vec<_> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..plan.len())
             .map(|i| {
@@ -397,29 +447,52 @@ fn trial(
         }
         found.extend(f);
     }
+    let cpu = runner::children_cpu_seconds() - cpu_before;
     found.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
-    let (mut exposed, mut witness_ops) = (None, None);
+    let (mut exposed, mut witness_ops, mut exposure_execs) = (None, None, None);
     let mut others = Vec::new();
+    let samples = shared.samples.lock().expect("not poisoned").clone();
     for f in &found {
         let (k, ops) = classify(f);
         if d.known.contains(&k.as_str()) {
             exposed = Some(f.seconds);
             witness_ops = Some(ops);
+            // The finding engine's count, plus what the others had run by then.
+            let others: u64 = plan
+                .iter()
+                .filter(|(e, _)| e.name() != f.engine)
+                .filter_map(|(e, _)| {
+                    samples
+                        .iter()
+                        .filter(|s| s.engine == e.name() && s.t <= f.seconds)
+                        .map(|s| s.execs)
+                        .max()
+                })
+                .sum();
+            exposure_execs = Some(f.execs + others);
             break;
         }
         others.push(k);
     }
     let corpus_n = crate::store::count_files(&corpus);
-    let cov = corpus_coverage(
-        &bins[&Engine::Libfuzzer],
-        d.target,
-        &corpus,
-        &settings,
-        &env,
-    );
+    // The corpus of a peer is in the peer's format: libFuzzer's merge of it by our
+    // target would measure nothing meaningful, so it is measured by the peer's binary.
+    let cov = match harness {
+        Harness::Ours => corpus_coverage(
+            &bins[&Engine::Libfuzzer].target(d.target),
+            &corpus,
+            &settings,
+            &env,
+        ),
+        h => h
+            .binary(&bins[&Engine::Libfuzzer], d.target)
+            .ok()
+            .and_then(|b| corpus_coverage(&b, &corpus, &settings, &env)),
+    };
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Trial {
         engine: choice.name().into(),
+        harness,
         defect: d.id,
         mode: mode.into(),
         n,
@@ -427,10 +500,12 @@ fn trial(
         witness_ops,
         others,
         execs,
+        exposure_execs,
         seconds,
         corpus: corpus_n,
         cov,
         loadavg,
+        cpu,
         failure,
     })
 }
@@ -439,8 +514,7 @@ fn trial(
 /// directory, which reports the edges and features the whole corpus adds (a merge goes on
 /// past inputs that crash, where `-runs=0` stops).
 pub fn corpus_coverage(
-    lf: &Binaries,
-    target: Target,
+    binary: &Path,
     corpus: &Path,
     settings: &Settings,
     env: &[(String, String)],
@@ -448,7 +522,7 @@ pub fn corpus_coverage(
     let scratch = corpus.with_file_name("coverage-merge");
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(scratch.join("into")).ok()?;
-    let o = Command::new(lf.target(target))
+    let o = Command::new(binary)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("-merge=1")
         .arg("-use_value_profile=1")
@@ -519,12 +593,16 @@ pub fn summary(trials: &[Trial], budget: u64, jobs: u32, full: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| engine | defect | mode | trials | exposed | median s | min s | max s | median execs | median final corpus | median edges / features (libFuzzer merge of the final corpus) | median witness ops |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+        "| engine | defect | mode | trials | exposed | median s | min s | max s | median execs to exposure | median execs | median CPU s | median final corpus | median edges / features (libFuzzer merge of the final corpus) | median witness ops |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
     );
     let mut groups: BTreeMap<(String, &str, String), Vec<&Trial>> = BTreeMap::new();
     for t in trials {
+        let label = match t.harness {
+            Harness::Ours => t.engine.clone(),
+            h => format!("{} ({})", t.engine, h.name()),
+        };
         groups
-            .entry((t.engine.clone(), t.defect, t.mode.clone()))
+            .entry((label, t.defect, t.mode.clone()))
             .or_default()
             .push(t);
     }
@@ -540,6 +618,12 @@ pub fn summary(trials: &[Trial], budget: u64, jobs: u32, full: bool) -> String {
             .copied()
             .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))));
         let execs = median(ts.iter().map(|t| t.execs as f64).collect());
+        let cpu = median(ts.iter().map(|t| t.cpu).collect());
+        let to_exposure: Vec<f64> = ts
+            .iter()
+            .filter_map(|t| t.exposure_execs.map(|n| n as f64))
+            .collect();
+        let to_exposure = censored_median(&to_exposure, ts.len());
         let corpus = median(ts.iter().map(|t| t.corpus as f64).collect());
         let cov = median(
             ts.iter()
@@ -558,13 +642,15 @@ pub fn summary(trials: &[Trial], budget: u64, jobs: u32, full: bool) -> String {
         );
         let _ = writeln!(
             s,
-            "| {engine} | {defect} | {mode} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {engine} | {defect} | {mode} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             ts.len(),
             hits.len(),
             fmt(censored_median(&hits, ts.len())),
             mn.map_or("-".into(), |v| format!("{v:.2}")),
             mx.map_or("-".into(), |v| format!("{v:.2}")),
+            to_exposure.map_or("-".into(), |v| format!("{v:.0}")),
             execs.map_or("-".into(), |v| format!("{v:.0}")),
+            cpu.map_or("-".into(), |v| format!("{v:.1}")),
             corpus.map_or("-".into(), |v| format!("{v:.0}")),
             match (cov, ft) {
                 (Some(c), Some(f)) => format!("{c:.0} / {f:.0}"),
@@ -575,7 +661,7 @@ pub fn summary(trials: &[Trial], budget: u64, jobs: u32, full: bool) -> String {
     }
     let _ = writeln!(
         s,
-        "\nBudget {budget} s per trial, {jobs} core(s) per trial{}. A trial that did not expose the defect counts as longer than the budget for the median; min/max over exposing trials. Execs and corpus are medians over all trials.",
+        "\nBudget {budget} s per trial, {jobs} core(s) per trial{}. A trial that did not expose the defect counts as longer than the budget for the median; min/max over exposing trials. Executions to exposure: censored like the seconds (`-`: more than half missed); the other execs, CPU seconds and corpus are medians over all trials, to each trial's stop. A benchmark harness (in parentheses) is measured by its own binary, so its edges and features compare with its own rows only.",
         if full { ", every trial ran its whole budget" } else { ", stopped at the exposure" }
     );
     s

@@ -8,17 +8,83 @@
 //!   registers as an enum, SINT bits as a struct of bools plus a `u8` vector, VP indexes
 //!   modulo the VP count, booleans for the channel slots.
 //!
-//! They are written as such a user would write them, without our codec's knowledge.
+//! They are written as such a user would write them, without our codec's knowledge. The
+//! two things they share with ours are outside the harness proper: known open findings
+//! are skipped the same way (so a time-to-exposure trial masks the same shallow defects
+//! for every harness), and `sintfuzz tte` turns a peer's crash file into our canonical
+//! `all_ops` input ([`Peer::canonical`]) to bucket it by root cause.
 
 pub mod naive;
 pub mod shaped;
 
+use arbitrary::{Arbitrary, Unstructured};
 use sintfuzz_model::{Config, Op};
-use sintfuzz_targets::{run_ops, Outcome, Settings};
+use sintfuzz_targets::codec::{encode, Scenario};
+use sintfuzz_targets::{run_ops, Outcome, Settings, Target};
 
-/// The peer's fuzz body: run, and panic with the violation line as our targets do.
-pub fn check(config: Config, ops: impl IntoIterator<Item = Op>) {
-    if let Outcome::Violation(v) = run_ops(config, ops, Settings::global()) {
-        panic!("{v}");
+/// The peer harnesses, by the name of their libFuzzer binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Peer {
+    Naive,
+    Shaped,
+}
+
+impl Peer {
+    pub const ALL: [Peer; 2] = [Peer::Naive, Peer::Shaped];
+
+    /// The name of its libFuzzer binary in `fuzz/bench_targets/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Peer::Naive => "naive",
+            Peer::Shaped => "shaped",
+        }
+    }
+
+    /// The scenario a peer's libFuzzer target makes of `data`, read as `libfuzzer-sys`
+    /// reads a typed input (`arbitrary_take_rest`); `None` where the target returns early.
+    pub fn scenario(self, data: &[u8]) -> Option<(Config, Vec<Op>)> {
+        let u = Unstructured::new(data);
+        match self {
+            Peer::Naive => naive::Input::arbitrary_take_rest(u)
+                .ok()
+                .map(|i| (i.config(), i.ops().collect())),
+            Peer::Shaped => shaped::Input::arbitrary_take_rest(u)
+                .ok()
+                .map(|i| (i.config(), i.ops().collect())),
+        }
+    }
+
+    /// A peer crash file as our canonical `all_ops` input: its scenario, cut after the
+    /// operation at which `settings` see the violation (what follows is never run).
+    pub fn canonical(self, data: &[u8], settings: &Settings) -> Result<Vec<u8>, String> {
+        let (config, ops) = self
+            .scenario(data)
+            .ok_or_else(|| format!("not a {} input", self.name()))?;
+        canonical(config, ops, settings)
+    }
+}
+
+/// `ops` under `config` as a canonical `all_ops` input, cut after the violating step.
+pub fn canonical(config: Config, mut ops: Vec<Op>, settings: &Settings) -> Result<Vec<u8>, String> {
+    if let Outcome::Violation(v) = run_ops(config, ops.iter().copied(), settings) {
+        ops.truncate(v.step as usize + 1);
+    }
+    encode(Target::AllOps, &Scenario { config, ops }).map_err(|e| e.to_string())
+}
+
+/// The peer's fuzz body: run, and on a violation do what our targets do (skip a known
+/// open finding, judged on the scenario's canonical `all_ops` form; else panic with the
+/// violation line). A scenario our codec cannot express is never skipped. `ops` gives the
+/// scenario's operations (again, on a violation).
+pub fn check<I: IntoIterator<Item = Op>>(config: Config, ops: impl Fn() -> I) {
+    let settings = Settings::global();
+    if let Outcome::Violation(v) = run_ops(config, ops(), settings) {
+        let ops: Vec<Op> = ops().into_iter().take(v.step as usize + 1).collect();
+        match encode(Target::AllOps, &Scenario { config, ops }) {
+            Ok(bytes) => {
+                sintfuzz_targets::known::on_violation(Target::AllOps, &bytes, settings, &v)
+            }
+            Err(_) => panic!("{v}"),
+        }
     }
 }

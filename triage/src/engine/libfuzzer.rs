@@ -26,6 +26,49 @@ pub fn build(root: &Path) -> Result<PathBuf, Fail> {
     Ok(root.join("fuzz/target/x86_64-unknown-linux-gnu/release"))
 }
 
+/// Instrumentation variants `sintfuzz bench --builds` compares; `default` is the build
+/// every other command uses (sancov counters, pc-table and trace-compares; debug
+/// assertions and overflow checks from fuzz/Cargo.toml's release profile).
+pub const VARIANTS: [&str; 3] = ["default", "no-cmp", "no-cmp-no-dbg"];
+
+/// Build the binaries `names` as `variant` into `fuzz/target-<variant>/` (so the default
+/// build in `fuzz/target/` is not touched); the directory of the binaries.
+pub fn build_variant(root: &Path, variant: &str, names: &[&str]) -> Result<PathBuf, Fail> {
+    if variant == "default" {
+        return build(root);
+    }
+    let dir = root.join(format!("fuzz/target-{variant}"));
+    for name in names {
+        let mut cmd = Command::new("cargo");
+        cmd.args([
+            "fuzz",
+            "build",
+            "-s",
+            "none",
+            "--no-trace-compares",
+            "--target-dir",
+        ])
+        .arg(&dir)
+        .arg(name)
+        .current_dir(root);
+        match variant {
+            "no-cmp" => {}
+            "no-cmp-no-dbg" => {
+                cmd.env("CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS", "false")
+                    .env("CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS", "false");
+            }
+            v => {
+                return Err(Fail::Usage(format!(
+                    "unknown build '{v}' ({})",
+                    VARIANTS.join(", ")
+                )))
+            }
+        }
+        run_cmd(&mut cmd, &format!("cargo fuzz build ({variant}) {name}"))?;
+    }
+    Ok(dir.join("x86_64-unknown-linux-gnu/release"))
+}
+
 pub fn commands(run: &RunSpec) -> Result<Vec<Command>, Fail> {
     let crashes = run.work.join("crashes");
     std::fs::create_dir_all(&crashes)

@@ -160,11 +160,15 @@ pub struct Binaries {
 
 impl Binaries {
     pub fn target(&self, target: Target) -> PathBuf {
-        let t = target.name();
+        self.named(target.name())
+    }
+
+    /// The engine's build of the `fuzz/` binary `name` (a target, or `empty`).
+    pub fn named(&self, name: &str) -> PathBuf {
         match self.engine {
-            Engine::Libfuzzer => self.dir.join(t),
-            Engine::Afl => self.dir.join(format!("{t}_afl")),
-            Engine::Honggfuzz => self.dir.join(format!("{t}_hfuzz")),
+            Engine::Libfuzzer => self.dir.join(name),
+            Engine::Afl => self.dir.join(format!("{name}_afl")),
+            Engine::Honggfuzz => self.dir.join(format!("{name}_hfuzz")),
         }
     }
 }

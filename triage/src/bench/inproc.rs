@@ -1,4 +1,4 @@
-//! `sintfuzz bench`: in-process executions per second of each target on each revision,
+//! In-process executions per second of each target on each revision,
 //! over fixed-seed random inputs (the engine-independent ceiling of a fuzzing run).
 
 use std::time::{Duration, Instant};
