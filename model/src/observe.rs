@@ -31,7 +31,8 @@ impl Path {
 /// Why a vector did not arrive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DropReason {
-    /// The kernel found it in `proxy_irr_blocked`: dropped for good.
+    /// The kernel found it in `proxy_irr_blocked`: dropped for good. Reported as a set
+    /// ([`Event::Blocked`]), never in a `Dropped` event.
     Blocked,
     /// The VTL0 APIC was disabled when user space polled: the snapshot is discarded.
     ApicDisabled,
@@ -95,6 +96,11 @@ pub enum Event {
     },
     /// The proxy-interrupt message reached the kernel with these bits (after `& 0xff`).
     ProxyAsserted { vp: u8, bits: VectorSet },
+    /// Of the bits of the `ProxyAsserted` just before it, those the kernel found in
+    /// `proxy_irr_blocked` of `vp`: each is dropped for good, aimed at VTL0 and on no path
+    /// yet, exactly as a `Dropped { reason: Blocked }` of each vector would say. One event
+    /// per message (never empty), so a 256-bit assert costs one event, not 256.
+    Blocked { vp: u8, vectors: VectorSet },
     /// `proxy_irr_blocked` of `vp` was rewritten.
     FilterUpdated {
         vp: u8,
@@ -105,6 +111,27 @@ pub enum Event {
     WakeQueued { vp: u8, vtl: Vtl },
     /// VTL2 hit `assert_eq!(vtl, Vtl0)`: in the real system, a VTL2 panic.
     Vtl2Assert { vp: u8, vtl: Vtl, site: AssertSite },
+}
+
+impl Event {
+    /// Each vector this event drops, as `(vp, vtl, vector, reason, path)`: a `Dropped`
+    /// itself, a `Blocked` set vector by vector (ascending). For readers of events (tests,
+    /// reports), not the hot path.
+    pub fn drops(&self) -> impl Iterator<Item = (u8, Vtl, u8, DropReason, Option<Path>)> {
+        let (vp, vtl, vectors, reason, path) = match *self {
+            Event::Dropped {
+                vp,
+                vtl,
+                vector,
+                reason,
+                path,
+            } => (vp, vtl, VectorSet::single(vector), reason, path),
+            Event::Blocked { vp, vectors } => (vp, Vtl::Vtl0, vectors, DropReason::Blocked, None),
+            // Nothing dropped.
+            _ => (0, Vtl::Vtl0, VectorSet::EMPTY, DropReason::Blocked, None),
+        };
+        vectors.iter().map(move |v| (vp, vtl, v, reason, path))
+    }
 }
 
 /// Receives the model's events.

@@ -826,13 +826,10 @@ impl Partition {
     fn proxy_interrupt(&mut self, vp: usize, bits: VectorSet, obs: &mut impl Observer) {
         obs.event(Event::ProxyAsserted { vp: vp as u8, bits });
         let blocked = self.vps[vp].run.kernel_assert(bits);
-        for vector in blocked.iter() {
-            obs.event(Event::Dropped {
+        if !blocked.is_empty() {
+            obs.event(Event::Blocked {
                 vp: vp as u8,
-                vtl: Vtl::Vtl0,
-                vector,
-                reason: DropReason::Blocked,
-                path: None,
+                vectors: blocked,
             });
         }
     }

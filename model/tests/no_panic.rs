@@ -74,9 +74,22 @@ fn run_checked(config: Config, revision: Revision, ops: &[Op]) -> Outcome {
         for (vp, b) in blocked_now.iter_mut().enumerate() {
             *b = before.vps[vp].run.proxy_irr_blocked;
         }
+        // The bits of the last proxy-interrupt message, per VP.
+        let mut asserted = [VectorSet::EMPTY; MAX_VPS];
         for e in &ev {
             if let Event::FilterUpdated { vp, blocked, .. } = *e {
                 blocked_now[(vp as usize).min(MAX_VPS - 1)] = blocked;
+            }
+            if let Event::Blocked { vp, vectors } = *e {
+                assert!((vp as usize) < vps, "{}", ctx());
+                assert!(!vectors.is_empty(), "an empty blocked set: {}", ctx());
+                // Exactly the asserted bits the filter blocks.
+                assert_eq!(
+                    vectors,
+                    asserted[vp as usize].intersection(blocked_now[vp as usize]),
+                    "{}",
+                    ctx()
+                );
             }
             match *e {
                 Event::ProxyAsserted { vp, bits } => {
@@ -84,31 +97,28 @@ fn run_checked(config: Config, revision: Revision, ops: &[Op]) -> Outcome {
                     assert!(vp < vps, "{}", ctx());
                     let blocked = blocked_now[vp];
                     expected_irr[vp] = expected_irr[vp].union(bits.difference(blocked));
+                    asserted[vp] = bits;
                 }
-                Event::Dropped {
-                    vp,
-                    vtl,
-                    vector,
-                    reason,
-                    path,
-                } => {
-                    assert!((vp as usize) < vps, "{}", ctx());
-                    match reason {
-                        DropReason::Blocked => {
-                            assert_eq!(vtl, Vtl::Vtl0);
-                            assert!(
-                                blocked_now[vp as usize].contains(vector),
-                                "dropped as blocked but was not blocked: {}",
-                                ctx()
-                            );
+                Event::Dropped { .. } | Event::Blocked { .. } => {
+                    for (vp, vtl, vector, reason, path) in e.drops() {
+                        assert!((vp as usize) < vps, "{}", ctx());
+                        match reason {
+                            DropReason::Blocked => {
+                                assert_eq!(vtl, Vtl::Vtl0);
+                                assert!(
+                                    blocked_now[vp as usize].contains(vector),
+                                    "dropped as blocked but was not blocked: {}",
+                                    ctx()
+                                );
+                            }
+                            DropReason::ApicDisabled | DropReason::ReservedVector
+                                if matches!(op, Op::RunVp(RunVp { .. }))
+                                    && path.is_some_and(Path::is_proxy) =>
+                            {
+                                reported[vp as usize].insert(vector);
+                            }
+                            _ => {}
                         }
-                        DropReason::ApicDisabled | DropReason::ReservedVector
-                            if matches!(op, Op::RunVp(RunVp { .. }))
-                                && path.is_some_and(Path::is_proxy) =>
-                        {
-                            reported[vp as usize].insert(vector);
-                        }
-                        _ => {}
                     }
                 }
                 Event::Delivered {
@@ -263,10 +273,7 @@ fn check_stream(n: u64, reached: &mut Reached) {
                     path: Path::TrustedSynic,
                     ..
                 } => reached.trusted_delivered += 1,
-                Event::Dropped {
-                    reason: DropReason::Blocked,
-                    ..
-                } => reached.blocked += 1,
+                Event::Blocked { .. } => reached.blocked += 1,
                 Event::Vtl2Assert { .. } => reached.asserts += 1,
                 Event::FilterUpdated { .. } => reached.filter_updates += 1,
                 _ => {}

@@ -33,8 +33,8 @@ use sintfuzz_model::hvdef::{
 };
 use sintfuzz_model::synic::GUEST_PAGES;
 use sintfuzz_model::{
-    Config, DropReason, Event, Observer, Op, OpResult, Path, VectorSet, Vtl, MAX_CHANNELS,
-    MAX_DEVICES, MAX_VPS, VTL2_VECTOR,
+    Config, Event, Observer, Op, OpResult, Path, VectorSet, Vtl, MAX_CHANNELS, MAX_DEVICES,
+    MAX_VPS, VTL2_VECTOR,
 };
 
 use crate::invariant::{Invariant, InvariantSet};
@@ -1115,32 +1115,31 @@ impl Observer for Oracle {
                     g.last_new[tier] = new;
                 }
             }
+            // Each blocked vector on its own, as a set: a blocked bit never entered the proxy
+            // IRR, so of the bits the message made admissible (or the host was told), the
+            // blocked ones are consumed, vector by vector.
+            Event::Blocked { vp, vectors } => {
+                let g = &mut self.vps[vp as usize];
+                for tier in [DEFAULT, STRICT] {
+                    let consumed = vectors.intersection(g.last_new[tier]);
+                    g.admissible[tier] = g.admissible[tier].difference(consumed);
+                }
+                g.host_told = g.host_told.difference(vectors.intersection(g.told_new));
+            }
+            // One discarded by the poll left the proxy IRR. (A trusted-synic drop leaves
+            // the proxy IRR alone.)
             Event::Dropped {
                 vp,
                 vtl: Vtl::Vtl0,
                 vector,
-                reason,
                 path,
-            } => {
+                ..
+            } if path.is_some_and(Path::is_proxy) => {
                 let g = &mut self.vps[vp as usize];
-                for tier in [DEFAULT, STRICT] {
-                    // A blocked bit never entered the proxy IRR; one discarded by the poll
-                    // left it. (A trusted-synic drop leaves the proxy IRR alone.)
-                    let consumed = match reason {
-                        DropReason::Blocked => g.last_new[tier].contains(vector),
-                        _ => path.is_some_and(Path::is_proxy),
-                    };
-                    if consumed {
-                        g.admissible[tier].remove(vector);
-                    }
+                for a in g.admissible.iter_mut() {
+                    a.remove(vector);
                 }
-                let told_consumed = match reason {
-                    DropReason::Blocked => g.told_new.contains(vector),
-                    _ => path.is_some_and(Path::is_proxy),
-                };
-                if told_consumed {
-                    g.host_told.remove(vector);
-                }
+                g.host_told.remove(vector);
             }
             Event::Vtl2Assert { vp, vtl, .. } => self.report(Violation {
                 invariant: Invariant::Vtl2Crash,

@@ -297,13 +297,9 @@ impl StepHook for Track {
             Event::ProxyAsserted { vp, bits } if vp == self.vp && bits.contains(self.vector) => {
                 self.asserted = true
             }
-            Event::Dropped {
-                vp,
-                vtl: Vtl::Vtl0,
-                vector,
-                reason: sintfuzz_model::DropReason::Blocked,
-                ..
-            } if vp == self.vp && vector == self.vector => self.blocked = true,
+            Event::Blocked { vp, vectors } if vp == self.vp && vectors.contains(self.vector) => {
+                self.blocked = true
+            }
             Event::FilterUpdated { vp, .. } if vp == self.vp => self.recomputed = true,
             _ => {}
         }

@@ -149,6 +149,7 @@ fn describe_event(e: &Event) -> String {
             ))
         ),
         Event::ProxyAsserted { vp, bits } => format!("proxy interrupt on vp{vp}: {bits}"),
+        Event::Blocked { vp, vectors } => format!("dropped {vectors} for vtl0 vp{vp}: Blocked"),
         Event::FilterUpdated { vp, blocked, cause } => format!(
             "vp{vp} filter recomputed ({cause:?}): admits {}",
             blocked.complement()
@@ -173,6 +174,20 @@ impl StepHook for Explainer {
         let _ = writeln!(self.out, "{step:4}  {}", describe(op));
     }
     fn event(&mut self, e: &Event) {
+        // A blocked set reads as one drop per vector, as it always has.
+        if let Event::Blocked { .. } = e {
+            for (vp, vtl, vector, reason, path) in e.drops() {
+                let one = Event::Dropped {
+                    vp,
+                    vtl,
+                    vector,
+                    reason,
+                    path,
+                };
+                let _ = writeln!(self.out, "        . {}", describe_event(&one));
+            }
+            return;
+        }
         let _ = writeln!(self.out, "        . {}", describe_event(e));
     }
     fn result(&mut self, _: usize, r: OpResult, model: &Partition, oracle: &Oracle) {

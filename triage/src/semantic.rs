@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
-use sintfuzz_model::observe::Event;
+use sintfuzz_model::observe::{DropReason, Event};
 use sintfuzz_model::{Op, OpResult, Partition, Vtl};
 use sintfuzz_targets::oracle::{Oracle, Skip, Skips};
 use sintfuzz_targets::{run_hooked, Outcome, Settings, StepHook, Target};
@@ -125,6 +125,8 @@ impl StepHook for Hook<'_> {
     }
 
     fn event(&mut self, e: &Event) {
+        // A blocked set counts once per vector, like any other drop.
+        let mut n = 1;
         let row = match e {
             Event::Delivered {
                 vtl,
@@ -145,11 +147,15 @@ impl StepHook for Hook<'_> {
                 self.asserted.push((*vp, bits.iter().collect()));
                 "proxy interrupt to the kernel".into()
             }
+            Event::Blocked { vectors, .. } => {
+                n = vectors.len() as u64;
+                format!("dropped for {}: {:?}", Vtl::Vtl0, DropReason::Blocked)
+            }
             Event::FilterUpdated { cause, .. } => format!("filter recomputed ({cause:?})"),
             Event::WakeQueued { vtl, .. } => format!("filter wake queued for {vtl}"),
             Event::Vtl2Assert { site, .. } => format!("VTL2 assert ({site:?})"),
         };
-        self.sem.add("event", row);
+        self.sem.add_n("event", row, n);
     }
 
     fn result(&mut self, _: usize, r: OpResult, model: &Partition, oracle: &Oracle) {

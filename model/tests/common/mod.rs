@@ -213,17 +213,21 @@ pub fn delivered_vectors(events: &[Event], vp: u8, vtl: Vtl) -> VectorSet {
     s
 }
 
+/// Whether `vector` of `vp` was dropped for `reason` (a `Dropped` event, or a member of a
+/// `Blocked` set).
 pub fn dropped(events: &[Event], vp: u8, vector: u8, reason: DropReason) -> bool {
-    events.iter().any(|e| {
-        matches!(*e, Event::Dropped { vp: v, vector: x, reason: r, .. }
-            if v == vp && x == vector && r == reason)
-    })
+    events
+        .iter()
+        .flat_map(Event::drops)
+        .any(|(v, _, x, r, _)| v == vp && x == vector && r == reason)
 }
 
+/// Vectors dropped for `reason`, counting each member of a `Blocked` set.
 pub fn dropped_count(events: &[Event], reason: DropReason) -> usize {
     events
         .iter()
-        .filter(|e| matches!(e, Event::Dropped { reason: r, .. } if *r == reason))
+        .flat_map(Event::drops)
+        .filter(|&(_, _, _, r, _)| r == reason)
         .count()
 }
 
