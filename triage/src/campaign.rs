@@ -9,6 +9,7 @@
 //! failure or when an engine exited unexpectedly or ran zero executions (the report is
 //! still written then).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -148,6 +149,25 @@ pub fn share_jobs(engines: &[Engine], jobs: u32) -> Vec<(Engine, u32)> {
     v
 }
 
+/// The phases of engines side by side within `jobs` cores: one phase of every engine
+/// ([`share_jobs`]) when there are cores enough, else as many phases as engines, each
+/// `jobs` engines at once on a core each, in rotation (with 2 cores and 3 engines:
+/// libFuzzer + AFL++, AFL++ + honggfuzz, honggfuzz + libFuzzer), so every engine runs
+/// for the same share and each phase starts from what the others left in the corpus.
+pub fn schedule(engines: &[Engine], jobs: u32) -> Vec<Vec<(Engine, u32)>> {
+    let n = engines.len();
+    if jobs as usize >= n {
+        return vec![share_jobs(engines, jobs)];
+    }
+    (0..n)
+        .map(|k| {
+            (0..jobs as usize)
+                .map(|i| (engines[(k + i) % n], 1))
+                .collect()
+        })
+        .collect()
+}
+
 /// Seed the persistent corpus from `corpus/<target>/`, and move out every file that
 /// already violates an invariant (or panics the model) under this run's settings: those
 /// are crashes of this run, and an engine would stop at them while loading.
@@ -168,6 +188,34 @@ fn prepare_corpus(
             seeds_added += 1;
         }
     }
+    let found = sweep_corpus(store, target, settings, shared)?;
+    Ok((
+        CorpusReport {
+            target: target.name().into(),
+            resumed,
+            seeds_added,
+            moved_to_crashes: found.len(),
+            start: count_files(&dir),
+            end: 0,
+            minimized: None,
+            semantic: Default::default(),
+        },
+        found,
+    ))
+}
+
+/// Move out of the persistent corpus every file that violates an invariant the engines
+/// stop at (or panics the model) under `settings`, into the crashes: at the start of a
+/// run (an engine would stop at them while loading), and before the end-of-run
+/// minimization (libFuzzer's merge leaves crashing inputs out, so they would be lost;
+/// an engine that masked an invariant mid-run keeps adding inputs that violate it).
+fn sweep_corpus(
+    store: &Store,
+    target: Target,
+    settings: Settings,
+    shared: &Shared,
+) -> Result<Vec<Found>, Fail> {
+    let dir = store.corpus(target, settings.revision);
     let mut found = Vec::new();
     let crashes = store.crashes(target, settings.revision);
     let mode = KnownMode::from_env().map_err(Fail::Usage)?;
@@ -203,19 +251,7 @@ fn prepare_corpus(
             });
         }
     }
-    Ok((
-        CorpusReport {
-            target: target.name().into(),
-            resumed,
-            seeds_added,
-            moved_to_crashes: found.len(),
-            start: count_files(&dir),
-            end: 0,
-            minimized: None,
-            semantic: Default::default(),
-        },
-        found,
-    ))
+    Ok(found)
 }
 
 pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
@@ -241,43 +277,43 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
 
     let engines = args.engine.engines();
     let side_by_side = engines.len() > 1 && args.jobs > 1;
-    let plan: Vec<(Engine, u32)> = if side_by_side {
-        share_jobs(&engines, args.jobs)
+    // Side by side: phases of engines running at once; one engine: one phase of it.
+    let phases: Vec<Vec<(Engine, u32)>> = if side_by_side {
+        schedule(&engines, args.jobs)
     } else {
-        engines.iter().map(|&e| (e, args.jobs)).collect()
+        engines.iter().map(|&e| vec![(e, args.jobs)]).collect()
     };
     let mut notes = Vec::new();
-    for (e, j) in &plan {
-        if *j == 0 {
-            notes.push(format!(
-                "{} did not run: --jobs {} leaves it no core",
-                e.name(),
-                args.jobs
-            ));
-        }
+    if side_by_side && phases.len() > 1 {
+        notes.push(format!(
+            "--jobs {} is fewer cores than {} engines: they take turns in {} phases of {} at once, each engine in {} of them",
+            args.jobs,
+            engines.len(),
+            phases.len(),
+            args.jobs,
+            args.jobs
+        ));
     }
-    let plan: Vec<(Engine, u32)> = plan.into_iter().filter(|(_, j)| *j > 0).collect();
-
-    let mut bins: Vec<Binaries> = Vec::new();
-    for (e, _) in &plan {
-        bins.push(match &args.bin_dir {
-            Some(d) => e.prebuilt(d),
-            None => {
-                e.ensure_tools()?;
-                e.build(&root)?
-            }
-        });
+    let mut bins: BTreeMap<Engine, Binaries> = BTreeMap::new();
+    for &e in &engines {
+        bins.insert(
+            e,
+            match &args.bin_dir {
+                Some(d) => e.prebuilt(d),
+                None => {
+                    e.ensure_tools()?;
+                    e.build(&root)?
+                }
+            },
+        );
     }
 
     let shared = Arc::new(Shared::new());
     runner::stop_on_ctrl_c();
     let per_target = args.time.as_secs() / targets.len() as u64;
-    let share = if side_by_side {
-        per_target
-    } else {
-        per_target / plan.len() as u64
-    }
-    .max(1);
+    // Each phase's share of a target's time (one engine after another, or the phases of
+    // engines side by side).
+    let share = (per_target / phases.len() as u64).max(1);
 
     let mut runs: Vec<RunStats> = Vec::new();
     let mut found: Vec<Found> = Vec::new();
@@ -289,14 +325,18 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
         let (mut corpus_report, pre) = prepare_corpus(&root, &store, target, settings, &shared)?;
         found.extend(pre);
         let corpus = store.corpus(target, settings.revision);
-        let job = |i: usize| {
-            let (engine, jobs) = plan[i];
+        let job = |engine: Engine, jobs: u32, phase: usize| {
+            let work = store.work(engine.name(), target, settings.revision);
             Job {
                 engine,
                 target,
-                binary: bins[i].target(target),
+                binary: bins[&engine].target(target),
                 corpus: corpus.clone(),
-                work: store.work(engine.name(), target, settings.revision),
+                work: if side_by_side && phases.len() > 1 {
+                    work.join(format!("phase-{phase}"))
+                } else {
+                    work
+                },
                 crashes: store.crashes(target, settings.revision),
                 seconds: share,
                 jobs,
@@ -310,11 +350,15 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
                 translate: None,
             }
         };
-        if side_by_side {
+        for (p, phase) in phases.iter().enumerate() {
+            if shared.stopped() {
+                break;
+            }
             let results: Vec<(RunStats, Vec<Found>)> = std::thread::scope(|s| {
-                let handles: Vec<_> = (0..plan.len())
-                    .map(|i| {
-                        let j = job(i);
+                let handles: Vec<_> = phase
+                    .iter()
+                    .map(|&(engine, jobs)| {
+                        let j = job(engine, jobs, p);
                         let shared = &shared;
                         s.spawn(move || runner::run(&j, shared))
                     })
@@ -329,21 +373,14 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
                 runs.push(st);
                 found.extend(f);
             }
-        } else {
-            for i in 0..plan.len() {
-                if shared.stopped() {
-                    break;
-                }
-                let (st, f) = runner::run(&job(i), &shared);
-                report_run(&st);
-                runs.push(st);
-                found.extend(f);
-            }
         }
+        let swept = sweep_corpus(&store, target, settings, &shared)?;
+        corpus_report.moved_to_crashes += swept.len();
+        found.extend(swept);
         corpus_report.end = count_files(&corpus);
         // Keep the persistent corpus small: libFuzzer's merge, when its binary is here.
-        if let Some(i) = plan.iter().position(|(e, _)| *e == Engine::Libfuzzer) {
-            match crate::cmin::minimize_corpus(&bins[i], target, &corpus, &settings) {
+        if let Some(lf) = bins.get(&Engine::Libfuzzer) {
+            match crate::cmin::minimize_corpus(lf, target, &corpus, &settings) {
                 Ok((_, after)) => corpus_report.minimized = Some(after),
                 Err(Fail::Usage(e)) => eprintln!("sintfuzz: cmin: {e}"),
             }
@@ -585,6 +622,28 @@ mod tests {
         assert_eq!(
             share_jobs(&Engine::ALL, 5),
             vec![(Libfuzzer, 1), (Afl, 2), (Honggfuzz, 2)]
+        );
+    }
+
+    #[test]
+    fn fewer_cores_than_engines_take_turns() {
+        use Engine::*;
+        // Every engine runs, in as many phases as it has cores' worth of turns.
+        assert_eq!(
+            schedule(&Engine::ALL, 2),
+            vec![
+                vec![(Libfuzzer, 1), (Afl, 1)],
+                vec![(Afl, 1), (Honggfuzz, 1)],
+                vec![(Honggfuzz, 1), (Libfuzzer, 1)],
+            ]
+        );
+        assert_eq!(
+            schedule(&Engine::ALL, 3),
+            vec![vec![(Libfuzzer, 1), (Afl, 1), (Honggfuzz, 1)]]
+        );
+        assert_eq!(
+            schedule(&Engine::ALL, 4),
+            vec![vec![(Libfuzzer, 1), (Afl, 2), (Honggfuzz, 1)]]
         );
     }
 

@@ -20,7 +20,7 @@ use sintfuzz_model::Revision;
 use sintfuzz_targets::{InvariantSet, Settings, Target};
 
 use crate::bucket::{bucket, Crash, KnownList};
-use crate::campaign::{parse_duration, share_jobs, EngineChoice};
+use crate::campaign::{parse_duration, schedule, EngineChoice};
 use crate::engine::{Binaries, Engine};
 use crate::harness::Harness;
 use crate::runner::{self, Found, Job, Shared};
@@ -355,14 +355,13 @@ fn trial(
     });
     let engines = choice.engines();
     let side = engines.len() > 1;
-    let plan: Vec<(Engine, u32)> = if side {
-        share_jobs(&engines, args.jobs)
-            .into_iter()
-            .filter(|p| p.1 > 0)
-            .collect()
+    // Side by side: the campaign's phases (engines take turns when --jobs is fewer).
+    let phases: Vec<Vec<(Engine, u32)>> = if side {
+        schedule(&engines, args.jobs)
     } else {
-        vec![(engines[0], args.jobs)]
+        vec![vec![(engines[0], args.jobs)]]
     };
+    let phase_seconds = (args.budget.as_secs() / phases.len() as u64).max(1);
     // Known id (or `new`/`clean`) and minimized length of each crash file.
     let memo: Mutex<BTreeMap<PathBuf, (String, usize)>> = Mutex::new(BTreeMap::new());
     let classify = |f: &Found| -> (String, usize) {
@@ -399,44 +398,55 @@ fn trial(
         Vec::new()
     };
     let translate = |data: &[u8]| harness.translate(data, &settings);
-    let job = |i: usize| {
-        let (engine, jobs) = plan[i];
-        Job {
-            engine,
-            target: harness.crash_target(d.target),
-            binary: harness
-                .binary(&bins[&engine], d.target)
-                .expect("checked before the trials"),
-            corpus: corpus.clone(),
-            work: dir.join("work").join(engine.name()),
-            crashes: dir.join("crashes"),
-            seconds: args.budget.as_secs(),
-            jobs,
-            settings,
-            seed: Some(n as u64),
-            stop_on_crash: false,
-            shared: side,
-            mask: false,
-            until,
-            env: env.clone(),
-            translate: harness
-                .translates()
-                .then_some(&translate as &runner::Translate),
-        }
+    let job = |engine: Engine, jobs: u32, phase: usize| Job {
+        engine,
+        target: harness.crash_target(d.target),
+        binary: harness
+            .binary(&bins[&engine], d.target)
+            .expect("checked before the trials"),
+        corpus: corpus.clone(),
+        work: dir
+            .join("work")
+            .join(engine.name())
+            .join(format!("phase-{phase}")),
+        crashes: dir.join("crashes"),
+        seconds: phase_seconds,
+        jobs,
+        settings,
+        seed: Some(n as u64),
+        stop_on_crash: false,
+        shared: side,
+        mask: false,
+        until,
+        env: env.clone(),
+        translate: harness
+            .translates()
+            .then_some(&translate as &runner::Translate),
     };
     let cpu_before = runner::children_cpu_seconds();
-    let results: Vec<_> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..plan.len())
-            .map(|i| {
-                let j = job(i);
-                let shared = &shared;
-                s.spawn(move || runner::run(&j, shared))
-            })
-            .collect();
-        hs.into_iter()
-            .map(|h| h.join().expect("runner thread"))
-            .collect()
-    });
+    let mut results = Vec::new();
+    for (p, phase) in phases.iter().enumerate() {
+        if shared.stopped() {
+            break;
+        }
+        results.extend(std::thread::scope(|s| {
+            let hs: Vec<_> = phase
+                .iter()
+                .map(|&(engine, jobs)| {
+                    let j = job(engine, jobs, p);
+                    let shared = &shared;
+                    s.spawn(move || runner::run(&j, shared))
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| h.join().expect("runner thread"))
+                .collect::<Vec<_>>()
+        }));
+    }
+    let runs: Vec<(String, f64, f64, u64)> = results
+        .iter()
+        .map(|(st, _)| (st.engine.clone(), st.began, st.began + st.seconds, st.execs))
+        .collect();
     let mut found: Vec<Found> = Vec::new();
     let (mut execs, mut seconds, mut failure) = (0u64, 0f64, None);
     for (st, f) in results {
@@ -457,16 +467,28 @@ fn trial(
         if d.known.contains(&k.as_str()) {
             exposed = Some(f.seconds);
             witness_ops = Some(ops);
-            // The finding engine's count, plus what the others had run by then.
-            let others: u64 = plan
+            // The finding run's count at the crash, plus every other run's by then:
+            // whole for runs that had ended, the last sample for runs beside it.
+            let finder = runs
                 .iter()
-                .filter(|(e, _)| e.name() != f.engine)
-                .filter_map(|(e, _)| {
-                    samples
-                        .iter()
-                        .filter(|s| s.engine == e.name() && s.t <= f.seconds)
-                        .map(|s| s.execs)
-                        .max()
+                .position(|r| r.0 == f.engine && r.1 <= f.seconds && f.seconds <= r.2 + 1.0);
+            let others: u64 = runs
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != finder)
+                .map(|(_, (e, began, end, total))| {
+                    if *end <= f.seconds {
+                        *total
+                    } else if *began > f.seconds {
+                        0
+                    } else {
+                        samples
+                            .iter()
+                            .filter(|s| s.engine == e && *began <= s.t && s.t <= f.seconds)
+                            .map(|s| s.execs)
+                            .max()
+                            .unwrap_or(0)
+                    }
                 })
                 .sum();
             exposure_execs = Some(f.execs + others);

@@ -252,3 +252,47 @@ fn cover_semantic_only() {
     assert!(out.join("semantic.md").is_file());
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// An input that violates and lands in the corpus during a run (an engine that masked
+/// the invariant keeps such inputs) is moved to the crashes and bucketed before the
+/// end-of-run minimization, whose merge would drop it.
+#[test]
+fn a_violating_corpus_input_is_a_crash_not_lost_to_cmin() {
+    let bins = tmp("sweep-bins");
+    let out = tmp("sweep-out");
+    fake_libfuzzer(&bins, "relay_lifecycle", 5000);
+    let witness = std::fs::read_dir(root().join("triage/regressions/relay_lifecycle"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let toml = p.with_extension("toml");
+            p.extension().is_some_and(|x| x == "bin")
+                && std::fs::read_to_string(&toml).is_ok_and(|t| t.contains("openvmm#1162"))
+        })
+        .expect("a #1162 regression");
+    let mut args = BASE.to_vec();
+    args.extend([
+        "--bin-dir",
+        bins.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    // The stand-in engine puts the witness into its corpus and exits 0, no crash file.
+    let o = campaign(&args, &[("FAKE_INPUT", &witness)]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (_, json) = report(&out);
+    let buckets = json["buckets"].as_array().unwrap();
+    assert!(
+        buckets.iter().any(|b| b["known"] == "openvmm#1162"),
+        "{buckets:?}"
+    );
+    assert_eq!(json["corpora"][0]["moved_to_crashes"], 1);
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&bins);
+}
