@@ -2,8 +2,8 @@
 //!
 //! For a violation on revision R the input is replayed with each single policy choice of
 //! `proposed` applied to R alone ([`Choice`], `model/src/revision.rs`); the choices whose
-//! application removes the violation name the root cause (pairs when no single one does;
-//! `proposed` when nothing short of all of them does). Beside the fix, the *divergence*:
+//! application removes the violation name the root cause (pairs when no single one does,
+//! triples when no pair does; `proposed` when nothing short of more does). Beside the fix, the *divergence*:
 //! for the offending VP and vector, the first step from which the model's filter and the
 //! guest's entitlement disagree without a break up to the step that decided the violation
 //! (the latch of a leaked vector, the signal of a lost one), its direction and its
@@ -230,6 +230,20 @@ fn fixing_choices(
         for &b in &differing[i + 1..] {
             if !singles.contains(&a) && !singles.contains(&b) && removed(apply(a | b)) {
                 alts.push(a | b);
+            }
+        }
+    }
+    // Only when no single choice or pair does: the minimal triples (on an older revision
+    // a loss can need a third change because a second path entitles the same vector,
+    // and a triple containing a known fix still names that root cause).
+    if alts.is_empty() {
+        for (i, &a) in differing.iter().enumerate() {
+            for (j, &b) in differing.iter().enumerate().skip(i + 1) {
+                for &c in &differing[j + 1..] {
+                    if removed(apply(a | b | c)) {
+                        alts.push(a | b | c);
+                    }
+                }
             }
         }
     }

@@ -318,3 +318,48 @@ fn known_mode_reads_its_variable_strictly() {
         "leak filter+device-vectors too-open initial"
     ));
 }
+
+/// A proxy-bit campaign (CI's README command) found a lost device interrupt that no
+/// single choice or pair of `proposed` removes: the cross-VP wake window (SF-003's
+/// `device-vectors+retarget-sync`) with the vector also entitled through an
+/// HvSetVpRegisters proxy SINT (SF-002's `sync-every-path`). Its minimal fix is the
+/// triple, which contains known fixes, so it is a known finding, not a new bucket.
+#[test]
+fn a_loss_needing_three_choices_is_named_by_the_triple_and_known() {
+    let data: Vec<u8> = (0..29)
+        .map(|i| {
+            u8::from_str_radix(
+                &"000305000001100008000202000002100200020e020200020f01000003"[2 * i..2 * i + 2],
+                16,
+            )
+            .unwrap()
+        })
+        .collect();
+    let a = analyze(
+        Target::RelayLifecycle,
+        Revision::ProxyBit,
+        InvariantSet::default_set(),
+        &data,
+    )
+    .expect("violates on proxy-bit");
+    let sig = a.signature.to_string();
+    assert!(
+        sig.contains("sync-every-path+device-vectors+retarget-sync"),
+        "{sig}"
+    );
+    let list = known();
+    let (_, k) = list.find(&a.signature).expect("a known finding");
+    assert!(k.id == "SF-002" || k.id == "SF-003", "{}", k.id);
+    // On head (which has sync-every-path) the same input is SF-003 by its pair.
+    if let Some(h) = analyze(
+        Target::RelayLifecycle,
+        Revision::Head,
+        InvariantSet::default_set(),
+        &data,
+    ) {
+        assert!(h
+            .signature
+            .to_string()
+            .contains("device-vectors+retarget-sync"));
+    }
+}
