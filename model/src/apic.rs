@@ -15,15 +15,20 @@ pub struct Apic {
     pub auto_eoi: VectorSet,
 }
 
-impl Default for Apic {
+impl Apic {
     /// A booted guest's APIC: enabled, nothing pending.
+    pub const BOOTED: Apic = Apic {
+        hw_enabled: true,
+        sw_enabled: true,
+        irr: VectorSet::EMPTY,
+        auto_eoi: VectorSet::EMPTY,
+    };
+}
+
+impl Default for Apic {
+    /// [`Apic::BOOTED`].
     fn default() -> Self {
-        Self {
-            hw_enabled: true,
-            sw_enabled: true,
-            irr: VectorSet::EMPTY,
-            auto_eoi: VectorSet::EMPTY,
-        }
+        Self::BOOTED
     }
 }
 

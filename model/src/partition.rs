@@ -28,6 +28,15 @@ pub const MAX_DEVICES: usize = 4;
 /// `HYPERVISOR_CALLBACK_VECTOR`, used by `mshv_vtl_synic_enable_regs` for SINT0 and the
 /// VMBus SINT7).
 pub const VTL2_VECTOR: u8 = 0xf3;
+/// VTL2's own SINTs, fixed by its kernel on every VP (`mshv_vtl_synic_enable_regs`):
+/// SINT0 (intercepts, proxy interrupts) and SINT7 (host VMBus) with [`VTL2_VECTOR`], the
+/// rest masked. Constant, so not part of a VP's state.
+pub const VTL2_SINTS: [Sint; NUM_SINTS] = {
+    let mut s = [Sint::RESET; NUM_SINTS];
+    s[VTL2_INTERCEPT_SINT as usize] = Sint::unmasked(VTL2_VECTOR, false);
+    s[VTL2_VMBUS_SINT as usize] = Sint::unmasked(VTL2_VECTOR, false);
+    s
+};
 /// `WakeReason::UPDATE_PROXY_IRR_FILTER`; `wake_reasons` holds `reason << (32 * vtl)`.
 const WAKE_UPDATE_PROXY_IRR_FILTER: u64 = 1;
 /// `WakeReason::MESSAGE_QUEUES`.
@@ -43,14 +52,26 @@ pub struct Vp {
     pub untrusted: Synic,
     /// `UhVpInner::message_queues`: messages queued per guest VTL and SINT.
     pub queues: [[u8; NUM_SINTS]; 2],
-    /// VTL2's own SINTs, fixed by its kernel: SINT0 (intercepts, proxy interrupts) and
-    /// SINT7 (host VMBus).
-    pub vtl2_sints: [Sint; NUM_SINTS],
     /// Guest APIC per guest VTL.
     pub apic: [Apic; 2],
     pub run: RunPage,
     /// `UhVpInner::wake_reasons`.
     pub wake_reasons: u64,
+}
+
+impl Vp {
+    /// A VP at partition build: synics and APICs at reset, nothing queued, and the run
+    /// page of a filtered (every vector blocked) or unfiltered revision.
+    pub const fn reset(filtered: bool) -> Vp {
+        Vp {
+            synic: [Synic::RESET; 2],
+            untrusted: Synic::RESET,
+            queues: [[0; NUM_SINTS]; 2],
+            apic: [Apic::BOOTED; 2],
+            run: RunPage::new(filtered),
+            wake_reasons: 0,
+        }
+    }
 }
 
 /// A relayed channel (`RelayChannelTask` state plus the server's view of the open).
@@ -133,24 +154,16 @@ impl Partition {
 
     /// A partition of `revision` whose behaviour follows `policy` instead: one policy choice
     /// flipped, for root-cause signatures (`targets/src/signature.rs`).
+    #[inline]
     pub fn with_policy(config: Config, revision: Revision, policy: Policy) -> Self {
-        let mut vtl2_sints = [Sint::RESET; NUM_SINTS];
-        vtl2_sints[VTL2_INTERCEPT_SINT as usize] = Sint::unmasked(VTL2_VECTOR, false);
-        vtl2_sints[VTL2_VMBUS_SINT as usize] = Sint::unmasked(VTL2_VECTOR, false);
-        let vp = Vp {
-            synic: [Synic::default(); 2],
-            untrusted: Synic::default(),
-            queues: [[0; NUM_SINTS]; 2],
-            vtl2_sints,
-            apic: [Apic::default(); 2],
-            run: RunPage::new(policy.filter),
-            wake_reasons: 0,
-        };
+        // Copied from constants (a fresh partition is built for every input).
+        const FILTERED: [Vp; MAX_VPS] = [Vp::reset(true); MAX_VPS];
+        const UNFILTERED: [Vp; MAX_VPS] = [Vp::reset(false); MAX_VPS];
         Self {
             config,
             revision,
             policy,
-            vps: [vp; MAX_VPS],
+            vps: if policy.filter { FILTERED } else { UNFILTERED },
             device_vector_table: VectorSet::EMPTY,
             devices: [None; MAX_DEVICES],
             channels: [Channel::default(); MAX_CHANNELS],

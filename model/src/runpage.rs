@@ -18,7 +18,7 @@ pub struct RunPage {
 impl RunPage {
     /// `HclVp::new` (`openhcl/hcl/src/ioctl.rs`): all blocked on hardware-isolated
     /// partitions; with no filter (before #609) nothing is ever blocked.
-    pub fn new(filtered: bool) -> Self {
+    pub const fn new(filtered: bool) -> Self {
         Self {
             scan_proxy_irr: false,
             proxy_irr: VectorSet::EMPTY,

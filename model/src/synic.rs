@@ -38,8 +38,9 @@ pub struct Synic {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EventFlags {
     near: [u64; NUM_SINTS],
-    /// `sint << 16 | flag` of the set flags >= 64, ascending; zero past `far_len`.
-    far: [u32; EventFlags::FAR],
+    /// `sint << 11 | flag` (flag < 2048) of the set flags >= 64, ascending; zero past
+    /// `far_len`.
+    far: [u16; EventFlags::FAR],
     far_len: u8,
 }
 
@@ -55,23 +56,33 @@ impl core::hash::Hash for EventFlags {
         }
         h.write_u8(0xff);
         for key in &self.far[..self.far_len as usize] {
-            h.write_u32(*key);
+            h.write_u16(*key);
         }
     }
 }
 
 impl Default for EventFlags {
     fn default() -> Self {
-        Self {
-            near: [0; NUM_SINTS],
-            far: [0; Self::FAR],
-            far_len: 0,
-        }
+        Self::EMPTY
     }
 }
 
 impl EventFlags {
     pub const FAR: usize = 64;
+
+    /// No flag set.
+    pub const EMPTY: EventFlags = EventFlags {
+        near: [0; NUM_SINTS],
+        far: [0; Self::FAR],
+        far_len: 0,
+    };
+
+    /// The far list's key of `flag` of `sint`, ordered as (sint, flag).
+    #[inline]
+    fn key(sint: u8, flag: u32) -> u16 {
+        const { assert!(EVENT_FLAGS_PER_SINT <= 1 << 11 && NUM_SINTS <= 1 << 5) };
+        (sint as u16) << 11 | flag as u16
+    }
 
     /// Whether `flag` of `sint` is set (`sint < 16`, `flag < EVENT_FLAGS_PER_SINT`).
     #[inline]
@@ -79,7 +90,7 @@ impl EventFlags {
         if flag < 64 {
             return self.near[sint as usize] & 1 << flag != 0;
         }
-        let key = (sint as u32) << 16 | flag;
+        let key = Self::key(sint, flag);
         self.far[..self.far_len as usize]
             .binary_search(&key)
             .is_ok()
@@ -96,7 +107,7 @@ impl EventFlags {
             *word |= 1 << flag;
             return was;
         }
-        let key = (sint as u32) << 16 | flag;
+        let key = Self::key(sint, flag);
         let len = self.far_len as usize;
         match self.far[..len].binary_search(&key) {
             Ok(_) => true,
@@ -144,20 +155,24 @@ pub enum Signal {
 
 impl Default for Synic {
     fn default() -> Self {
-        Self {
-            scontrol: Scontrol::new().with_enabled(true),
-            siefp: 0,
-            simp: 0,
-            sints: [Sint::RESET; NUM_SINTS],
-            flags: EventFlags::default(),
-            stimers: [0; 8],
-            slots_busy: 0,
-            readiness: 0,
-        }
+        Self::RESET
     }
 }
 
 impl Synic {
+    /// The reset state: enabled, every SINT masked, no flag, message or timer. A constant,
+    /// so a fresh partition is copied from it rather than built field by field.
+    pub const RESET: Synic = Synic {
+        scontrol: Scontrol::new().with_enabled(true),
+        siefp: 0,
+        simp: 0,
+        sints: [Sint::RESET; NUM_SINTS],
+        flags: EventFlags::EMPTY,
+        stimers: [0; 8],
+        slots_busy: 0,
+        readiness: 0,
+    };
+
     #[inline]
     pub fn enabled(&self) -> bool {
         self.scontrol.enabled()
@@ -245,7 +260,7 @@ impl Synic {
     /// The guest consumed every event flag and message (and wrote EOM).
     #[inline]
     pub fn clear_flags(&mut self) {
-        self.flags = EventFlags::default();
+        self.flags = EventFlags::EMPTY;
         self.slots_busy = 0;
     }
 

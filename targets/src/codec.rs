@@ -893,6 +893,14 @@ impl<'a> Decoder<'a> {
 impl Decoder<'_> {
     /// The next operation and the index of the kind (in the table) that decoded it.
     pub(crate) fn next_indexed(&mut self) -> Option<(usize, Op)> {
+        let mut op = Op::RunVp(RunVp { vp: 0 });
+        self.next_into(&mut op).map(|index| (index, op))
+    }
+
+    /// Decode the next operation into `op` (the fuzz loop's form: the operation is read
+    /// where the step reads it, with no copy); the index of the kind that decoded it, or
+    /// `None` at the end of the list (`op` then unchanged).
+    pub fn next_into(&mut self, op: &mut Op) -> Option<usize> {
         if self.decoded == MAX_OPS || self.u.0.is_empty() {
             return None;
         }
@@ -903,10 +911,17 @@ impl Decoder<'_> {
             return None;
         };
         self.decoded += 1;
-        let mut op = Op::RunVp(RunVp { vp: 0 });
         let vps = self.config.vps() as u8;
-        code_kind(self.table.kinds[index], &mut Fields { s: r, vps }, &mut op);
-        Some((index, op))
+        // From a fixed starting value, so that `code_kind`'s reads of the previous fields
+        // (only the writer needs them) fold away.
+        let mut fresh = Op::RunVp(RunVp { vp: 0 });
+        code_kind(
+            self.table.kinds[index],
+            &mut Fields { s: r, vps },
+            &mut fresh,
+        );
+        *op = fresh;
+        Some(index)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::sync::OnceLock;
 
+use sintfuzz_model::op::RunVp;
 use sintfuzz_model::{Config, Event, Observer, Op, OpResult, Partition, Policy, Revision};
 
 use crate::codec::Decoder;
@@ -183,7 +184,14 @@ fn run_counted(
 ) -> (Outcome, Skips) {
     let mut decoder = Decoder::new(target, data);
     let config = decoder.config;
-    steps(config, decoder.by_ref(), revision, policy, invariants, hook)
+    steps(
+        config,
+        |op| decoder.next_into(op).is_some(),
+        revision,
+        policy,
+        invariants,
+        hook,
+    )
 }
 
 /// Run a scenario given as operations rather than bytes: the peer harnesses of
@@ -191,9 +199,10 @@ fn run_counted(
 /// this model, oracle and stop rule.
 pub fn run_ops(config: Config, ops: impl IntoIterator<Item = Op>, settings: &Settings) -> Outcome {
     let revision = settings.revision;
+    let mut ops = ops.into_iter();
     steps(
         config,
-        ops,
+        |op| ops.next().map(|next| *op = next).is_some(),
         revision,
         revision.policy(),
         settings.invariants,
@@ -203,23 +212,27 @@ pub fn run_ops(config: Config, ops: impl IntoIterator<Item = Op>, settings: &Set
 }
 
 /// The one step loop: apply each operation to the model, show it to the oracle, stop at
-/// the first violation or when the VM is down.
+/// the first violation or when the VM is down. `next` writes the next operation into its
+/// argument and says whether there was one.
 fn steps(
     config: Config,
-    ops: impl IntoIterator<Item = Op>,
+    mut next: impl FnMut(&mut Op) -> bool,
     revision: Revision,
     policy: Policy,
     invariants: InvariantSet,
     hook: &mut impl StepHook,
 ) -> (Outcome, Skips) {
     let mut machine = Machine::with_policy(config, revision, policy, invariants);
-    for (step, op) in ops.into_iter().enumerate() {
+    let mut op = Op::RunVp(RunVp { vp: 0 });
+    let mut step = 0;
+    while next(&mut op) {
         if let Some(v) = machine.step(step, &op, hook) {
             return (Outcome::Violation(v), machine.oracle.skips());
         }
         if machine.halted() {
             break;
         }
+        step += 1;
     }
     (Outcome::Clean, machine.oracle.skips())
 }

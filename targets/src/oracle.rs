@@ -157,7 +157,7 @@ impl Skips {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct Expect {
     vector: u8,
     /// The VTL0 SINT the signal went through (`None`: a device interrupt).
@@ -165,6 +165,17 @@ struct Expect {
     invariant: Option<Invariant>,
     origin: u16,
     path: Option<Path>,
+}
+
+impl Expect {
+    /// A free slot.
+    const NONE: Expect = Expect {
+        vector: 0,
+        sint: None,
+        invariant: None,
+        origin: 0,
+        path: None,
+    };
 }
 
 /// What the guest reconfigured on a VP: only the expectations it touches are dropped.
@@ -192,24 +203,58 @@ impl Change {
     }
 }
 
-/// The guest's view of one synic register window (`0x4000_0080..=0x4000_00bf`).
+/// The guest's view of one synic register window (`0x4000_0080..=0x4000_00bf`). Only
+/// the registers a write can change are stored (those [`expected_write`] accepts:
+/// SCONTROL..=EOM, SINT0..=15, STIMER0..=3 CONFIG/COUNT); every other one reads 0, its
+/// reset value, and ignores writes (none reaches it: only accepted writes are recorded).
 #[derive(Clone, Copy, Debug)]
-struct Regs([u64; 0x40]);
+struct Regs([u64; Regs::SLOTS]);
 
 impl Regs {
-    fn reset() -> Self {
-        let mut r = [0; 0x40];
-        r[(msr::SCONTROL - 0x4000_0080) as usize] = 1;
-        for n in msr::SINT0..=msr::SINT15 {
-            r[(n - 0x4000_0080) as usize] = Sint::RESET.into_bits();
+    const SLOTS: usize = 5 + NUM_SINTS + 8;
+
+    /// Where register `n` is stored.
+    #[inline]
+    fn slot(n: u32) -> Option<usize> {
+        match n {
+            msr::SCONTROL..=msr::EOM => Some((n - msr::SCONTROL) as usize),
+            msr::SINT0..=msr::SINT15 => Some(5 + (n - msr::SINT0) as usize),
+            msr::STIMER0_CONFIG..=msr::STIMER3_COUNT => {
+                Some(5 + NUM_SINTS + (n - msr::STIMER0_CONFIG) as usize)
+            }
+            _ => None,
         }
-        Self(r)
     }
+
+    /// The register of slot `i` (the inverse of [`Regs::slot`]).
+    fn register(i: usize) -> u32 {
+        match i {
+            0..5 => msr::SCONTROL + i as u32,
+            5..21 => msr::SINT0 + (i - 5) as u32,
+            _ => msr::STIMER0_CONFIG + (i - 5 - NUM_SINTS) as u32,
+        }
+    }
+
+    /// SCONTROL enabled, every SINT masked, the rest 0.
+    const RESET: Regs = {
+        let mut r = [0; Self::SLOTS];
+        r[0] = 1;
+        let mut i = 5;
+        while i < 5 + NUM_SINTS {
+            r[i] = Sint::RESET.into_bits();
+            i += 1;
+        }
+        Regs(r)
+    };
+    #[inline]
     fn get(&self, n: u32) -> u64 {
-        self.0[(n - 0x4000_0080) as usize]
+        Self::slot(n).map_or(0, |i| self.0[i])
     }
+    #[inline]
     fn set(&mut self, n: u32, v: u64) {
-        self.0[(n - 0x4000_0080) as usize] = v;
+        if let Some(i) = Self::slot(n) {
+            self.0[i] = v;
+        }
     }
     fn sint(&self, i: usize) -> Sint {
         Sint::from_bits(self.get(msr::SINT0 + i as u32))
@@ -240,10 +285,12 @@ fn expected_write(n: u32, value: u64) -> Expected {
 #[derive(Clone, Copy, Debug)]
 struct GuestVp {
     regs: [Regs; 2],
-    untrusted: [Option<u64>; NUM_SINTS],
+    /// The host's (untrusted) SINT values as the guest gave them.
+    untrusted: [u64; NUM_SINTS],
     /// SINT values the guest wrote to the host's synic on purpose (TDVMCALL/GHCB), not as
-    /// a mirror of its own write.
-    told: [Option<u64>; NUM_SINTS],
+    /// a mirror of its own write: `told[n]`, valid where bit n of `told_set` is set.
+    told: [u64; NUM_SINTS],
+    told_set: u16,
     apic_on: [bool; 2],
     /// VTL0 APIC IRR as observed through deliveries, cleared by the guest's ack.
     pending: VectorSet,
@@ -264,12 +311,22 @@ struct GuestVp {
 /// A relayed channel as the VMBus protocol defines it: the oracle's own state machine
 /// (offer once; open an offered, closed channel; close or modify an open one), never the
 /// model's answers.
-#[derive(Clone, Copy, Debug, Default, Hash)]
+#[derive(Clone, Copy, Debug, Hash)]
 struct GuestChannel {
     offered: bool,
     open: bool,
     target_vp: u32,
     interrupt_relay: bool,
+}
+
+impl GuestChannel {
+    /// Never offered.
+    const CLOSED: GuestChannel = GuestChannel {
+        offered: false,
+        open: false,
+        target_vp: 0,
+        interrupt_relay: false,
+    };
 }
 
 #[derive(Clone, Copy, Debug, Hash)]
@@ -300,12 +357,14 @@ pub struct Oracle {
 }
 
 impl Oracle {
+    #[inline]
     pub fn new(config: Config, set: InvariantSet) -> Self {
-        let vp = GuestVp {
-            regs: [Regs::reset(); 2],
+        const VP: GuestVp = GuestVp {
+            regs: [Regs::RESET; 2],
             // The host's synic resets masked, like the guest's.
-            untrusted: [Some(Sint::RESET.into_bits()); NUM_SINTS],
-            told: [None; NUM_SINTS],
+            untrusted: [Sint::RESET.into_bits(); NUM_SINTS],
+            told: [0; NUM_SINTS],
+            told_set: 0,
             apic_on: [true; 2],
             pending: VectorSet::EMPTY,
             admissible: [VectorSet::EMPTY; 2],
@@ -313,20 +372,25 @@ impl Oracle {
             flag_outstanding: false,
             host_told: VectorSet::EMPTY,
             told_new: VectorSet::EMPTY,
-            expect: [Expect::default(); MAX_EXPECT],
+            expect: [Expect::NONE; MAX_EXPECT],
         };
+        const VPS: [GuestVp; MAX_VPS] = [VP; MAX_VPS];
         Self {
             config,
             set,
-            vps: [vp; MAX_VPS],
-            channels: [GuestChannel::default(); MAX_CHANNELS],
+            // Copied from a constant: a fresh oracle is built for every input.
+            vps: VPS,
+            channels: [GuestChannel::CLOSED; MAX_CHANNELS],
             // Only an InitiateContact with an interrupt page turns it on (`RelayTask::new`).
             interrupt_page: false,
             routes: [None; MAX_DEVICES],
             device_ever: [VectorSet::EMPTY; 2],
             step: 0,
             violation: None,
-            skips: Skips::default(),
+            skips: Skips {
+                judged: 0,
+                skipped: [0; 4],
+            },
         }
     }
 
@@ -478,8 +542,10 @@ impl Oracle {
             Op::SetVpRegister(ref call) => self.after_set_vp_register(call, r),
             Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => {
                 if let (Some(i), true) = (msr::sint_index(msr), (vp as usize) < self.config.vps()) {
-                    self.vps[vp as usize].untrusted[i as usize] = Some(value);
-                    self.vps[vp as usize].told[i as usize] = Some(value);
+                    let g = &mut self.vps[vp as usize];
+                    g.untrusted[i as usize] = value;
+                    g.told[i as usize] = value;
+                    g.told_set |= 1 << i;
                     self.cancel(vp as usize, Change::Untrusted(i));
                 }
             }
@@ -663,10 +729,8 @@ impl Oracle {
         let g = &self.vps[vp];
         let s = g.regs[0].sint(n);
         // The host signals with its own SINT's vector, if unmasked there.
-        let host_differs = g.untrusted[n].is_some_and(|u| {
-            let u = Sint::from_bits(u);
-            u.vector() != s.vector() || u.masked() != s.masked()
-        });
+        let u = Sint::from_bits(g.untrusted[n]);
+        let host_differs = u.vector() != s.vector() || u.masked() != s.masked();
         let ok = !s.masked()
             && !s.polling()
             && s.vector() >= 16
@@ -685,8 +749,8 @@ impl Oracle {
     fn host_signal(&mut self, vp: usize, n: usize) {
         let g = &mut self.vps[vp];
         // Only a value the guest told the host on purpose (not a mirror of its own write).
-        if let Some(u) = g.untrusted[n].filter(|&u| g.told[n] == Some(u)) {
-            let u = Sint::from_bits(u);
+        if g.told_set & 1 << n != 0 && g.told[n] == g.untrusted[n] {
+            let u = Sint::from_bits(g.untrusted[n]);
             let s = g.regs[0].sint(n);
             // The host signals with its own copy's vector (a mirror without the proxy bit
             // is the same SINT).
@@ -982,7 +1046,7 @@ impl Oracle {
     fn guest_mirrors(&mut self, vp: usize, n: u32, value: u64) {
         if let (true, Some(i)) = (self.config.guest_mirrors_sints, msr::sint_index(n)) {
             // Without the proxy bit, as Linux's `hv_set_msr` writes the host's copy.
-            self.vps[vp].untrusted[i as usize] = Some(value & !Sint::PROXY);
+            self.vps[vp].untrusted[i as usize] = value & !Sint::PROXY;
         }
     }
 
@@ -1190,13 +1254,13 @@ impl Hash for Oracle {
     }
 }
 
-/// Sparse: the (index, value) pairs that differ from reset.
+/// Sparse: the (register offset in the window, value) pairs that differ from reset.
 impl Hash for Regs {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        let reset = Regs::reset();
+        let reset = Regs::RESET;
         for (i, (v, r)) in self.0.iter().zip(reset.0.iter()).enumerate() {
             if v != r {
-                h.write_usize(i);
+                h.write_usize((Regs::register(i) - 0x4000_0080) as usize);
                 h.write_u64(*v);
             }
         }
@@ -1210,6 +1274,7 @@ impl Hash for GuestVp {
             regs,
             untrusted,
             told,
+            told_set,
             apic_on,
             pending,
             admissible,
@@ -1221,6 +1286,8 @@ impl Hash for GuestVp {
         } = self;
         regs.hash(h);
         untrusted.hash(h);
+        // Unset slots stay 0.
+        told_set.hash(h);
         told.hash(h);
         apic_on.hash(h);
         pending.hash(h);
