@@ -350,29 +350,10 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
                 translate: None,
             }
         };
-        for (p, phase) in phases.iter().enumerate() {
-            if shared.stopped() {
-                break;
-            }
-            let results: Vec<(RunStats, Vec<Found>)> = std::thread::scope(|s| {
-                let handles: Vec<_> = phase
-                    .iter()
-                    .map(|&(engine, jobs)| {
-                        let j = job(engine, jobs, p);
-                        let shared = &shared;
-                        s.spawn(move || runner::run(&j, shared))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("runner thread"))
-                    .collect()
-            });
-            for (st, f) in results {
-                report_run(&st);
-                runs.push(st);
-                found.extend(f);
-            }
+        for (st, f) in runner::run_phases(&phases, &shared, job) {
+            report_run(&st);
+            runs.push(st);
+            found.extend(f);
         }
         let swept = sweep_corpus(&store, target, settings, &shared)?;
         corpus_report.moved_to_crashes += swept.len();

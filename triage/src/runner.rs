@@ -559,6 +559,35 @@ fn export_finds(
     }
 }
 
+/// Run the phases of a schedule (`campaign::schedule`): the jobs of each phase at once,
+/// one thread each, phase after phase until `shared` is stopped. `job(engine, jobs,
+/// phase)` builds each job.
+pub fn run_phases<'a>(
+    phases: &[Vec<(Engine, u32)>],
+    shared: &Shared,
+    job: impl Fn(Engine, u32, usize) -> Job<'a> + Sync,
+) -> Vec<(RunStats, Vec<Found>)> {
+    let mut results = Vec::new();
+    for (p, phase) in phases.iter().enumerate() {
+        if shared.stopped() {
+            break;
+        }
+        results.extend(std::thread::scope(|s| {
+            let hs: Vec<_> = phase
+                .iter()
+                .map(|&(engine, jobs)| {
+                    let j = job(engine, jobs, p);
+                    s.spawn(move || run(&j, shared))
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| h.join().expect("runner thread"))
+                .collect::<Vec<_>>()
+        }));
+    }
+    results
+}
+
 /// CPU seconds (user + system) of every child this process has waited for so far; the
 /// difference over a run is what its engine processes cost.
 pub fn children_cpu_seconds() -> f64 {

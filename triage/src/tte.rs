@@ -424,25 +424,7 @@ fn trial(
             .then_some(&translate as &runner::Translate),
     };
     let cpu_before = runner::children_cpu_seconds();
-    let mut results = Vec::new();
-    for (p, phase) in phases.iter().enumerate() {
-        if shared.stopped() {
-            break;
-        }
-        results.extend(std::thread::scope(|s| {
-            let hs: Vec<_> = phase
-                .iter()
-                .map(|&(engine, jobs)| {
-                    let j = job(engine, jobs, p);
-                    let shared = &shared;
-                    s.spawn(move || runner::run(&j, shared))
-                })
-                .collect();
-            hs.into_iter()
-                .map(|h| h.join().expect("runner thread"))
-                .collect::<Vec<_>>()
-        }));
-    }
+    let results = runner::run_phases(&phases, &shared, job);
     let runs: Vec<(String, f64, f64, u64)> = results
         .iter()
         .map(|(st, _)| (st.engine.clone(), st.began, st.began + st.seconds, st.execs))

@@ -61,6 +61,20 @@ exit 0
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// A #1162 witness from the regressions (a crash the stand-in engine "finds").
+fn witness_1162() -> PathBuf {
+    std::fs::read_dir(root().join("triage/regressions/relay_lifecycle"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let toml = p.with_extension("toml");
+            p.extension().is_some_and(|x| x == "bin")
+                && std::fs::read_to_string(&toml).is_ok_and(|t| t.contains("openvmm#1162"))
+        })
+        .expect("a #1162 regression")
+}
+
 fn report(out: &Path) -> (String, serde_json::Value) {
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md written");
     let json =
@@ -137,16 +151,7 @@ fn the_second_run_resumes_and_knows_the_first() {
     let out = tmp("resume-out");
     fake_libfuzzer(&bins, "relay_lifecycle", 5000);
     // A #1162 witness as the crash the stand-in engine "finds".
-    let crash = std::fs::read_dir(root().join("triage/regressions/relay_lifecycle"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            let toml = p.with_extension("toml");
-            p.extension().is_some_and(|x| x == "bin")
-                && std::fs::read_to_string(&toml).is_ok_and(|t| t.contains("openvmm#1162"))
-        })
-        .expect("a #1162 regression");
+    let crash = witness_1162();
     let mut args = BASE.to_vec();
     args.extend([
         "--bin-dir",
@@ -261,16 +266,7 @@ fn a_violating_corpus_input_is_a_crash_not_lost_to_cmin() {
     let bins = tmp("sweep-bins");
     let out = tmp("sweep-out");
     fake_libfuzzer(&bins, "relay_lifecycle", 5000);
-    let witness = std::fs::read_dir(root().join("triage/regressions/relay_lifecycle"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            let toml = p.with_extension("toml");
-            p.extension().is_some_and(|x| x == "bin")
-                && std::fs::read_to_string(&toml).is_ok_and(|t| t.contains("openvmm#1162"))
-        })
-        .expect("a #1162 regression");
+    let witness = witness_1162();
     let mut args = BASE.to_vec();
     args.extend([
         "--bin-dir",
