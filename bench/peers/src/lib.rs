@@ -19,7 +19,7 @@ pub mod shaped;
 
 use arbitrary::{Arbitrary, Unstructured};
 use sintfuzz_model::{Config, Op};
-use sintfuzz_targets::codec::{encode, Scenario};
+use sintfuzz_targets::codec::{encode, EncodeError, Scenario};
 use sintfuzz_targets::{run_ops, Outcome, Settings, Target};
 
 /// The peer harnesses, by the name of their libFuzzer binary.
@@ -65,11 +65,22 @@ impl Peer {
 }
 
 /// `ops` under `config` as a canonical `all_ops` input, cut after the violating step.
-pub fn canonical(config: Config, mut ops: Vec<Op>, settings: &Settings) -> Result<Vec<u8>, String> {
-    if let Outcome::Violation(v) = run_ops(config, ops.iter().copied(), settings) {
-        ops.truncate(v.step as usize + 1);
-    }
-    encode(Target::AllOps, &Scenario { config, ops }).map_err(|e| e.to_string())
+pub fn canonical(config: Config, ops: Vec<Op>, settings: &Settings) -> Result<Vec<u8>, String> {
+    let step = run_ops(config, ops.iter().copied(), settings)
+        .violation()
+        .map(|v| v.step);
+    encode_until(config, ops, step).map_err(|e| e.to_string())
+}
+
+/// The canonical `all_ops` encoding of `ops`, cut after operation `step` if given.
+fn encode_until(
+    config: Config,
+    ops: impl IntoIterator<Item = Op>,
+    step: Option<u16>,
+) -> Result<Vec<u8>, EncodeError> {
+    let keep = step.map_or(usize::MAX, |s| s as usize + 1);
+    let ops = ops.into_iter().take(keep).collect();
+    encode(Target::AllOps, &Scenario { config, ops })
 }
 
 /// The peer's fuzz body: run, and on a violation do what our targets do (skip a known
@@ -79,8 +90,7 @@ pub fn canonical(config: Config, mut ops: Vec<Op>, settings: &Settings) -> Resul
 pub fn check<I: IntoIterator<Item = Op>>(config: Config, ops: impl Fn() -> I) {
     let settings = Settings::global();
     if let Outcome::Violation(v) = run_ops(config, ops(), settings) {
-        let ops: Vec<Op> = ops().into_iter().take(v.step as usize + 1).collect();
-        match encode(Target::AllOps, &Scenario { config, ops }) {
+        match encode_until(config, ops(), Some(v.step)) {
             Ok(bytes) => {
                 sintfuzz_targets::known::on_violation(Target::AllOps, &bytes, settings, &v)
             }
