@@ -63,6 +63,21 @@ macro_rules! ops {
             $($(#[$meta])* $name($name),)*
         }
 
+        impl Op {
+            /// How many variants there are.
+            pub const COUNT: usize = [$(stringify!($name)),*].len();
+
+            /// The variant's number, in declaration order (`0..Op::COUNT`).
+            #[inline]
+            pub fn variant_index(&self) -> usize {
+                #[allow(non_camel_case_types, clippy::enum_variant_names)]
+                enum Index { $($name),* }
+                match self {
+                    $(Op::$name(_) => Index::$name as usize,)*
+                }
+            }
+        }
+
         impl core::fmt::Debug for Op {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 match self {

@@ -31,6 +31,12 @@ impl VectorSet {
         self.0[(vector / 32) as usize] |= 1 << (vector % 32);
     }
 
+    /// [`VectorSet::insert`] when `cond`, without a branch.
+    #[inline]
+    pub fn insert_if(&mut self, vector: u8, cond: bool) {
+        self.0[(vector / 32) as usize] |= (cond as u32) << (vector % 32);
+    }
+
     #[inline]
     pub fn remove(&mut self, vector: u8) {
         self.0[(vector / 32) as usize] &= !(1 << (vector % 32));
