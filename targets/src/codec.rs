@@ -79,7 +79,8 @@ pub const MAX_OP_LEN: usize = 34;
 pub const MAX_CANONICAL_LEN: usize = 2 + MAX_OPS * MAX_OP_LEN;
 
 /// `tag % d` for a byte `tag` and `1 <= d <= 255` by a multiply and a shift: the divisor
-/// is fixed per input, so the decoder divides once per input instead of once per tag.
+/// is fixed per input, so the decoder divides once per input instead of once per tag (the
+/// tag modulus, and the VP count for VP fields: no division and no branch per field).
 /// Exact for every byte (`m = 2^16 / d + 1` carries 16 >= 8 + log2(d) bits; a test checks
 /// every pair).
 #[derive(Clone, Copy, Debug)]
@@ -99,8 +100,10 @@ impl TagMod {
 
     #[inline(always)]
     pub fn of(self, tag: u8) -> usize {
-        let q = (tag as u32 * self.m) >> 16;
-        (tag as u32 - q * self.d) as usize
+        // Wrapping: neither overflows (`q <= tag / d`, checked for every pair by a test),
+        // and the release profile's overflow checks would cost two branches per tag.
+        let q = (tag as u32).wrapping_mul(self.m) >> 16;
+        (tag as u32).wrapping_sub(q.wrapping_mul(self.d)) as usize
     }
 }
 
@@ -129,6 +132,20 @@ impl KindTable {
         (index < self.kinds.len()).then_some(index)
     }
 
+    /// The kind each plain tag picks, `kinds[tag % aliased]` (the entry of [`ESCAPE`] is
+    /// unused): the fuzz loop's decoder finds a tag's kind with one load instead of a
+    /// modulus and two loads ([`Target::kinds_by_tag`], evaluated at compile time; a test
+    /// checks it against [`KindTable::read`] for every tag of every target).
+    pub const fn kinds_by_tag(&self) -> [Kind; 256] {
+        let mut out = [self.kinds[0]; 256];
+        let mut tag = 0;
+        while tag < ESCAPE as usize {
+            out[tag] = self.kinds[tag % self.aliased];
+            tag += 1;
+        }
+        out
+    }
+
     /// Write the shortest tag of `kinds[index]`.
     fn write(&self, index: usize, out: &mut Vec<u8>) {
         if index < self.aliased {
@@ -153,61 +170,89 @@ pub struct Scenario {
     pub ops: Vec<Op>,
 }
 
-/// The operation encodings. Append only: a kind's number and fields never change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    /// `RunVp`.
-    RunVp = 0,
-    /// `WrMsr` of a SINT with a structured value (vector + masked/proxy/polling/auto-EOI).
-    WrSint,
-    /// `SetVpRegister` of a SINT on the VP itself, with a structured value.
-    SetVpRegSint,
-    /// `UntrustedWrMsr` of a SINT with a structured value.
-    UntrustedSint,
-    /// `WrMsr` of SCONTROL, enabled or disabled.
-    WrScontrol,
-    /// `Retarget`.
-    Retarget,
-    /// `SetApic`.
-    SetApic,
-    /// `GuestAck`.
-    GuestAck,
-    /// `HostOffer`.
-    HostOffer,
-    /// `OpenChannel`.
-    OpenChannel,
-    /// `CloseChannel`.
-    CloseChannel,
-    /// `ModifyChannel`.
-    ModifyChannel,
-    /// `ModifyConnection`.
-    ModifyConnection,
-    /// `HostSignalChannel`.
-    HostSignalChannel,
-    /// `HostSignalSint`.
-    HostSignalSint,
-    /// `HostDeviceInterrupt`.
-    HostDeviceInterrupt,
-    /// `HostAssert` single-vector form, any u32.
-    HostAssertSingle,
-    /// `HostAssert` multi-vector form, 32 vectors from a base.
-    HostAssertWindow,
-    /// `HostAssert` multi-vector form, all 256 bits.
-    HostAssertFull,
-    /// `WrMsr`, any MSR and value.
-    WrMsrRaw,
-    /// `RdMsr`, any MSR.
-    RdMsr,
-    /// `SetVpRegister`, every field free.
-    SetVpRegRaw,
-    /// `UntrustedWrMsr`, any MSR and value.
-    UntrustedWrMsrRaw,
-    /// `WrMsr` of VTL0's VMBus SINT (SINT2) with a structured value: the guest's most
-    /// common SINT write, one kind instead of a 1-in-16 SINT field (action-mix tuning;
-    /// canonical encodings still use `WrSint`, which comes first).
-    WrVmbusSint,
-    /// `HostPostMessage`.
-    HostPostMessage,
+/// Defines [`Kind`] and its per-kind dispatch ([`Kind::specialize`]) from one list, so the
+/// dispatch can never miss a kind.
+macro_rules! kinds {
+    ($(#[$attr:meta])* pub enum Kind { $($(#[$doc:meta])* $k:ident $(= $v:literal)?,)* }) => {
+        $(#[$attr])*
+        pub enum Kind {
+            $($(#[$doc])* $k $(= $v)?,)*
+        }
+
+        impl Kind {
+            /// [`decode_to`] with `self` a constant in each arm.
+            #[inline(always)]
+            fn specialize<K: OpSink>(
+                self,
+                s: &mut Reader<'_>,
+                vps: TagMod,
+                sink: &mut K,
+            ) -> K::Out {
+                match self {
+                    $(Kind::$k => decode_to(Kind::$k, s, vps, sink),)*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    /// The operation encodings. Append only: a kind's number and fields never change.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Kind {
+        /// `RunVp`.
+        RunVp = 0,
+        /// `WrMsr` of a SINT with a structured value (vector + masked/proxy/polling/auto-EOI).
+        WrSint,
+        /// `SetVpRegister` of a SINT on the VP itself, with a structured value.
+        SetVpRegSint,
+        /// `UntrustedWrMsr` of a SINT with a structured value.
+        UntrustedSint,
+        /// `WrMsr` of SCONTROL, enabled or disabled.
+        WrScontrol,
+        /// `Retarget`.
+        Retarget,
+        /// `SetApic`.
+        SetApic,
+        /// `GuestAck`.
+        GuestAck,
+        /// `HostOffer`.
+        HostOffer,
+        /// `OpenChannel`.
+        OpenChannel,
+        /// `CloseChannel`.
+        CloseChannel,
+        /// `ModifyChannel`.
+        ModifyChannel,
+        /// `ModifyConnection`.
+        ModifyConnection,
+        /// `HostSignalChannel`.
+        HostSignalChannel,
+        /// `HostSignalSint`.
+        HostSignalSint,
+        /// `HostDeviceInterrupt`.
+        HostDeviceInterrupt,
+        /// `HostAssert` single-vector form, any u32.
+        HostAssertSingle,
+        /// `HostAssert` multi-vector form, 32 vectors from a base.
+        HostAssertWindow,
+        /// `HostAssert` multi-vector form, all 256 bits.
+        HostAssertFull,
+        /// `WrMsr`, any MSR and value.
+        WrMsrRaw,
+        /// `RdMsr`, any MSR.
+        RdMsr,
+        /// `SetVpRegister`, every field free.
+        SetVpRegRaw,
+        /// `UntrustedWrMsr`, any MSR and value.
+        UntrustedWrMsrRaw,
+        /// `WrMsr` of VTL0's VMBus SINT (SINT2) with a structured value: the guest's most
+        /// common SINT write, one kind instead of a 1-in-16 SINT field (action-mix tuning;
+        /// canonical encodings still use `WrSint`, which comes first).
+        WrVmbusSint,
+        /// `HostPostMessage`.
+        HostPostMessage,
+    }
 }
 
 /// Reads nothing: every field keeps its value (zero for a fresh op).
@@ -232,7 +277,7 @@ impl Kind {
                 self,
                 &mut Fields {
                     s: &mut Null,
-                    vps: 1,
+                    vps: TagMod::new(1),
                 },
                 &mut op,
             );
@@ -296,10 +341,11 @@ impl Stream for Writer<'_> {
     write_int!(u8: u8, u16: u16, u32: u32, u64: u64);
 }
 
-/// Field helpers; `vps` is the decoded VP count, so VP fields are always valid.
+/// Field helpers; `vps` is the decoded VP count (as its modulus: VP fields are taken mod
+/// it, so they are always valid).
 struct Fields<'s, S: Stream> {
     s: &'s mut S,
-    vps: u8,
+    vps: TagMod,
 }
 
 const MSR_WINDOW: u32 = 0x4000_0080;
@@ -314,7 +360,7 @@ impl<S: Stream> Fields<'_, S> {
     }
     fn vp(&mut self, v: &mut u8) {
         self.s.u8(v);
-        *v = vp_mod(*v, self.vps);
+        *v = self.vps.of(*v) as u8;
     }
     fn bool(&mut self, v: &mut bool) {
         let mut b = *v as u8;
@@ -354,7 +400,7 @@ impl<S: Stream> Fields<'_, S> {
         *t = match b {
             0xff => VP_INDEX_DISABLE_INTERRUPT,
             0xf0..=0xfe => b as u32,
-            _ => vp_mod(b, self.vps) as u32,
+            _ => self.vps.of(b) as u32,
         };
     }
     /// A selector below 0x80 names `0x4000_0080 + sel` (the synic window); otherwise a
@@ -433,18 +479,6 @@ impl<S: Stream> Fields<'_, S> {
     }
 }
 
-/// `v % vps` for the VP counts 1..=4 without a division (the decoder's hottest field).
-#[inline(always)]
-fn vp_mod(v: u8, vps: u8) -> u8 {
-    match vps {
-        1 => 0,
-        2 => v & 1,
-        3 => v % 3,
-        4 => v & 3,
-        n => v % n,
-    }
-}
-
 fn sint_msr(m: u32) -> u8 {
     msr::sint_index(m).unwrap_or(0)
 }
@@ -459,6 +493,7 @@ fn sint_reg(n: u32) -> u8 {
 /// Run `kind`'s fields through `f`, starting from `op` (the reader passes any op and
 /// gets the decoded one back; the writer passes the op to encode and learns whether
 /// this kind reproduces it exactly).
+#[inline(always)]
 fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
     use Vtl::Vtl0;
     *op = match (kind, *op) {
@@ -865,14 +900,21 @@ fn code_config<S: Stream>(s: &mut S, c: &mut Config) {
 pub struct Decoder<'a> {
     u: Reader<'a>,
     table: KindTable,
+    /// The target's [`KindTable::kinds_by_tag`] (none for an explicit table).
+    by_tag: Option<&'static [Kind; 256]>,
     aliased: TagMod,
+    /// `config.vps()`, as the modulus of VP fields.
+    vps: TagMod,
     pub config: Config,
     decoded: usize,
 }
 
 impl<'a> Decoder<'a> {
     pub fn new(target: Target, data: &'a [u8]) -> Self {
-        Self::with_table(target.table(), data)
+        Self {
+            by_tag: Some(target.kinds_by_tag()),
+            ..Self::with_table(target.table(), data)
+        }
     }
 
     /// Decode with an explicit kind table (the format tests simulate appended kinds).
@@ -883,45 +925,88 @@ impl<'a> Decoder<'a> {
         Self {
             u,
             table,
+            by_tag: None,
             aliased: TagMod::new(table.aliased),
+            vps: TagMod::new(config.vps()),
             config,
             decoded: 0,
         }
     }
 }
 
+/// What the fuzz loop does with each decoded operation ([`Decoder::next_to`]).
+pub trait OpSink {
+    type Out;
+    /// Called once per operation, with the operation where the decoder built it.
+    fn op(&mut self, op: &Op) -> Self::Out;
+}
+
+/// Decode one operation of the constant `kind` and hand it to `sink`. Inlined into each
+/// arm of [`Kind::specialize`], so that `code_kind` folds to that kind's fields and the
+/// sink (the model's and the oracle's step, inlined too) sees a known `Op` variant: one
+/// dispatch per operation instead of one in the decoder, the model and the oracle each.
+#[inline(always)]
+fn decode_to<K: OpSink>(kind: Kind, s: &mut Reader<'_>, vps: TagMod, sink: &mut K) -> K::Out {
+    // From a fixed starting value, so that `code_kind`'s reads of the previous fields
+    // (only the writer needs them) fold away.
+    let mut op = Op::RunVp(RunVp { vp: 0 });
+    code_kind(kind, &mut Fields { s, vps }, &mut op);
+    sink.op(&op)
+}
+
+/// Hands the operation back with the index of its kind ([`Decoder::next_indexed`]).
+struct Collect(usize);
+
+impl OpSink for Collect {
+    type Out = (usize, Op);
+    fn op(&mut self, op: &Op) -> (usize, Op) {
+        (self.0, *op)
+    }
+}
+
 impl Decoder<'_> {
     /// The next operation and the index of the kind (in the table) that decoded it.
     pub(crate) fn next_indexed(&mut self) -> Option<(usize, Op)> {
-        let mut op = Op::RunVp(RunVp { vp: 0 });
-        self.next_into(&mut op).map(|index| (index, op))
+        let index = self.next_index()?;
+        self.decode_index(index, &mut Collect(index))
     }
 
-    /// Decode the next operation into `op` (the fuzz loop's form: the operation is read
-    /// where the step reads it, with no copy); the index of the kind that decoded it, or
-    /// `None` at the end of the list (`op` then unchanged).
-    pub fn next_into(&mut self, op: &mut Op) -> Option<usize> {
+    /// Decode the next operation and hand it to `sink` (the fuzz loop's form: the
+    /// operation is built where the step reads it, and the step is specialized per kind);
+    /// `None` at the end of the list.
+    #[inline(always)]
+    pub fn next_to<K: OpSink>(&mut self, sink: &mut K) -> Option<K::Out> {
+        let kind = match (self.by_tag, self.u.0.split_first()) {
+            // A plain tag: its kind in one load (the common case).
+            (Some(by_tag), Some((&tag, rest))) if tag != ESCAPE && self.decoded < MAX_OPS => {
+                self.u.0 = rest;
+                self.decoded += 1;
+                by_tag[tag as usize]
+            }
+            // The end, an escaped or reserved slot, or an explicit table.
+            _ => self.table.kinds[self.next_index()?],
+        };
+        Some(kind.specialize(&mut self.u, self.vps, sink))
+    }
+
+    /// The table index of the next operation's kind, or `None` at the end of the list.
+    #[inline(always)]
+    fn next_index(&mut self) -> Option<usize> {
         if self.decoded == MAX_OPS || self.u.0.is_empty() {
             return None;
         }
-        let r = &mut self.u;
-        let Some(index) = self.table.read(r, self.aliased) else {
+        let Some(index) = self.table.read(&mut self.u, self.aliased) else {
             // A reserved slot ends the list (module docs).
             self.decoded = MAX_OPS;
             return None;
         };
         self.decoded += 1;
-        let vps = self.config.vps() as u8;
-        // From a fixed starting value, so that `code_kind`'s reads of the previous fields
-        // (only the writer needs them) fold away.
-        let mut fresh = Op::RunVp(RunVp { vp: 0 });
-        code_kind(
-            self.table.kinds[index],
-            &mut Fields { s: r, vps },
-            &mut fresh,
-        );
-        *op = fresh;
         Some(index)
+    }
+
+    #[inline(always)]
+    fn decode_index<K: OpSink>(&mut self, index: usize, sink: &mut K) -> Option<K::Out> {
+        Some(self.table.kinds[index].specialize(&mut self.u, self.vps, sink))
     }
 }
 
@@ -936,6 +1021,7 @@ impl Iterator for Decoder<'_> {
 /// Run `op` through the fields of `kind` with any stream (the mutator's field tweaks and
 /// random fills): the result is what the reader would decode from those field values.
 pub(crate) fn recode<S: Stream>(kind: Kind, s: &mut S, vps: u8, op: &mut Op) {
+    let vps = TagMod::new(vps as usize);
     code_kind(kind, &mut Fields { s, vps }, op)
 }
 
@@ -1016,7 +1102,7 @@ pub(crate) fn encode_prefix(
     let mut out = Vec::new();
     let mut config = s.config;
     code_config(&mut Writer(&mut out), &mut config);
-    let vps = s.config.vps() as u8;
+    let vps = TagMod::new(s.config.vps());
     'ops: for (index, op) in s.ops.iter().enumerate() {
         for (slot, &kind) in table.kinds.iter().enumerate() {
             if kind.variant() != core::mem::discriminant(op) {

@@ -4,10 +4,9 @@
 
 use std::sync::OnceLock;
 
-use sintfuzz_model::op::RunVp;
 use sintfuzz_model::{Config, Event, Observer, Op, OpResult, Partition, Policy, Revision};
 
-use crate::codec::Decoder;
+use crate::codec::{Decoder, OpSink};
 use crate::invariant::InvariantSet;
 use crate::oracle::{Oracle, Skips, Violation};
 use crate::target::Target;
@@ -186,7 +185,7 @@ fn run_counted(
     let config = decoder.config;
     steps(
         config,
-        |op| decoder.next_into(op).is_some(),
+        |sink: &mut Step<'_, _>| decoder.next_to(sink),
         revision,
         policy,
         invariants,
@@ -202,7 +201,7 @@ pub fn run_ops(config: Config, ops: impl IntoIterator<Item = Op>, settings: &Set
     let mut ops = ops.into_iter();
     steps(
         config,
-        |op| ops.next().map(|next| *op = next).is_some(),
+        |sink: &mut Step<'_, _>| ops.next().map(|op| sink.op(&op)),
         revision,
         revision.policy(),
         settings.invariants,
@@ -211,30 +210,49 @@ pub fn run_ops(config: Config, ops: impl IntoIterator<Item = Op>, settings: &Set
     .0
 }
 
+/// One step of the loop as the decoder's [`OpSink`]: the decoder calls it with each
+/// operation, specialized per kind.
+struct Step<'a, H: StepHook> {
+    machine: &'a mut Machine,
+    step: usize,
+    hook: &'a mut H,
+}
+
+impl<H: StepHook> OpSink for Step<'_, H> {
+    /// Whether the run goes on: no violation, VM up.
+    type Out = bool;
+    #[inline(always)]
+    fn op(&mut self, op: &Op) -> bool {
+        self.machine.step(self.step, op, self.hook).is_none() && !self.machine.halted()
+    }
+}
+
 /// The one step loop: apply each operation to the model, show it to the oracle, stop at
-/// the first violation or when the VM is down. `next` writes the next operation into its
-/// argument and says whether there was one.
-fn steps(
+/// the first violation or when the VM is down. `next` hands the next operation to the
+/// step it is given and returns whether the run goes on, or `None` when there is none.
+fn steps<H: StepHook>(
     config: Config,
-    mut next: impl FnMut(&mut Op) -> bool,
+    mut next: impl FnMut(&mut Step<'_, H>) -> Option<bool>,
     revision: Revision,
     policy: Policy,
     invariants: InvariantSet,
-    hook: &mut impl StepHook,
+    hook: &mut H,
 ) -> (Outcome, Skips) {
     let mut machine = Machine::with_policy(config, revision, policy, invariants);
-    let mut op = Op::RunVp(RunVp { vp: 0 });
     let mut step = 0;
-    while next(&mut op) {
-        if let Some(v) = machine.step(step, &op, hook) {
-            return (Outcome::Violation(v), machine.oracle.skips());
-        }
-        if machine.halted() {
-            break;
-        }
+    while let Some(true) = next(&mut Step {
+        machine: &mut machine,
+        step,
+        hook,
+    }) {
         step += 1;
     }
-    (Outcome::Clean, machine.oracle.skips())
+    // The first violation is kept (`Oracle::report`), and it ended the loop.
+    let outcome = match machine.oracle.violation() {
+        Some(v) => Outcome::Violation(v),
+        None => Outcome::Clean,
+    };
+    (outcome, machine.oracle.skips())
 }
 
 /// The model and the oracle judging it: the whole state of one run. Every runner (the

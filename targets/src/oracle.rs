@@ -352,6 +352,8 @@ pub struct Oracle {
     /// Vectors VTL0 / VTL1 ever asked a device to be retargeted to.
     device_ever: [VectorSet; 2],
     step: u16,
+    /// Some VP's `told_new` is not empty (so `before` clears them only then).
+    told_any: bool,
     violation: Option<Violation>,
     skips: Skips,
 }
@@ -386,6 +388,7 @@ impl Oracle {
             routes: [None; MAX_DEVICES],
             device_ever: [VectorSet::EMPTY; 2],
             step: 0,
+            told_any: false,
             violation: None,
             skips: Skips {
                 judged: 0,
@@ -484,10 +487,16 @@ impl Oracle {
     // ----- the step protocol -----
 
     /// Before the model applies `op`: host signals create expectations.
+    /// Always inlined, like `after` and `Partition::apply`: the fuzz loop's step is
+    /// specialized per operation kind (`codec::Kind::specialize`), so the match folds.
+    #[inline(always)]
     pub fn before(&mut self, step: usize, op: &Op) {
         self.step = step.min(u16::MAX as usize) as u16;
-        for g in self.vps.iter_mut() {
-            g.told_new = VectorSet::EMPTY;
+        if self.told_any {
+            for g in self.vps.iter_mut() {
+                g.told_new = VectorSet::EMPTY;
+            }
+            self.told_any = false;
         }
         match *op {
             Op::HostSignalChannel(HostSignalChannel { slot }) => self.expect_channel(slot as usize),
@@ -530,6 +539,7 @@ impl Oracle {
 
     /// After the model applied `op` with result `r`: the guest's intent follows what it
     /// did (and what it was told), and a VP run settles its expectations.
+    #[inline(always)]
     pub fn after(&mut self, op: &Op, r: OpResult) {
         match *op {
             Op::WrMsr(WrMsr {
@@ -757,6 +767,7 @@ impl Oracle {
             if (u.vector() != s.vector() || u.masked() != s.masked()) && !u.masked() {
                 if !g.host_told.contains(u.vector()) {
                     g.told_new.insert(u.vector());
+                    self.told_any = true;
                 }
                 g.host_told.insert(u.vector());
             }
@@ -872,34 +883,34 @@ impl Oracle {
 
     /// After `vp` ran: every expected vector must be pending in its VTL0 APIC.
     fn settle(&mut self, vp: usize) {
-        let g = self.vps[vp];
-        for e in g.expect.iter() {
-            if let Some(invariant) = e.invariant {
-                self.skips.judged += 1;
-                if !g.pending.contains(e.vector) {
-                    self.report(Violation {
-                        invariant,
-                        step: self.step,
-                        origin: Some(e.origin),
-                        vp: vp as u8,
-                        vtl: Vtl::Vtl0,
-                        vector: Some(e.vector),
-                        path: e.path,
-                        detail: match invariant {
-                            Invariant::LostRelay => {
-                                "host signal on an open relayed channel never reached VTL0 (SINT2 unmasked, SCONTROL and APIC on)"
-                            }
-                            Invariant::LostProxySint => {
-                                "host signal on a proxy-bit SINT never reached VTL0"
-                            }
-                            _ => "device interrupt after a returned retarget never reached VTL0",
-                        },
-                    });
-                }
+        for i in 0..MAX_EXPECT {
+            // Each expectation is taken (its slot is free after the run), one at a time
+            // with no copy of the VP: `report` needs `self` and reads neither.
+            let Some(invariant) = self.vps[vp].expect[i].invariant.take() else {
+                continue;
+            };
+            let e = self.vps[vp].expect[i];
+            self.skips.judged += 1;
+            if !self.vps[vp].pending.contains(e.vector) {
+                self.report(Violation {
+                    invariant,
+                    step: self.step,
+                    origin: Some(e.origin),
+                    vp: vp as u8,
+                    vtl: Vtl::Vtl0,
+                    vector: Some(e.vector),
+                    path: e.path,
+                    detail: match invariant {
+                        Invariant::LostRelay => {
+                            "host signal on an open relayed channel never reached VTL0 (SINT2 unmasked, SCONTROL and APIC on)"
+                        }
+                        Invariant::LostProxySint => {
+                            "host signal on a proxy-bit SINT never reached VTL0"
+                        }
+                        _ => "device interrupt after a returned retarget never reached VTL0",
+                    },
+                });
             }
-        }
-        for e in self.vps[vp].expect.iter_mut() {
-            e.invariant = None;
         }
     }
 
@@ -1238,6 +1249,7 @@ impl Hash for Oracle {
             routes,
             device_ever,
             step: _,
+            told_any: _,
             violation,
             skips: _,
         } = self;

@@ -158,6 +158,20 @@ impl Target {
         }
     }
 
+    /// The kind each plain tag picks ([`KindTable::kinds_by_tag`]), computed at compile time.
+    pub fn kinds_by_tag(self) -> &'static [Kind; 256] {
+        const SYNIC: [Kind; 256] = SYNIC_MSR.kinds_by_tag();
+        const PROXY: [Kind; 256] = PROXY_FILTER.kinds_by_tag();
+        const RELAY: [Kind; 256] = RELAY_LIFECYCLE.kinds_by_tag();
+        const ALL: [Kind; 256] = ALL_OPS.kinds_by_tag();
+        match self {
+            Target::SynicMsr => &SYNIC,
+            Target::ProxyFilter => &PROXY,
+            Target::RelayLifecycle => &RELAY,
+            Target::AllOps => &ALL,
+        }
+    }
+
     /// The operation kinds this target draws from, in tag order.
     pub const fn kinds(self) -> &'static [Kind] {
         self.table().kinds

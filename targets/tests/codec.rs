@@ -273,3 +273,47 @@ fn tag_modulus_is_exact_for_every_byte_and_divisor() {
         }
     }
 }
+
+/// The fuzz loop's decoder (`Decoder::next_to`: a plain tag's kind from the target's
+/// `kinds_by_tag`, the operation handed to a sink) decodes every input as `decode` does
+/// (the tag rule through `KindTable::read`): every tag byte first, then random inputs.
+#[test]
+fn fuzz_loop_decoder_agrees_with_decode() {
+    use sintfuzz_targets::codec::{Decoder, OpSink};
+    struct Copy;
+    impl OpSink for Copy {
+        type Out = Op;
+        fn op(&mut self, op: &Op) -> Op {
+            *op
+        }
+    }
+    let fast = |target: Target, data: &[u8]| {
+        let mut d = Decoder::new(target, data);
+        let ops: Vec<Op> = std::iter::from_fn(|| d.next_to(&mut Copy)).collect();
+        Scenario {
+            config: d.config,
+            ops,
+        }
+    };
+    let mut rng = Rng(0x6b1d);
+    for target in Target::ALL {
+        for tag in 0..=255u8 {
+            for tail in [&[][..], &[tag, 7, 0xff, 3][..], &[0xff; 40][..]] {
+                let data = [&[0, 1, tag][..], tail].concat();
+                assert_eq!(
+                    fast(target, &data),
+                    decode(target, &data),
+                    "{target} {data:?}"
+                );
+            }
+        }
+        for _ in 0..2000 {
+            let data = rng.input();
+            assert_eq!(
+                fast(target, &data),
+                decode(target, &data),
+                "{target} {data:?}"
+            );
+        }
+    }
+}
