@@ -365,7 +365,13 @@ pub fn fuzz_with(target: Target, data: &[u8], settings: &Settings) {
     let outcome = if repro {
         run_hooked(target, data, settings, &mut TracingHook)
     } else {
-        run(target, data, settings)
+        // Near-miss feedback for the engine (`crate::feedback`); the outcome is `run`'s.
+        run_hooked(
+            target,
+            data,
+            settings,
+            &mut crate::feedback::Feedback::default(),
+        )
     };
     if let Outcome::Violation(v) = outcome {
         // Known open findings are counted and skipped; anything else panics.

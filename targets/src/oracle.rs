@@ -327,6 +327,19 @@ impl GuestChannel {
         target_vp: 0,
         interrupt_relay: false,
     };
+
+    /// The VP a host signal on this channel interrupts, if it is open and has one: VP 0 in
+    /// interrupt-page mode (the server re-signals VP 0 whatever the guest asked), else its
+    /// target VP if that VP exists (not "no interrupt", not an absent VP).
+    fn signalled_vp(&self, vps: usize) -> Option<usize> {
+        if !self.open {
+            None
+        } else if self.interrupt_relay {
+            Some(0)
+        } else {
+            ((self.target_vp as usize) < vps).then_some(self.target_vp as usize)
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Hash)]
@@ -464,6 +477,15 @@ impl Oracle {
     /// The vectors VTL0 of `vp` entitles the host to send (default tier), for explain.
     pub fn entitlement(&self, vp: usize) -> VectorSet {
         self.entitled(vp.min(MAX_VPS - 1), DEFAULT)
+    }
+
+    /// The VPs (bit n = VP n) an open relayed channel would interrupt on a host signal
+    /// (in interrupt-page mode the server signals VP 0).
+    pub fn relay_targets(&self) -> u8 {
+        self.channels
+            .iter()
+            .filter_map(|c| c.signalled_vp(self.config.vps()))
+            .fold(0, |vps, vp| vps | 1 << vp)
     }
 
     /// The same under the strict tier.
@@ -736,6 +758,18 @@ impl Oracle {
     /// A host signal on VTL0 SINT `n` of `vp` should arrive: unmasked, not polling, vector
     /// >= 16, SCONTROL and APIC on, and the host's view of the SINT is the guest's.
     fn sint_deliverable(&mut self, vp: usize, n: usize) -> Option<u8> {
+        let (owed, host_differs) = self.sint_owed(vp, n);
+        if owed.is_some() && host_differs {
+            self.skips.bump(Skip::UntrustedSynic);
+            return None;
+        }
+        owed
+    }
+
+    /// The vector an honest host signal on VTL0 SINT `n` of `vp` is owed to the guest,
+    /// if any, and whether the host's copy of the SINT differs from the guest's (then the
+    /// signal is not judged).
+    fn sint_owed(&self, vp: usize, n: usize) -> (Option<u8>, bool) {
         let g = &self.vps[vp];
         let s = g.regs[0].sint(n);
         // The host signals with its own SINT's vector, if unmasked there.
@@ -746,11 +780,25 @@ impl Oracle {
             && s.vector() >= 16
             && g.regs[0].scontrol_on()
             && g.apic_on[0];
-        if ok && host_differs {
-            self.skips.bump(Skip::UntrustedSynic);
+        (ok.then_some(s.vector()), host_differs)
+    }
+
+    /// For search feedback (`crate::feedback`): the vector a host signal on an open
+    /// relayed channel would owe VTL0 of `vp` now, if one targets `vp` (`targets` is
+    /// [`Oracle::relay_targets`], taken once per step) and would be judged.
+    pub fn relay_owed(&self, vp: usize, targets: u8) -> Option<u8> {
+        if !self.config.vmbus_relay || targets & (1 << vp) == 0 {
             return None;
         }
-        ok.then_some(s.vector())
+        match self.sint_owed(vp, VMBUS_SINT as usize) {
+            (Some(v), false) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// For search feedback: the vectors of VTL0's current device routes to `vp`.
+    pub fn device_routes_to(&self, vp: usize) -> VectorSet {
+        self.device_entitled(vp.min(MAX_VPS - 1), STRICT)
     }
 
     /// An honest host signal on VTL0 SINT `n` of `vp`: when the guest deliberately gave the
@@ -813,8 +861,7 @@ impl Oracle {
                     Some(Path::TrustedSynic),
                 );
             }
-        } else if (ch.target_vp as usize) < self.config.vps() {
-            let vp = ch.target_vp as usize;
+        } else if let Some(vp) = ch.signalled_vp(self.config.vps()) {
             self.host_signal(vp, VMBUS_SINT as usize);
             if let Some(v) = self.sint_deliverable(vp, VMBUS_SINT as usize) {
                 self.expect(
