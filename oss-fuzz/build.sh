@@ -7,7 +7,7 @@
 # Out, for every shipped target <t>:
 #   $OUT/<t>                  the ASan + libFuzzer binary (cargo fuzz build -O --debug-assertions)
 #   $OUT/<t>_seed_corpus.zip  corpus/<base>/*.bin, names kept (see fuzz/README.md)
-#   $OUT/<t>.options          [libfuzzer] use_value_profile = 1, max_len = 2200
+#   $OUT/<t>.options          [libfuzzer] use_value_profile = 1, len_control = 0, max_len = 2200
 #
 # Which targets ship: every fuzz/fuzz_targets/<base>_<config>.rs, where corpus/<base>/ holds
 # its seeds (today <base>_proposed: revision `proposed`, `strict` invariants, baked in).
@@ -106,8 +106,9 @@ for src in "$fuzz_dir"/fuzz_targets/*.rs; do
     zip_dir "$OUT/${name}_seed_corpus.zip" "$root/corpus/$base"
     # Value profile: the codec branches on 1-byte enum tags and fields, which libFuzzer's
     # CMP tables miss (shared/fuzz-toolchain.md §1). max_len: the codec's longest canonical
-    # input is 2178 bytes. No dictionary: none was measured.
-    printf '[libfuzzer]\nuse_value_profile = 1\nmax_len = 2200\n' >"$OUT/$name.options"
+    # input is 2178 bytes. len_control: no length ramp, inputs are lists of operations
+    # (bench/results.md, "Near-miss feedback and no length ramp"). No dictionary: measured, no clear gain.
+    printf '[libfuzzer]\nuse_value_profile = 1\nlen_control = 0\nmax_len = 2200\n' >"$OUT/$name.options"
     echo "build.sh: $name: shipped ($seeds seeds from corpus/$base/)"
     shipped=$((shipped + 1))
 done

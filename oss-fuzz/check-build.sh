@@ -105,7 +105,7 @@ for f in "$OUT"/*; do
     fi
 done
 
-options_expected=$'[libfuzzer]\nuse_value_profile = 1\nmax_len = 2200'
+options_expected=$'[libfuzzer]\nuse_value_profile = 1\nlen_control = 0\nmax_len = 2200'
 bin_dir=$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release
 summary=()
 

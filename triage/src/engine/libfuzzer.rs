@@ -77,6 +77,10 @@ pub fn commands(run: &RunSpec) -> Result<Vec<Command>, Fail> {
     cmd.arg(&run.corpus)
         .arg(format!("-max_total_time={}", run.seconds))
         .arg("-use_value_profile=1")
+        // No length ramp: an input is a list of operations, and libFuzzer's default
+        // (`-len_control=100`) keeps inputs to a few operations for the first tens of
+        // thousands of executions (bench/results.md, "Near-miss feedback and no length ramp").
+        .arg("-len_control=0")
         .arg(format!("-max_len={}", RunSpec::max_len()))
         .arg(format!("-artifact_prefix={}/", crashes.display()))
         .arg("-print_final_stats=1")
