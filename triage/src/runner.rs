@@ -269,6 +269,8 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
     let mut last_sample = Instant::now() - Duration::from_secs(10);
     let mut total_execs = 0u64;
     let mut last = Stats::default();
+    // Whether a round's new crash files include the one the job waits for.
+    let reached = |new: &[Found]| job.until.is_some_and(|u| new.iter().any(u));
     for round in 0u32.. {
         let left = job.seconds.saturating_sub(start.elapsed().as_secs());
         if left == 0 || shared.stopped() || invariants == InvariantSet::NONE {
@@ -362,14 +364,13 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
                     crash_files: found.len(),
                 });
             }
+            // Before leaving on the engine's exit: libFuzzer exits at its crash, and that
+            // crash may be the one the job waits for.
+            if reached(&found[found_before..]) {
+                shared.stop.store(true, Ordering::SeqCst);
+            }
             if all_done {
                 break;
-            }
-            let hit = job
-                .until
-                .is_some_and(|u| found[found_before..].iter().any(u));
-            if hit {
-                shared.stop.store(true, Ordering::SeqCst);
             }
             let over = round_start.elapsed() > Duration::from_secs(secs + 60);
             let restart =
@@ -404,6 +405,9 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
             total_execs + live.execs,
         );
         export_finds(job, &work, &mut exported, &mut stats.exported);
+        if reached(&found[found_before..]) {
+            shared.stop.store(true, Ordering::SeqCst);
+        }
         // An engine that stopped itself at a crash printed its count at the crash.
         if !stopped_by_us && found.len() == found_before + 1 {
             found[found_before].execs = total_execs + live.execs;

@@ -128,6 +128,10 @@ pub struct TteArgs {
     /// Output directory for trials.tsv and summary.md (default: sintfuzz-tte).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Use engine binaries already built in DIR (as `campaign --bin-dir`) instead of
+    /// installing and building.
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
 }
 
 /// One trial's result.
@@ -216,8 +220,14 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
     need.sort();
     need.dedup();
     for e in need {
-        e.ensure_tools()?;
-        bins.insert(e, e.build(&root)?);
+        let b = match &args.bin_dir {
+            Some(d) => e.prebuilt(d),
+            None => {
+                e.ensure_tools()?;
+                e.build(&root)?
+            }
+        };
+        bins.insert(e, b);
     }
     let tsv = out.join("trials.tsv");
     let fresh = !tsv.exists();
@@ -245,7 +255,9 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
                         eprintln!("tte: interrupted; the table covers the trials that ran");
                         break;
                     }
-                    let t = trial(&root, &bins, &known, choice, harness, d, mode, n, &args)?;
+                    let t = trial(
+                        &root, &bins, &known, choice, harness, d, mode, n, &args, &out,
+                    )?;
                     let _ = writeln!(
                         f,
                         "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.2}\t{}",
@@ -317,6 +329,7 @@ fn trial(
     mode: &str,
     n: u32,
     args: &TteArgs,
+    out: &Path,
 ) -> Result<Trial, Fail> {
     let dir = std::env::temp_dir().join(format!(
         "sintfuzz-tte-{}-{}-{}-{}-{mode}-{n}",
@@ -443,9 +456,13 @@ fn trial(
     found.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
     let (mut exposed, mut witness_ops, mut exposure_execs) = (None, None, None);
     let mut others = Vec::new();
+    let mut unexplained = Vec::new();
     let samples = shared.samples.lock().expect("not poisoned").clone();
     for f in &found {
         let (k, ops) = classify(f);
+        if k == "new" || k == "clean" {
+            unexplained.push((k.clone(), f.path.clone()));
+        }
         if d.known.contains(&k.as_str()) {
             exposed = Some(f.seconds);
             witness_ops = Some(ops);
@@ -493,6 +510,29 @@ fn trial(
             .ok()
             .and_then(|b| corpus_coverage(&b, &corpus, &settings, &env)),
     };
+    // A crash of no known root cause, or one that does not replay, may be a finding or a
+    // harness fault: it is kept, since the trial's directory goes next.
+    if !unexplained.is_empty() {
+        let keep = out.join("unexplained");
+        let mut kept = 0;
+        for (i, (k, path)) in unexplained.iter().enumerate() {
+            let name = format!(
+                "{}-{}-{}-{mode}-{n}-{i}-{k}.bin",
+                choice.name(),
+                harness.name(),
+                d.id
+            );
+            if std::fs::create_dir_all(&keep).is_ok()
+                && std::fs::copy(path, keep.join(name)).is_ok()
+            {
+                kept += 1;
+            }
+        }
+        eprintln!(
+            "tte: kept {kept} crash file(s) that bucket as no known root cause or replay clean in {}",
+            keep.display()
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Trial {
         engine: choice.name().into(),

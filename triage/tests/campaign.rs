@@ -3,13 +3,12 @@
 //! check the campaign's own logic: exit 2 for a missing engine or zero executions, the
 //! persistent corpus and bucket history across two runs, and the report.
 
+mod common;
+use common::{root, witness_1162};
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("sintfuzz-camp-{}-{name}", std::process::id()));
@@ -59,20 +58,6 @@ exit 0
     let p = dir.join(target);
     std::fs::write(&p, script).unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// A #1162 witness from the regressions (a crash the stand-in engine "finds").
-fn witness_1162() -> PathBuf {
-    std::fs::read_dir(root().join("triage/regressions/relay_lifecycle"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            let toml = p.with_extension("toml");
-            p.extension().is_some_and(|x| x == "bin")
-                && std::fs::read_to_string(&toml).is_ok_and(|t| t.contains("openvmm#1162"))
-        })
-        .expect("a #1162 regression")
 }
 
 fn report(out: &Path) -> (String, serde_json::Value) {

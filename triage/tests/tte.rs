@@ -1,0 +1,115 @@
+//! `sintfuzz tte` end to end with a stand-in libFuzzer (`--bin-dir`): a trial ends at
+//! the crash it waits for, instead of restarting the engine until its budget is spent,
+//! and a crash of no known root cause on the way is kept, not deleted with the trial.
+
+mod common;
+use common::{root, witness_1162};
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runs one #1162 trial whose engine "finds" `crashes` in turn (one per engine run, each
+/// run exiting 1 at its crash as libFuzzer does; a run past the list fuzzes on until
+/// stopped). Returns the trial's directory and the engine runs' artifact prefixes.
+fn trial(name: &str, crashes: &[PathBuf]) -> (PathBuf, Vec<String>) {
+    let dir = std::env::temp_dir().join(format!("sintfuzz-tte-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let bins = dir.join("bin");
+    std::fs::create_dir_all(&bins).unwrap();
+    let log = dir.join("runs.log");
+    // Fuzzing runs (artifacts under the trial's work/) are logged; other runs (the final
+    // corpus's coverage) exit at once.
+    let list: Vec<String> = crashes
+        .iter()
+        .map(|p| format!("'{}'", p.display()))
+        .collect();
+    let script = format!(
+        r##"#!/bin/sh
+art=
+for a in "$@"; do case $a in -artifact_prefix=*) art=${{a#-artifact_prefix=}};; esac; done
+case $art in */work/*) ;; *) exit 0 ;; esac
+echo "$art" >>"$FAKE_LOG"
+echo "#100	DONE   cov: 7 ft: 9 corp: 3/30b lim: 4 exec/s: 100 rss: 30Mb" >&2
+n=$(wc -l <"$FAKE_LOG")
+i=0
+for c in {}; do
+    i=$((i + 1))
+    if [ "$i" -eq "$n" ]; then cp "$c" "${{art}}crash-$n"; exit 1; fi
+done
+sleep 8
+exit 0
+"##,
+        list.join(" ")
+    );
+    let fake = bins.join("relay_lifecycle");
+    std::fs::write(&fake, script).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sintfuzz"))
+        .args([
+            "tte",
+            "--defects",
+            "1162",
+            "--trials",
+            "1",
+            "--budget",
+            "8s",
+        ])
+        .arg("--bin-dir")
+        .arg(&bins)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .env("FAKE_LOG", &log)
+        .current_dir(root())
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let rows = std::fs::read_to_string(dir.join("out/trials.tsv")).unwrap();
+    let row = rows.lines().nth(1).expect("one trial row");
+    assert!(row.contains("\thit\t"), "{row}");
+    let runs = std::fs::read_to_string(&log).unwrap();
+    (dir, runs.lines().map(str::to_string).collect())
+}
+
+#[test]
+fn a_trial_ends_at_the_crash_it_waits_for() {
+    let (dir, runs) = trial("ends", &[witness_1162()]);
+    assert_eq!(
+        runs.len(),
+        1,
+        "the engine was restarted after the hit: {runs:?}"
+    );
+    assert!(!dir.join("out/unexplained").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_crash_that_does_not_replay_is_kept() {
+    // A clean seed as the engine's first "crash": it replays clean, so the trial goes on
+    // to the witness, and the clean file is kept for a human to look at.
+    let seed: PathBuf = std::fs::read_dir(root().join("corpus/relay_lifecycle"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .min()
+        .unwrap();
+    let (dir, runs) = trial("kept", &[seed.clone(), witness_1162()]);
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let kept: Vec<PathBuf> = std::fs::read_dir(dir.join("out/unexplained"))
+        .expect("unexplained/ written")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(name_of(&kept[0]).ends_with("-clean.bin"), "{kept:?}");
+    assert_eq!(
+        std::fs::read(&kept[0]).unwrap(),
+        std::fs::read(&seed).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn name_of(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
