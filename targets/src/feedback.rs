@@ -19,11 +19,46 @@
 //! loop), and it runs only in the engines' path ([`crate::fuzz_with`]); `run`, `cargo test`
 //! and triage never see it. The filter's state here steers the search, as the guide allows a label.
 
+use std::sync::OnceLock;
+
 use sintfuzz_model::Event;
 use sintfuzz_model::{Op, OpResult, Partition, VectorSet};
 
 use crate::harness::StepHook;
 use crate::oracle::Oracle;
+
+/// `SINTFUZZ_FEEDBACK`: `on` (unset: the default) or `off`, for measuring the feedback
+/// against the same binary without it (`sintfuzz tte --harnesses ours,nofb`).
+pub const ENV_FEEDBACK: &str = "SINTFUZZ_FEEDBACK";
+
+/// Whether a value of [`ENV_FEEDBACK`] turns the feedback on; an error if it is set and
+/// not `on`/`off`, or not UTF-8.
+pub fn parse_env(value: Result<String, std::env::VarError>) -> Result<bool, String> {
+    match value {
+        Err(std::env::VarError::NotPresent) => Ok(true),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{ENV_FEEDBACK} is not valid UTF-8")),
+        Ok(v) => match v.trim() {
+            "on" => Ok(true),
+            "off" => Ok(false),
+            other => Err(format!(
+                "{ENV_FEEDBACK}: unknown value '{other}' (expected on or off)"
+            )),
+        },
+    }
+}
+
+/// [`ENV_FEEDBACK`], read once per process; a bad value ends it with one line and exit
+/// code 2 before any input runs.
+pub fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| match parse_env(std::env::var(ENV_FEEDBACK)) {
+        Ok(on) => on,
+        Err(e) => {
+            eprintln!("sintfuzz: {e}");
+            std::process::exit(2);
+        }
+    })
+}
 
 /// State bits: some VP's filter blocks an entitled vector.
 const TOO_CLOSED: usize = 1;
@@ -129,6 +164,17 @@ mod tests {
         let mut rec = Record::default();
         let outcome = run_hooked(w.target, &data, &settings, &mut rec);
         (rec.0, outcome)
+    }
+
+    #[test]
+    fn the_switch_reads_on_off_and_unset_and_refuses_anything_else() {
+        use std::env::VarError;
+        assert_eq!(parse_env(Err(VarError::NotPresent)), Ok(true));
+        assert_eq!(parse_env(Ok("on".into())), Ok(true));
+        assert_eq!(parse_env(Ok(" off\n".into())), Ok(false));
+        let e = parse_env(Ok("0".into())).unwrap_err();
+        assert!(e.contains(ENV_FEEDBACK) && e.contains("'0'"), "{e}");
+        assert!(parse_env(Err(VarError::NotUnicode("x".into()))).is_err());
     }
 
     #[test]

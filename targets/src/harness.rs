@@ -364,7 +364,7 @@ pub fn fuzz_with(target: Target, data: &[u8], settings: &Settings) {
     let repro = *REPRO.get_or_init(|| cfg!(fuzzing_repro) || init_tracing());
     let outcome = if repro {
         run_hooked(target, data, settings, &mut TracingHook)
-    } else {
+    } else if crate::feedback::enabled() {
         // Near-miss feedback for the engine (`crate::feedback`); the outcome is `run`'s.
         run_hooked(
             target,
@@ -372,6 +372,8 @@ pub fn fuzz_with(target: Target, data: &[u8], settings: &Settings) {
             settings,
             &mut crate::feedback::Feedback::default(),
         )
+    } else {
+        run(target, data, settings)
     };
     if let Outcome::Violation(v) = outcome {
         // Known open findings are counted and skipped; anything else panics.

@@ -1,5 +1,7 @@
 //! The harnesses a benchmark can put under an engine: ours (the shipped target of the
-//! defect's kind), and the benchmark-only libFuzzer binaries of `fuzz/bench_targets/`:
+//! defect's kind), ours without the near-miss feedback (the same binary with
+//! `SINTFUZZ_FEEDBACK=off`, under every engine), and the benchmark-only libFuzzer
+//! binaries of `fuzz/bench_targets/`:
 //! `relay_lifecycle_ops` (ours with the op-level mutator) and the two peer harnesses a
 //! user would write (`naive`, `shaped`, crate `sintfuzz-peers`). This file is the one
 //! place that names them and says where their binaries are and what their crash files
@@ -17,6 +19,10 @@ use crate::engine::{Binaries, Engine};
 pub enum Harness {
     /// The shipped target the defect lives in (`relay_lifecycle`, `proxy_filter`, ...).
     Ours,
+    /// Ours with `SINTFUZZ_FEEDBACK=off`: the same binary without the near-miss feedback
+    /// (`targets/src/feedback.rs`), under any engine.
+    #[value(name = "nofb")]
+    NoFeedback,
     /// `relay_lifecycle` with the op-level mutator (libFuzzer; relay_lifecycle defects).
     Ops,
     /// The naive peer: a derived action enum with raw field types (libFuzzer).
@@ -29,6 +35,7 @@ impl Harness {
     pub fn name(self) -> &'static str {
         match self {
             Harness::Ours => "ours",
+            Harness::NoFeedback => "nofb",
             Harness::Ops => "ops",
             Harness::Naive => Peer::Naive.name(),
             Harness::Shaped => Peer::Shaped.name(),
@@ -67,13 +74,21 @@ impl Harness {
             }
         };
         match self {
-            Harness::Ours => Ok(bins.target(target)),
+            Harness::Ours | Harness::NoFeedback => Ok(bins.target(target)),
             Harness::Ops if target == Target::RelayLifecycle => bench_only("relay_lifecycle_ops"),
             Harness::Ops => Err(format!(
                 "harness 'ops' exists for relay_lifecycle only, not {}",
                 target.name()
             )),
             Harness::Naive | Harness::Shaped => bench_only(self.name()),
+        }
+    }
+
+    /// Extra environment for its engine processes.
+    pub fn env(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Harness::NoFeedback => Some((sintfuzz_targets::feedback::ENV_FEEDBACK, "off")),
+            _ => None,
         }
     }
 
@@ -119,6 +134,20 @@ mod tests {
         assert_eq!(
             Harness::Ours.binary(&afl, Target::SynicMsr),
             Ok(PathBuf::from("/a/synic_msr_afl"))
+        );
+        // Without feedback: our binary under every engine, with the switch set.
+        assert_eq!(
+            Harness::NoFeedback.binary(&afl, Target::SynicMsr),
+            Ok(PathBuf::from("/a/synic_msr_afl"))
+        );
+        assert_eq!(
+            Harness::NoFeedback.env(),
+            Some(("SINTFUZZ_FEEDBACK", "off"))
+        );
+        assert_eq!(Harness::Ours.env(), None);
+        assert_eq!(
+            <Harness as ValueEnum>::from_str("nofb", true),
+            Ok(Harness::NoFeedback)
         );
     }
 }

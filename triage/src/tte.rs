@@ -108,9 +108,10 @@ pub struct TteArgs {
     /// Comma-separated corpus modes: empty, seeds.
     #[arg(long, default_value = "empty")]
     pub modes: String,
-    /// Comma-separated harnesses: ours (the shipped targets), ops (relay_lifecycle with
-    /// the op-level mutator), naive, shaped (the peers a user would write); all but ours
-    /// are libFuzzer benchmark binaries (`fuzz/bench_targets/`).
+    /// Comma-separated harnesses: ours (the shipped targets), nofb (the same binaries
+    /// with `SINTFUZZ_FEEDBACK=off`, every engine), ops (relay_lifecycle with the
+    /// op-level mutator), naive, shaped (the peers a user would write); ops, naive and
+    /// shaped are libFuzzer benchmark binaries (`fuzz/bench_targets/`).
     #[arg(long, default_value = "ours")]
     pub harnesses: String,
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -191,7 +192,7 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
     })?;
     let harnesses: Vec<Harness> = list(&args.harnesses, |s| {
         <Harness as clap::ValueEnum>::from_str(s, true)
-            .map_err(|_| format!("unknown harness '{s}' (ours, ops, naive, shaped)"))
+            .map_err(|_| format!("unknown harness '{s}' (ours, nofb, ops, naive, shaped)"))
     })?;
     // Every (engine, harness, defect) must have a binary before anything runs.
     for &h in &harnesses {
@@ -410,6 +411,10 @@ fn trial(
     } else {
         Vec::new()
     };
+    // The harness's own switches (`nofb`) for its engine runs only: its corpus coverage
+    // below is measured with `env`, as ours is, so the two compare.
+    let mut run_env = env.clone();
+    run_env.extend(harness.env().map(|(k, v)| (k.to_string(), v.to_string())));
     let translate = |data: &[u8]| harness.translate(data, &settings);
     let job = |engine: Engine, jobs: u32, phase: usize| Job {
         engine,
@@ -431,7 +436,7 @@ fn trial(
         shared: side,
         mask: false,
         until,
-        env: env.clone(),
+        env: run_env.clone(),
         translate: harness
             .translates()
             .then_some(&translate as &runner::Translate),
@@ -499,7 +504,7 @@ fn trial(
     // The corpus of a peer is in the peer's format: libFuzzer's merge of it by our
     // target would measure nothing meaningful, so it is measured by the peer's binary.
     let cov = match harness {
-        Harness::Ours => corpus_coverage(
+        Harness::Ours | Harness::NoFeedback => corpus_coverage(
             &bins[&Engine::Libfuzzer].target(d.target),
             &corpus,
             &settings,
@@ -705,7 +710,7 @@ pub fn summary(trials: &[Trial], budget: u64, jobs: u32, full: bool) -> String {
     }
     let _ = writeln!(
         s,
-        "\nBudget {budget} s per trial, {jobs} core(s) per trial{}. A trial that did not expose the defect counts as longer than the budget for the median; min/max over exposing trials. Executions to exposure: censored like the seconds (`-`: more than half missed); the other execs, CPU seconds and corpus are medians over all trials, to each trial's stop. A benchmark harness (in parentheses) is measured by its own binary, so its edges and features compare with its own rows only.",
+        "\nBudget {budget} s per trial, {jobs} core(s) per trial{}. A trial that did not expose the defect counts as longer than the budget for the median; min/max over exposing trials. Executions to exposure: censored like the seconds (`-`: more than half missed); the other execs, CPU seconds and corpus are medians over all trials, to each trial's stop. A benchmark harness (in parentheses) is measured by its own binary, so its edges and features compare with its own rows only (nofb: by ours, with the feedback on, so it compares with ours).",
         if full { ", every trial ran its whole budget" } else { ", stopped at the exposure" }
     );
     s

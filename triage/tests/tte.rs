@@ -12,7 +12,7 @@ use std::process::Command;
 /// Runs one #1162 trial whose engine "finds" `crashes` in turn (one per engine run, each
 /// run exiting 1 at its crash as libFuzzer does; a run past the list fuzzes on until
 /// stopped). Returns the trial's directory and the engine runs' artifact prefixes.
-fn trial(name: &str, crashes: &[PathBuf]) -> (PathBuf, Vec<String>) {
+fn trial(name: &str, harnesses: &str, crashes: &[PathBuf]) -> (PathBuf, Vec<String>) {
     let dir = std::env::temp_dir().join(format!("sintfuzz-tte-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let bins = dir.join("bin");
@@ -29,7 +29,7 @@ fn trial(name: &str, crashes: &[PathBuf]) -> (PathBuf, Vec<String>) {
 art=
 for a in "$@"; do case $a in -artifact_prefix=*) art=${{a#-artifact_prefix=}};; esac; done
 case $art in */work/*) ;; *) exit 0 ;; esac
-echo "$art" >>"$FAKE_LOG"
+echo "$art feedback=${{SINTFUZZ_FEEDBACK:-unset}}" >>"$FAKE_LOG"
 echo "#100	DONE   cov: 7 ft: 9 corp: 3/30b lim: 4 exec/s: 100 rss: 30Mb" >&2
 n=$(wc -l <"$FAKE_LOG")
 i=0
@@ -54,6 +54,8 @@ exit 0
             "1",
             "--budget",
             "8s",
+            "--harnesses",
+            harnesses,
         ])
         .arg("--bin-dir")
         .arg(&bins)
@@ -74,7 +76,7 @@ exit 0
 
 #[test]
 fn a_trial_ends_at_the_crash_it_waits_for() {
-    let (dir, runs) = trial("ends", &[witness_1162()]);
+    let (dir, runs) = trial("ends", "ours", &[witness_1162()]);
     assert_eq!(
         runs.len(),
         1,
@@ -94,7 +96,7 @@ fn a_crash_that_does_not_replay_is_kept() {
         .map(|e| e.path())
         .min()
         .unwrap();
-    let (dir, runs) = trial("kept", &[seed.clone(), witness_1162()]);
+    let (dir, runs) = trial("kept", "ours", &[seed.clone(), witness_1162()]);
     assert_eq!(runs.len(), 2, "{runs:?}");
     let kept: Vec<PathBuf> = std::fs::read_dir(dir.join("out/unexplained"))
         .expect("unexplained/ written")
@@ -107,6 +109,30 @@ fn a_crash_that_does_not_replay_is_kept() {
         std::fs::read(&kept[0]).unwrap(),
         std::fs::read(&seed).unwrap()
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_nofb_harness_runs_our_binary_with_the_feedback_off() {
+    let w = witness_1162();
+    let (dir, runs) = trial("nofb", "ours,nofb", &[w.clone(), w]);
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert!(runs[0].ends_with(" feedback=unset"), "{runs:?}");
+    assert!(runs[1].ends_with(" feedback=off"), "{runs:?}");
+    let rows = std::fs::read_to_string(dir.join("out/trials.tsv")).unwrap();
+    let harness_col = rows
+        .lines()
+        .next()
+        .unwrap()
+        .split('\t')
+        .position(|c| c == "harness")
+        .unwrap();
+    let harnesses: Vec<&str> = rows
+        .lines()
+        .skip(1)
+        .map(|r| r.split('\t').nth(harness_col).unwrap())
+        .collect();
+    assert_eq!(harnesses, ["ours", "nofb"], "{rows}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -32,6 +32,8 @@ struct Subject {
     seeds: Option<&'static str>,
     /// What its crash files are inputs of.
     target: Target,
+    /// Extra environment for the engine (`nofb`: the feedback switched off).
+    env: Option<(&'static str, &'static str)>,
 }
 
 struct Measured {
@@ -70,9 +72,12 @@ pub fn run(args: &BenchArgs, targets: &[Target]) -> Result<u8, Fail> {
             "--builds other than default are libFuzzer builds: use --engines libfuzzer".into(),
         ));
     }
-    if !harnesses.is_empty() && engines.iter().any(|e| *e != Engine::Libfuzzer) {
+    if harnesses.iter().any(|h| *h != Harness::NoFeedback)
+        && engines.iter().any(|e| *e != Engine::Libfuzzer)
+    {
         return Err(Fail::Usage(
-            "--harnesses are libFuzzer benchmark binaries: use --engines libfuzzer".into(),
+            "--harnesses ops, naive and shaped are libFuzzer benchmark binaries: use --engines libfuzzer"
+                .into(),
         ));
     }
     let seconds = args.seconds.unwrap_or(20).max(1);
@@ -98,6 +103,8 @@ pub fn run(args: &BenchArgs, targets: &[Target]) -> Result<u8, Fail> {
                 let p = h.binary(&engine.prebuilt(Path::new("")), Target::RelayLifecycle);
                 p.ok()?.file_name()?.to_str().map(str::to_string)
             }));
+            names.sort();
+            names.dedup();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             let bins = match (&args.bin_dir, build) {
                 (Some(dir), "default") => engine.prebuilt(
@@ -115,6 +122,7 @@ pub fn run(args: &BenchArgs, targets: &[Target]) -> Result<u8, Fail> {
                 binary: bins.named("empty"),
                 seeds: Some("relay_lifecycle"),
                 target: Target::RelayLifecycle,
+                env: None,
             }];
             for &t in targets {
                 subjects.push(Subject {
@@ -122,6 +130,7 @@ pub fn run(args: &BenchArgs, targets: &[Target]) -> Result<u8, Fail> {
                     binary: bins.target(t),
                     seeds: Some(t.name()),
                     target: t,
+                    env: None,
                 });
             }
             for &h in &harnesses {
@@ -131,8 +140,10 @@ pub fn run(args: &BenchArgs, targets: &[Target]) -> Result<u8, Fail> {
                 subjects.push(Subject {
                     label: format!("{} (harness)", h.name()),
                     binary,
-                    seeds: (h == Harness::Ops).then_some("relay_lifecycle"),
+                    seeds: matches!(h, Harness::Ops | Harness::NoFeedback)
+                        .then_some("relay_lifecycle"),
                     target: h.crash_target(Target::RelayLifecycle),
+                    env: h.env(),
                 });
             }
             let mut empty_rate = None;
@@ -215,7 +226,11 @@ fn measure(
         shared: false,
         mask: false,
         until: None,
-        env: Vec::new(),
+        env: s
+            .env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         translate: None,
     };
     let cpu0 = runner::children_cpu_seconds();

@@ -29,8 +29,9 @@ pub struct BenchArgs {
     /// under the engine beside the engine's empty target instead of in-process.
     #[arg(long)]
     pub engines: Option<String>,
-    /// With --engines: benchmark harnesses to measure beside the targets (ops, naive,
-    /// shaped; libFuzzer only).
+    /// With --engines: benchmark harnesses to measure beside the targets (nofb:
+    /// relay_lifecycle without the near-miss feedback, every engine; ops, naive, shaped:
+    /// libFuzzer only).
     #[arg(long, default_value = "")]
     pub harnesses: String,
     /// With --engines libfuzzer: build variants (default, no-cmp, no-cmp-no-dbg), each
