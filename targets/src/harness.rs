@@ -198,16 +198,80 @@ fn run_counted(
 /// this model, oracle and stop rule.
 pub fn run_ops(config: Config, ops: impl IntoIterator<Item = Op>, settings: &Settings) -> Outcome {
     let revision = settings.revision;
-    let mut ops = ops.into_iter();
-    steps(
+    run_ops_policy_hooked(
         config,
-        |sink: &mut Step<'_, _>| ops.next().map(|op| sink.op(&op)),
+        ops,
         revision,
         revision.policy(),
         settings.invariants,
         &mut NoHook,
     )
+}
+
+fn run_ops_policy_hooked(
+    config: Config,
+    ops: impl IntoIterator<Item = Op>,
+    revision: Revision,
+    policy: Policy,
+    invariants: InvariantSet,
+    hook: &mut impl StepHook,
+) -> Outcome {
+    let mut ops = ops.into_iter();
+    steps(
+        config,
+        |sink: &mut Step<'_, _>| ops.next().map(|op| sink.op(&op)),
+        revision,
+        policy,
+        invariants,
+        hook,
+    )
     .0
+}
+
+/// What a replay runs: the bytes of an input of a target (every engine's crash file of
+/// ours), or a scenario given as operations (a peer harness's, [`run_ops`]). Both go
+/// through the same step loop, so they judge alike; root-cause signatures
+/// ([`crate::signature::analyze_source`]) replay either.
+#[derive(Clone, Copy, Debug)]
+pub enum Source<'a> {
+    Bytes(Target, &'a [u8]),
+    Ops(Config, &'a [Op]),
+}
+
+impl Source<'_> {
+    /// [`run_policy_hooked`] or [`run_ops`] on a model of `revision` that behaves as
+    /// `policy` says.
+    pub fn run_policy_hooked(
+        self,
+        revision: Revision,
+        policy: Policy,
+        invariants: InvariantSet,
+        hook: &mut impl StepHook,
+    ) -> Outcome {
+        match self {
+            Source::Bytes(target, data) => {
+                run_policy_hooked(target, data, revision, policy, invariants, hook)
+            }
+            Source::Ops(config, ops) => run_ops_policy_hooked(
+                config,
+                ops.iter().copied(),
+                revision,
+                policy,
+                invariants,
+                hook,
+            ),
+        }
+    }
+
+    /// [`Source::run_policy_hooked`] without a hook.
+    pub fn run_policy(
+        self,
+        revision: Revision,
+        policy: Policy,
+        invariants: InvariantSet,
+    ) -> Outcome {
+        self.run_policy_hooked(revision, policy, invariants, &mut NoHook)
+    }
 }
 
 /// One step of the loop as the decoder's [`OpSink`]: the decoder calls it with each

@@ -16,7 +16,7 @@ pub mod target;
 
 pub use codec::{decode, encode, Scenario, MAX_OPS};
 pub use harness::{
-    fuzz, fuzz_with, run, run_hooked, run_ops, Machine, NoHook, Outcome, Settings, StepHook,
+    fuzz, fuzz_with, run, run_hooked, run_ops, Machine, NoHook, Outcome, Settings, Source, StepHook,
 };
 pub use invariant::{Invariant, InvariantSet};
 pub use oracle::Violation;

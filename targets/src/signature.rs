@@ -11,7 +11,9 @@
 //!
 //! Computed only once the oracle has reported a violation: nothing of this runs on the
 //! fuzzing hot path. The engines ([`crate::known`]) and triage (bucket, minimize,
-//! explain, `known.toml`) call the same [`analyze`].
+//! explain, `known.toml`) call the same [`analyze`]. The replay is over a [`Source`]: the
+//! bytes of a target's input, or a scenario given as operations (a peer harness's crash
+//! that our format cannot express, bucketed by [`analyze_source`] on its own replay).
 
 use core::fmt;
 
@@ -20,7 +22,7 @@ use sintfuzz_model::{
     Choice, Event, Op, OpResult, Partition, Path, Policy, Revision, Vtl, MAX_VPS,
 };
 
-use crate::harness::{run_policy, run_policy_hooked, StepHook};
+use crate::harness::{Source, StepHook};
 use crate::invariant::{InvariantSet, Tier};
 use crate::oracle::{Oracle, Violation};
 use crate::target::Target;
@@ -163,10 +165,28 @@ pub fn analyze(
     invariants: InvariantSet,
     data: &[u8],
 ) -> Option<Analysis> {
+    analyze_source(Source::Bytes(target, data), revision, invariants)
+}
+
+/// [`signature`] of any [`Source`]: bytes of a target, or operations.
+pub fn signature_source(
+    source: Source<'_>,
+    revision: Revision,
+    invariants: InvariantSet,
+) -> Option<Signature> {
+    analyze_source(source, revision, invariants).map(|a| a.signature)
+}
+
+/// [`analyze`] of any [`Source`]: the one implementation, whatever the input is.
+pub fn analyze_source(
+    source: Source<'_>,
+    revision: Revision,
+    invariants: InvariantSet,
+) -> Option<Analysis> {
     let base = revision.policy();
-    let v = run_policy(target, data, revision, base, invariants).violation()?;
-    let fix = fixing_choices(target, revision, invariants, data, &v);
-    let divergence = divergence(target, revision, invariants, data, &v);
+    let v = source.run_policy(revision, base, invariants).violation()?;
+    let fix = fixing_choices(source, revision, invariants, &v);
+    let divergence = divergence(source, revision, invariants, &v);
     Some(Analysis {
         violation: v,
         signature: Signature {
@@ -180,10 +200,9 @@ pub fn analyze(
 }
 
 fn fixing_choices(
-    target: Target,
+    source: Source<'_>,
     revision: Revision,
     invariants: InvariantSet,
-    data: &[u8],
     v: &Violation,
 ) -> Fix {
     let base = revision.policy();
@@ -194,7 +213,8 @@ fn fixing_choices(
     // different occurrence: this one is gone.
     let set = invariants.intersection(v.invariant.class_set());
     let removed = |p: Policy| {
-        run_policy(target, data, revision, p, set)
+        source
+            .run_policy(revision, p, set)
             .violation()
             .is_none_or(|w| {
                 w.step > v.step || (w.step == v.step && (w.vp, w.vector) != (v.vp, v.vector))
@@ -338,10 +358,9 @@ fn direction(entitled: bool, admitted: bool) -> Direction {
 }
 
 fn divergence(
-    target: Target,
+    source: Source<'_>,
     revision: Revision,
     invariants: InvariantSet,
-    data: &[u8],
     v: &Violation,
 ) -> Divergence {
     let mut track = Track {
@@ -355,14 +374,7 @@ fn divergence(
         op: "initial",
         rows: Vec::new(),
     };
-    run_policy_hooked(
-        target,
-        data,
-        revision,
-        revision.policy(),
-        invariants,
-        &mut track,
-    );
+    source.run_policy_hooked(revision, revision.policy(), invariants, &mut track);
     let rows = &track.rows;
     let at = (v.step as usize).min(rows.len().saturating_sub(1));
     let agree = |step: usize| Divergence {

@@ -1,7 +1,8 @@
 //! Bucketing: crash files grouped by root-cause signature (`sintfuzz_targets::signature`:
 //! invariant class, fixing policy choices, direction, divergence op), each bucket marked
 //! known or new against `triage/known.toml`. The minimized action skeleton is kept as a
-//! secondary label.
+//! secondary label. A peer harness's crash file that our format cannot express is
+//! bucketed by the same signature computed on the peer's own scenario ([`Crash::peer`]).
 
 use sintfuzz_model::op::{
     CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
@@ -14,8 +15,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sintfuzz_model::hvdef::{msr, reg};
 use sintfuzz_model::{Op, Revision};
+use sintfuzz_peers::Peer;
 use sintfuzz_targets::files::read_input;
-use sintfuzz_targets::{Scenario, Settings, Target};
+use sintfuzz_targets::signature::analyze_source;
+use sintfuzz_targets::{Scenario, Settings, Source, Target};
 
 use crate::minimize::{minimize, Minimized};
 
@@ -86,6 +89,11 @@ pub struct Crash {
     pub path: PathBuf,
     pub target: Target,
     pub settings: Settings,
+    /// `Some`: the file is a crash file of this peer harness in the peer's own format
+    /// (one whose scenario `Peer::canonical` could not turn into an input of `target`:
+    /// more than 64 operations, a field our codec has no encoding for). It is replayed
+    /// as the peer's scenario and bucketed by the signature of that replay, unminimized.
+    pub peer: Option<Peer>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -109,6 +117,12 @@ pub struct Bucket {
     pub settings: Option<Settings>,
     #[serde(skip)]
     pub target: Option<Target>,
+    /// `Some`: the representative is a peer's crash file in its own format
+    /// ([`Crash::peer`]); `minimized` is then its raw bytes, not an input of `target`,
+    /// `ops_before` counts its scenario's operations and `ops_after` those up to the
+    /// violating one (cut there, not minimized).
+    #[serde(skip)]
+    pub peer: Option<Peer>,
 }
 
 impl Bucket {
@@ -145,18 +159,33 @@ pub fn bucket(crashes: &[Crash], known: &KnownList) -> Buckets {
                 continue;
             }
         };
-        if sintfuzz_targets::run(c.target, &data, &c.settings)
-            .violation()
-            .is_none()
-        {
-            out.clean.push(c.path.clone());
-            continue;
-        }
-        let m: Minimized = match minimize(c.target, &data, &c.settings) {
-            Ok(m) => m,
-            Err(e) => {
-                out.errors.push((c.path.clone(), e));
-                continue;
+        let m = match c.peer {
+            Some(peer) => match peer_replay(peer, &data, &c.settings) {
+                Ok(Some(m)) => m,
+                Ok(None) => {
+                    out.clean.push(c.path.clone());
+                    continue;
+                }
+                Err(e) => {
+                    out.errors.push((c.path.clone(), e));
+                    continue;
+                }
+            },
+            None => {
+                if sintfuzz_targets::run(c.target, &data, &c.settings)
+                    .violation()
+                    .is_none()
+                {
+                    out.clean.push(c.path.clone());
+                    continue;
+                }
+                match minimize(c.target, &data, &c.settings) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        out.errors.push((c.path.clone(), e));
+                        continue;
+                    }
+                }
             }
         };
         let label = Label {
@@ -183,9 +212,17 @@ pub fn bucket(crashes: &[Crash], known: &KnownList) -> Buckets {
             minimized: m.bytes.clone(),
             settings: Some(c.settings),
             target: Some(c.target),
+            peer: c.peer,
         });
         b.files.push(c.path.clone());
-        if m.ops_after < b.ops_after {
+        // A minimized input of `target` is preferred to a peer's raw file as the
+        // representative, whatever their lengths.
+        let better = match (c.peer.is_some(), b.peer.is_some()) {
+            (false, true) => true,
+            (true, false) => false,
+            _ => m.ops_after < b.ops_after,
+        };
+        if better {
             b.representative = c.path.clone();
             b.ops_before = m.ops_before;
             b.ops_after = m.ops_after;
@@ -194,10 +231,36 @@ pub fn bucket(crashes: &[Crash], known: &KnownList) -> Buckets {
             b.label = label;
             b.settings = Some(c.settings);
             b.target = Some(c.target);
+            b.peer = c.peer;
         }
     }
     out.buckets = map.into_values().collect();
     out
+}
+
+/// A peer's crash file replayed as the peer's own scenario, in the shape the bucket
+/// needs: the signature of that replay (the one [`analyze_source`] of ours), the
+/// scenario cut after the violating operation, the raw bytes. `Ok(None)`: clean.
+fn peer_replay(peer: Peer, data: &[u8], settings: &Settings) -> Result<Option<Minimized>, String> {
+    let (config, mut ops) = peer
+        .scenario(data)
+        .ok_or_else(|| format!("not a {} input", peer.name()))?;
+    let source = Source::Ops(config, &ops);
+    let Some(a) = analyze_source(source, settings.revision, settings.invariants) else {
+        return Ok(None);
+    };
+    let (violation, signature) = (a.violation, a.signature);
+    let ops_before = ops.len();
+    ops.truncate(violation.step as usize + 1);
+    Ok(Some(Minimized {
+        ops_before,
+        ops_after: ops.len(),
+        scenario: Scenario { config, ops },
+        bytes: data.to_vec(),
+        violation,
+        signature,
+        runs: 0,
+    }))
 }
 
 /// Crash-like files under `dir` (libFuzzer `crash-*`, AFL++ `crashes/id:*`, honggfuzz

@@ -247,6 +247,7 @@ fn sweep_corpus(
                 engine: "corpus",
                 seconds: shared.start.elapsed().as_secs_f64(),
                 invariant,
+                untranslated: false,
                 execs: 0,
             });
         }
@@ -437,6 +438,7 @@ pub fn finish(
             path: f.path.clone(),
             target: f.target,
             settings: f.settings,
+            peer: None,
         })
         .collect();
     let t = triage_with(&crashes, known, replay);
@@ -665,6 +667,7 @@ mod tests {
                 engine: "libfuzzer",
                 seconds: 1.0,
                 invariant: None,
+                untranslated: false,
                 execs: 0,
             })
             .collect();

@@ -42,7 +42,8 @@ impl Harness {
         }
     }
 
-    fn peer(self) -> Option<Peer> {
+    /// The peer harness it is, if it is one.
+    pub fn peer(self) -> Option<Peer> {
         match self {
             Harness::Naive => Some(Peer::Naive),
             Harness::Shaped => Some(Peer::Shaped),
@@ -99,7 +100,8 @@ impl Harness {
 
     /// A crash file of this harness as an input of [`Harness::crash_target`]: a peer's
     /// bytes become the canonical `all_ops` input of the same scenario, cut after the
-    /// violating operation; ours are already inputs.
+    /// violating operation; ours are already inputs. Where it fails the runner keeps the
+    /// peer's file as it is, bucketed by the peer's own replay (`bucket::Crash::peer`).
     pub fn translate(self, data: &[u8], settings: &Settings) -> Result<Vec<u8>, String> {
         match self.peer() {
             Some(p) => p.canonical(data, settings),

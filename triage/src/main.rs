@@ -315,6 +315,7 @@ fn dispatch(cmd: Cmd) -> Result<u8, Fail> {
                             revision: revision.or(r).unwrap_or(base.revision),
                             invariants: base.invariants,
                         },
+                        peer: None,
                     });
                 }
             }

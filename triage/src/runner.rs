@@ -85,6 +85,10 @@ pub struct Found {
     pub seconds: f64,
     /// The invariant its replay violates, if it does.
     pub invariant: Option<&'static str>,
+    /// The file holds the binary's own bytes, which [`Job::translate`] could not turn into
+    /// an input of `target` (a peer's scenario our format cannot express): it is not an
+    /// input of `target`, and its replay is the harness's own (`crate::bucket::Crash::peer`).
+    pub untranslated: bool,
     /// The engine run's executions when the file was found: exact where the engine
     /// stopped at the crash (its final count), else its count when the runner saw the
     /// file (within a poll, from the engine's last report).
@@ -144,7 +148,8 @@ pub struct Job<'a> {
     pub env: Vec<(String, String)>,
     /// Turns a crash file of the binary into an input of `target` (a peer harness's
     /// bytes into the canonical `all_ops` input of the same scenario); the raw file is
-    /// kept under `crashes/raw/`. `None`: crash files are inputs of `target` already.
+    /// kept under `crashes/raw/`, and where the translation fails it is kept as it is,
+    /// marked [`Found::untranslated`]. `None`: crash files are inputs of `target` already.
     pub translate: Option<&'a Translate<'a>>,
 }
 
@@ -503,14 +508,17 @@ fn collect_crashes(
             .duration_since(shared.start_wall)
             .map_or(0.0, |d| d.as_secs_f64());
         *raw += 1;
-        let data = match job.translate {
-            None => data,
+        let (data, untranslated) = match job.translate {
+            None => (data, false),
             Some(t) => {
                 let prefix = format!("{}-", job.engine.name());
                 let _ = add_bytes(&job.crashes.join("raw"), &data, &prefix);
-                // An untranslatable file stays as it is: its replay finds no violation,
-                // so it is counted but never taken for a defect.
-                t(&data).unwrap_or(data)
+                // An untranslatable file stays as it is, marked: it is bucketed by the
+                // harness's own replay of it, never replayed as an input of `target`.
+                match t(&data) {
+                    Ok(input) => (input, false),
+                    Err(_) => (data, true),
+                }
             }
         };
         // The same bytes again (in this run or an earlier one) are one crash file.
@@ -521,7 +529,11 @@ fn collect_crashes(
         if found.iter().any(|f| f.path == kept) {
             continue;
         }
-        let inv = replay_invariant(job.target, &kept, &settings);
+        let inv = if untranslated {
+            None
+        } else {
+            replay_invariant(job.target, &kept, &settings)
+        };
         if let Some(inv) = inv {
             let n = counts.entry(inv).or_insert(0);
             *n += 1;
@@ -536,6 +548,7 @@ fn collect_crashes(
             engine: job.engine.name(),
             seconds,
             invariant: inv.map(|i| i.id()),
+            untranslated,
             execs,
         });
     }

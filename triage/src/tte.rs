@@ -145,7 +145,8 @@ pub struct Trial {
     pub n: u32,
     /// Seconds to the first crash that buckets as the defect.
     pub exposed: Option<f64>,
-    /// Actions in the exposing crash once minimized.
+    /// Actions in the exposing crash once minimized (`None` for a peer's crash file
+    /// bucketed by its own replay, which is not minimized).
     pub witness_ops: Option<usize>,
     /// Known ids of the crashes before it (or of all, when it was not exposed).
     pub others: Vec<String>,
@@ -377,26 +378,30 @@ fn trial(
     };
     let phase_seconds = (args.budget.as_secs() / phases.len() as u64).max(1);
     // Known id (or `new`/`clean`) and minimized length of each crash file.
-    let memo: Mutex<BTreeMap<PathBuf, (String, usize)>> = Mutex::new(BTreeMap::new());
-    let classify = |f: &Found| -> (String, usize) {
+    type Class = (String, Option<usize>);
+    let memo: Mutex<BTreeMap<PathBuf, Class>> = Mutex::new(BTreeMap::new());
+    let classify = |f: &Found| -> Class {
         if let Some(k) = memo.lock().expect("not poisoned").get(&f.path) {
             return k.clone();
         }
+        // A peer's crash file is its canonical all_ops input (the runner translated it),
+        // or, where the peer's scenario has no such form, the peer's raw file, bucketed
+        // by the peer's own replay.
         let c = Crash {
             path: f.path.clone(),
             target: f.target,
             settings: f.settings,
+            peer: if f.untranslated { harness.peer() } else { None },
         };
-        // (A peer's crash file is already its canonical all_ops input: the runner
-        // translated it.)
         let k = crate::triage::quietly(|| bucket(&[c], known))
             .ok()
             .and_then(|b| {
-                b.buckets
-                    .first()
-                    .map(|b| (b.known.clone().unwrap_or_else(|| "new".into()), b.ops_after))
+                b.buckets.first().map(|b| {
+                    let k = b.known.clone().unwrap_or_else(|| "new".into());
+                    (k, b.peer.is_none().then_some(b.ops_after))
+                })
             })
-            .unwrap_or_else(|| ("clean".into(), 0));
+            .unwrap_or_else(|| ("clean".into(), None));
         memo.lock()
             .expect("not poisoned")
             .insert(f.path.clone(), k.clone());
@@ -470,7 +475,7 @@ fn trial(
         }
         if d.known.contains(&k.as_str()) {
             exposed = Some(f.seconds);
-            witness_ops = Some(ops);
+            witness_ops = ops;
             // The finding run's count at the crash, plus every other run's by then:
             // whole for runs that had ended, the last sample for runs beside it.
             let finder = runs

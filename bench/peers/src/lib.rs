@@ -12,7 +12,10 @@
 //! two things they share with ours are outside the harness proper: known open findings
 //! are skipped the same way (so a time-to-exposure trial masks the same shallow defects
 //! for every harness), and `sintfuzz tte` turns a peer's crash file into our canonical
-//! `all_ops` input ([`Peer::canonical`]) to bucket it by root cause.
+//! `all_ops` input ([`Peer::canonical`]) to bucket it by root cause; where our format
+//! cannot express the scenario, it buckets the peer's file by the same root-cause
+//! signature computed on the peer's own operations ([`Peer::scenario`],
+//! `sintfuzz_targets::signature::analyze_source`).
 
 pub mod naive;
 pub mod shaped;

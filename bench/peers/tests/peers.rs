@@ -187,7 +187,8 @@ fn a_peer_scenario_as_canonical_all_ops_replays_the_same() {
                     Err(e) => {
                         // A scenario of more than 64 operations, or with a raw field our
                         // codec has no encoding for (a retarget vector past 0x1ff, VP 40):
-                        // its crash file stays raw and is never taken for a defect.
+                        // its crash file stays raw, bucketed by the peer's own replay
+                        // (tests/signature.rs, triage/tests/peer_crash.rs).
                         let _ = e;
                         inexpressible += want.violation().is_some() as usize;
                         continue;
