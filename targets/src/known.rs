@@ -9,9 +9,9 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::harness::Settings;
+use crate::harness::{Settings, Source};
 use crate::oracle::Violation;
-use crate::signature::{signature, Signature};
+use crate::signature::{signature_source, Signature};
 use crate::target::Target;
 
 pub const ENV_KNOWN: &str = "SINTFUZZ_KNOWN";
@@ -213,7 +213,18 @@ pub fn judge(
     settings: &Settings,
     v: &Violation,
 ) -> Verdict {
-    let Some(sig) = signature(target, settings.revision, settings.invariants, data) else {
+    judge_source(list, mode, Source::Bytes(target, data), settings, v)
+}
+
+/// [`judge`] of any [`Source`] (a peer harness's scenario as operations).
+pub fn judge_source(
+    list: &KnownList,
+    mode: KnownMode,
+    source: Source<'_>,
+    settings: &Settings,
+    v: &Violation,
+) -> Verdict {
+    let Some(sig) = signature_source(source, settings.revision, settings.invariants) else {
         // Cannot happen (same bytes, same outcome); stop rather than hide it.
         return Verdict::Stop(v.to_string());
     };
@@ -229,8 +240,13 @@ pub fn judge(
 
 /// The engines' handling of a violation: count and return if suppressed, else panic.
 pub fn on_violation(target: Target, data: &[u8], settings: &Settings, v: &Violation) {
+    on_violation_source(Source::Bytes(target, data), settings, v)
+}
+
+/// [`on_violation`] of any [`Source`] (the peer harnesses' fuzz body).
+pub fn on_violation_source(source: Source<'_>, settings: &Settings, v: &Violation) {
     let list = KnownList::embedded();
-    match judge(list, KnownMode::global(), target, data, settings, v) {
+    match judge_source(list, KnownMode::global(), source, settings, v) {
         Verdict::Suppressed(i) => {
             let n = SUPPRESSED[i.min(MAX_COUNTED - 1)].fetch_add(1, Ordering::Relaxed);
             if n == 0 {

@@ -23,7 +23,7 @@ pub mod shaped;
 use arbitrary::{Arbitrary, Unstructured};
 use sintfuzz_model::{Config, Op};
 use sintfuzz_targets::codec::{encode, EncodeError, Scenario};
-use sintfuzz_targets::{run_ops, Outcome, Settings, Target};
+use sintfuzz_targets::{run_ops, Outcome, Settings, Source, Target};
 
 /// The peer harnesses, by the name of their libFuzzer binary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -87,17 +87,16 @@ fn encode_until(
 }
 
 /// The peer's fuzz body: run, and on a violation do what our targets do (skip a known
-/// open finding, judged on the scenario's canonical `all_ops` form; else panic with the
-/// violation line). A scenario our codec cannot express is never skipped. `ops` gives the
-/// scenario's operations (again, on a violation).
+/// open finding; else panic with the violation line), judged on the root-cause signature
+/// of the scenario's own operations up to the violating one: the signature its canonical
+/// `all_ops` form has where our codec can express it (tests/signature.rs), and the same
+/// judgement where it cannot (more than 64 operations, VP 255), so a peer skips the same
+/// known findings ours does. `ops` gives the scenario's operations (again, on a
+/// violation).
 pub fn check<I: IntoIterator<Item = Op>>(config: Config, ops: impl Fn() -> I) {
     let settings = Settings::global();
     if let Outcome::Violation(v) = run_ops(config, ops(), settings) {
-        match encode_until(config, ops(), Some(v.step)) {
-            Ok(bytes) => {
-                sintfuzz_targets::known::on_violation(Target::AllOps, &bytes, settings, &v)
-            }
-            Err(_) => panic!("{v}"),
-        }
+        let ops: Vec<Op> = ops().into_iter().take(v.step as usize + 1).collect();
+        sintfuzz_targets::known::on_violation_source(Source::Ops(config, &ops), settings, &v)
     }
 }
