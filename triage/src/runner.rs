@@ -347,6 +347,7 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
                 &work,
                 settings,
                 shared,
+                all_done,
                 &mut seen,
                 &mut counts,
                 &mut found,
@@ -402,6 +403,7 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
             &work,
             settings,
             shared,
+            true,
             &mut seen,
             &mut counts,
             &mut found,
@@ -479,14 +481,21 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
     (stats, found)
 }
 
+/// How long a crash file must go unmodified before it is read while its engine still
+/// runs: an engine creates the file, then writes it, and a file read in between is a
+/// truncated copy that replays as something else (or clean), and is never read again.
+const SETTLE: Duration = Duration::from_secs(1);
+
 /// Copy new crash files into `job.crashes`, classify them, and choose an invariant to
-/// mask once one reaches [`MASK_AFTER`].
+/// mask once one reaches [`MASK_AFTER`]. Unless the engine is done (`settled`), a file
+/// modified in the last [`SETTLE`] is left for a later call.
 #[allow(clippy::too_many_arguments)]
 fn collect_crashes(
     job: &Job,
     work: &Path,
     settings: Settings,
     shared: &Shared,
+    settled: bool,
     seen: &mut std::collections::BTreeSet<PathBuf>,
     counts: &mut std::collections::BTreeMap<Invariant, usize>,
     found: &mut Vec<Found>,
@@ -495,15 +504,22 @@ fn collect_crashes(
     execs: u64,
 ) {
     for path in job.engine.crash_files(work) {
-        if !seen.insert(path.clone()) {
+        if seen.contains(&path) {
             continue;
         }
-        let Ok(data) = std::fs::read(&path) else {
-            continue;
-        };
         let mtime = std::fs::metadata(&path)
             .and_then(|m| m.modified())
             .unwrap_or_else(|_| SystemTime::now());
+        let fresh = SystemTime::now()
+            .duration_since(mtime)
+            .map_or(true, |age| age < SETTLE);
+        if fresh && !settled {
+            continue;
+        }
+        seen.insert(path.clone());
+        let Ok(data) = std::fs::read(&path) else {
+            continue;
+        };
         let seconds = mtime
             .duration_since(shared.start_wall)
             .map_or(0.0, |d| d.as_secs_f64());

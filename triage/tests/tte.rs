@@ -13,6 +13,22 @@ use std::process::Command;
 /// run exiting 1 at its crash as libFuzzer does; a run past the list fuzzes on until
 /// stopped). Returns the trial's directory and the engine runs' artifact prefixes.
 fn trial(name: &str, harnesses: &str, crashes: &[PathBuf]) -> (PathBuf, Vec<String>) {
+    trial_writing(
+        name,
+        harnesses,
+        crashes,
+        r#"cp "$c" "${art}crash-$n"; exit 1"#,
+    )
+}
+
+/// [`trial`] with the engine's crash handling given as shell (`$c`: the crash to
+/// write, `$art`: the artifact prefix, `$n`: the run's number).
+fn trial_writing(
+    name: &str,
+    harnesses: &str,
+    crashes: &[PathBuf],
+    on_crash: &str,
+) -> (PathBuf, Vec<String>) {
     let dir = std::env::temp_dir().join(format!("sintfuzz-tte-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let bins = dir.join("bin");
@@ -35,12 +51,13 @@ n=$(wc -l <"$FAKE_LOG")
 i=0
 for c in {}; do
     i=$((i + 1))
-    if [ "$i" -eq "$n" ]; then cp "$c" "${{art}}crash-$n"; exit 1; fi
+    if [ "$i" -eq "$n" ]; then {}; fi
 done
 sleep 8
 exit 0
 "##,
-        list.join(" ")
+        list.join(" "),
+        on_crash
     );
     let fake = bins.join("relay_lifecycle");
     std::fs::write(&fake, script).unwrap();
@@ -133,6 +150,25 @@ fn the_nofb_harness_runs_our_binary_with_the_feedback_off() {
         .map(|r| r.split('\t').nth(harness_col).unwrap())
         .collect();
     assert_eq!(harnesses, ["ours", "nofb"], "{rows}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_crash_file_is_not_read_while_the_engine_is_still_writing_it() {
+    // The engine writes the first half of its crash file, pauses (the runner polls every
+    // 250 ms), writes the whole, and runs on for 2 s before exiting at the crash. A read
+    // of the half-written file would replay clean (a truncated copy, never read again).
+    let w = witness_1162();
+    let half = std::fs::read(&w).unwrap().len() / 2;
+    let on_crash = format!(
+        r#"head -c {half} "$c" >"${{art}}crash-$n"; sleep 0.8; cat "$c" >"${{art}}crash-$n"; sleep 2; exit 1"#
+    );
+    let (dir, runs) = trial_writing("settle", "ours", &[w], &on_crash);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(
+        !dir.join("out/unexplained").exists(),
+        "a truncated copy was read and replayed clean"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
