@@ -34,30 +34,14 @@ pub const ENV_FEEDBACK: &str = "SINTFUZZ_FEEDBACK";
 /// Whether a value of [`ENV_FEEDBACK`] turns the feedback on; an error if it is set and
 /// not `on`/`off`, or not UTF-8.
 pub fn parse_env(value: Result<String, std::env::VarError>) -> Result<bool, String> {
-    match value {
-        Err(std::env::VarError::NotPresent) => Ok(true),
-        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{ENV_FEEDBACK} is not valid UTF-8")),
-        Ok(v) => match v.trim() {
-            "on" => Ok(true),
-            "off" => Ok(false),
-            other => Err(format!(
-                "{ENV_FEEDBACK}: unknown value '{other}' (expected on or off)"
-            )),
-        },
-    }
+    crate::env::word(ENV_FEEDBACK, value, true, &[("on", true), ("off", false)])
 }
 
 /// [`ENV_FEEDBACK`], read once per process; a bad value ends it with one line and exit
 /// code 2 before any input runs.
 pub fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| match parse_env(std::env::var(ENV_FEEDBACK)) {
-        Ok(on) => on,
-        Err(e) => {
-            eprintln!("sintfuzz: {e}");
-            std::process::exit(2);
-        }
-    })
+    *ON.get_or_init(|| crate::env::or_exit(parse_env(std::env::var(ENV_FEEDBACK))))
 }
 
 /// State bits: some VP's filter blocks an entitled vector.

@@ -65,13 +65,7 @@ impl Settings {
     /// error and exit code 2 before any input runs.
     pub fn global() -> &'static Settings {
         static SETTINGS: OnceLock<Settings> = OnceLock::new();
-        SETTINGS.get_or_init(|| match Settings::from_env() {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("sintfuzz: {e}");
-                std::process::exit(2);
-            }
-        })
+        SETTINGS.get_or_init(|| crate::env::or_exit(Settings::from_env()))
     }
 }
 

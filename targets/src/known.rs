@@ -162,31 +162,21 @@ pub enum KnownMode {
 impl KnownMode {
     /// `SINTFUZZ_KNOWN`: unset or `suppress`, or `report`. Anything else is an error.
     pub fn from_env() -> Result<Self, String> {
-        match std::env::var(ENV_KNOWN) {
-            Err(std::env::VarError::NotPresent) => Ok(KnownMode::Suppress),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                Err(format!("{ENV_KNOWN} is not valid UTF-8"))
-            }
-            Ok(v) => match v.trim() {
-                "suppress" => Ok(KnownMode::Suppress),
-                "report" => Ok(KnownMode::Report),
-                other => Err(format!(
-                    "{ENV_KNOWN}: unknown value '{other}' (expected suppress or report)"
-                )),
-            },
-        }
+        crate::env::word(
+            ENV_KNOWN,
+            std::env::var(ENV_KNOWN),
+            KnownMode::Suppress,
+            &[
+                ("suppress", KnownMode::Suppress),
+                ("report", KnownMode::Report),
+            ],
+        )
     }
 
     /// Read once per process; a bad value ends it with one line and exit code 2.
     pub fn global() -> KnownMode {
         static MODE: OnceLock<KnownMode> = OnceLock::new();
-        *MODE.get_or_init(|| match KnownMode::from_env() {
-            Ok(m) => m,
-            Err(e) => {
-                eprintln!("sintfuzz: {e}");
-                std::process::exit(2);
-            }
-        })
+        *MODE.get_or_init(|| crate::env::or_exit(KnownMode::from_env()))
     }
 }
 

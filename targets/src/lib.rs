@@ -2,6 +2,7 @@
 //! over `sintfuzz-model`. Engine wrappers call [`fuzz`] with a [`Target`] and raw bytes.
 
 pub mod codec;
+pub mod env;
 pub mod feedback;
 pub mod files;
 pub mod harness;

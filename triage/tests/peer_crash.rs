@@ -5,9 +5,10 @@
 //! (`arbitrary`'s derive, as its libFuzzer target reads it), and the test first checks
 //! that the peer reads back exactly the scenario meant.
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::{root, tte, write_script};
+
+use std::path::PathBuf;
 
 use sintfuzz_model::op::{RdMsr, RunVp};
 use sintfuzz_model::{hvdef::msr, Config, Isolation, Op, Revision, VmbusEra, Vtl};
@@ -15,10 +16,6 @@ use sintfuzz_peers::Peer;
 use sintfuzz_targets::scenarios::witnesses;
 use sintfuzz_targets::{run_ops, InvariantSet, Settings, Target};
 use sintfuzz_triage::bucket::{bucket, Crash, KnownList};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// `arbitrary`'s derived enum choice: variant `index` of `count` from a `u32`.
 fn variant(out: &mut Vec<u8>, index: u64, count: u64) {
@@ -200,22 +197,22 @@ exit 0
         done = dir.join("done").display(),
         file = file.display()
     );
-    let fake = bins.join("naive");
-    std::fs::write(&fake, script).unwrap();
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sintfuzz"))
-        .args(["tte", "--harnesses", "naive", "--defects", defect])
-        .args(["--trials", "1", "--budget", "8s"])
-        .arg("--bin-dir")
-        .arg(&bins)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .current_dir(root())
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let rows = std::fs::read_to_string(dir.join("out/trials.tsv")).unwrap();
+    write_script(&bins.join("naive"), &script);
+    let rows = tte(
+        &[
+            "--harnesses",
+            "naive",
+            "--defects",
+            defect,
+            "--trials",
+            "1",
+            "--budget",
+            "8s",
+        ],
+        &bins,
+        &dir.join("out"),
+        &[],
+    );
     let row = rows.lines().nth(1).expect("one trial row").to_string();
     (dir, row)
 }

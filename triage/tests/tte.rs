@@ -3,11 +3,9 @@
 //! and a crash of no known root cause on the way is kept, not deleted with the trial.
 
 mod common;
-use common::{root, witness_1162};
+use common::{root, tte, witness_1162, write_script};
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Runs one #1162 trial whose engine "finds" `crashes` in turn (one per engine run, each
 /// run exiting 1 at its crash as libFuzzer does; a run past the list fuzzes on until
@@ -59,12 +57,9 @@ exit 0
         list.join(" "),
         on_crash
     );
-    let fake = bins.join("relay_lifecycle");
-    std::fs::write(&fake, script).unwrap();
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sintfuzz"))
-        .args([
-            "tte",
+    write_script(&bins.join("relay_lifecycle"), &script);
+    let rows = tte(
+        &[
             "--defects",
             "1162",
             "--trials",
@@ -73,18 +68,11 @@ exit 0
             "8s",
             "--harnesses",
             harnesses,
-        ])
-        .arg("--bin-dir")
-        .arg(&bins)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .env("FAKE_LOG", &log)
-        .current_dir(root())
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let rows = std::fs::read_to_string(dir.join("out/trials.tsv")).unwrap();
+        ],
+        &bins,
+        &dir.join("out"),
+        &[("FAKE_LOG", &log)],
+    );
     let row = rows.lines().nth(1).expect("one trial row");
     assert!(row.contains("\thit\t"), "{row}");
     let runs = std::fs::read_to_string(&log).unwrap();

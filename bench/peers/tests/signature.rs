@@ -4,6 +4,9 @@
 //! for random peer inputs, on every revision and invariant set, the signature computed on
 //! the peer's operations equals the one computed on the bytes of their canonical form.
 
+mod common;
+use common::edgy;
+
 use std::collections::BTreeSet;
 
 use sintfuzz_model::Revision;
@@ -11,18 +14,6 @@ use sintfuzz_peers::Peer;
 use sintfuzz_targets::rng::SplitMix64;
 use sintfuzz_targets::signature::{signature, signature_source};
 use sintfuzz_targets::{InvariantSet, Settings, Source, Target};
-
-/// Random bytes, most of them small or edge values, so that actions hit in-range VPs.
-fn edgy(rng: &mut SplitMix64) -> Vec<u8> {
-    let len = 16 + (rng.next_u64() % 400) as usize;
-    (0..len)
-        .map(|_| match rng.next_u64() % 8 {
-            0..=3 => (rng.next_u64() % 4) as u8,
-            4 => [0x0f, 0x10, 0x2f, 0x30, 0x40, 0x80, 0xfe, 0xff][(rng.next_u64() % 8) as usize],
-            _ => rng.next_u64() as u8,
-        })
-        .collect()
-}
 
 #[test]
 fn a_translatable_peer_scenario_has_the_signature_of_its_canonical_form() {
