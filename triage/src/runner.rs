@@ -305,10 +305,7 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
             shared: job.shared,
         };
         if !job.binary.is_file() {
-            stats.failure = Some(format!(
-                "{}: no such engine binary (build it, or check --bin-dir)",
-                job.binary.display()
-            ));
+            stats.failure = Some(crate::engine::missing_binary(job.engine, &job.binary));
             break;
         }
         let (mut children, mut tails) = match spawn(job, &spec, round) {

@@ -231,6 +231,18 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
         };
         bins.insert(e, b);
     }
+    // Every trial's binary is there before the first trial runs.
+    for &h in &harnesses {
+        for &e in &engines {
+            for d in &defects {
+                for engine in e.engines() {
+                    let b = &bins[&engine];
+                    let binary = h.binary(b, d.target).map_err(Fail::Usage)?;
+                    b.require(binary)?;
+                }
+            }
+        }
+    }
     let tsv = out.join("trials.tsv");
     let fresh = !tsv.exists();
     let mut f = std::fs::OpenOptions::new()
@@ -301,8 +313,11 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
                         t.defect,
                         t.mode,
                         t.n,
-                        t.exposed
-                            .map_or("miss".into(), |s| format!("hit at {s:.2} s,")),
+                        match (&t.failure, t.exposed) {
+                            (Some(why), _) => format!("error ({why}),"),
+                            (None, Some(s)) => format!("hit at {s:.2} s,"),
+                            (None, None) => "miss".into(),
+                        },
                         t.execs,
                         t.corpus,
                         t.cov

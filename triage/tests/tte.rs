@@ -163,3 +163,29 @@ fn a_crash_file_is_not_read_while_the_engine_is_still_writing_it() {
 fn name_of(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
+
+#[test]
+fn a_bin_dir_without_the_engines_binaries_fails_before_any_trial() {
+    let dir = std::env::temp_dir().join(format!("sintfuzz-tte-{}-nobin", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    // A libFuzzer build only: honggfuzz's binary is not there.
+    write_script(&dir.join("bin/relay_lifecycle"), "#!/bin/sh\nexit 0\n");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_sintfuzz"))
+        .args(["tte", "--engines", "honggfuzz", "--defects", "1162"])
+        .args(["--trials", "3", "--budget", "5s", "--bin-dir"])
+        .arg(dir.join("bin"))
+        .arg("--out")
+        .arg(dir.join("out"))
+        .current_dir(root())
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("relay_lifecycle_hfuzz: no such engine binary"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("trial 1"), "a trial ran: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -171,6 +171,25 @@ impl Binaries {
             Engine::Honggfuzz => self.dir.join(format!("{name}_hfuzz")),
         }
     }
+
+    /// `binary`, if it is a file; else the runner's one-line error, so that a run checks
+    /// its binaries (say a `--bin-dir` of another engine's builds) before it starts.
+    pub fn require(&self, binary: PathBuf) -> Result<PathBuf, Fail> {
+        if binary.is_file() {
+            Ok(binary)
+        } else {
+            Err(Fail::Usage(missing_binary(self.engine, &binary)))
+        }
+    }
+}
+
+/// The error for an engine binary that is not there.
+pub fn missing_binary(engine: Engine, binary: &Path) -> String {
+    format!(
+        "{}: {}: no such engine binary (build it, or check --bin-dir)",
+        engine.name(),
+        binary.display()
+    )
 }
 
 /// One engine process group's job.
