@@ -88,6 +88,16 @@ impl KnownList {
             .find(|(_, k)| k.signatures.iter().any(|p| pattern_matches(p, &s)))
     }
 
+    /// Every entry that matches `sig`, in list order ([`KnownList::find`] is the first).
+    /// More than one: stacked root causes, each of whose fixes removes the violation.
+    pub fn matching(&self, sig: &Signature) -> Vec<&Known> {
+        let s = sig.to_string();
+        self.finding
+            .iter()
+            .filter(|k| k.signatures.iter().any(|p| pattern_matches(p, &s)))
+            .collect()
+    }
+
     pub fn by_id(&self, id: &str) -> Option<&Known> {
         self.finding.iter().find(|k| k.id == id)
     }

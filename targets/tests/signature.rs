@@ -9,7 +9,7 @@ use sintfuzz_targets::codec::encode;
 use sintfuzz_targets::files::{list, read_input, REGRESSIONS_DIR};
 use sintfuzz_targets::known::{judge, pattern_matches, KnownList, KnownMode, Verdict, EMBEDDED};
 use sintfuzz_targets::scenarios::witnesses;
-use sintfuzz_targets::signature::{analyze, Direction, Fix};
+use sintfuzz_targets::signature::{analyze, signature, Direction, Fix};
 use sintfuzz_targets::{run, InvariantSet, Settings, Target};
 
 fn root() -> PathBuf {
@@ -362,4 +362,36 @@ fn a_loss_needing_three_choices_is_named_by_the_triple_and_known() {
             .to_string()
             .contains("device-vectors+retarget-sync"));
     }
+}
+
+/// A lost device interrupt a proxy-bit campaign found (4 VPs, SNP, relay on): VTL0 of VP 3
+/// writes SINT2 = 0x2f without the proxy bit, VP 0 retargets a device to 0x2f on VP 3, the
+/// device interrupts before VP 3 runs. #1162's fix (admit SINT2) removes it, and so does
+/// SF-003's (update every target VP at the retarget): both entries match, #1162 first.
+#[test]
+fn stacked_root_causes_are_all_matched_in_list_order() {
+    let data = [
+        0x00, 0x03, 0x01, 0x03, 0x00, 0x02, 0x2f, 0x00, 0x05, 0x00, 0x00, 0x01, 0x2f, 0x00, 0x08,
+        0x00, 0x0f, 0x01, 0x00, 0x00, 0x03,
+    ];
+    let sig = signature(
+        Target::RelayLifecycle,
+        Revision::ProxyBit,
+        InvariantSet::default_set(),
+        &data,
+    )
+    .expect("a violation");
+    let list = known();
+    let ids: Vec<&str> = list.matching(&sig).iter().map(|k| k.id.as_str()).collect();
+    assert_eq!(ids, ["openvmm#1162", "SF-003"], "{sig}");
+    assert_eq!(list.find(&sig).map(|(_, k)| k.id.as_str()), Some(ids[0]));
+    // On head the SINT2 write alone admits 0x2f on VP 3 (#1162 fixed, the filter
+    // recomputed at the write), so SF-003's window never opens for this vector: clean.
+    assert!(signature(
+        Target::RelayLifecycle,
+        Revision::Head,
+        InvariantSet::default_set(),
+        &data
+    )
+    .is_none());
 }
