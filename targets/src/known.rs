@@ -81,21 +81,21 @@ impl KnownList {
 
     /// The entry (and its index) one of whose signatures matches `sig`.
     pub fn find(&self, sig: &Signature) -> Option<(usize, &Known)> {
-        let s = sig.to_string();
-        self.finding
-            .iter()
-            .enumerate()
-            .find(|(_, k)| k.signatures.iter().any(|p| pattern_matches(p, &s)))
+        self.matching_indexed(sig).next()
     }
 
     /// Every entry that matches `sig`, in list order ([`KnownList::find`] is the first).
     /// More than one: stacked root causes, each of whose fixes removes the violation.
     pub fn matching(&self, sig: &Signature) -> Vec<&Known> {
+        self.matching_indexed(sig).map(|(_, k)| k).collect()
+    }
+
+    fn matching_indexed(&self, sig: &Signature) -> impl Iterator<Item = (usize, &Known)> {
         let s = sig.to_string();
         self.finding
             .iter()
-            .filter(|k| k.signatures.iter().any(|p| pattern_matches(p, &s)))
-            .collect()
+            .enumerate()
+            .filter(move |(_, k)| k.signatures.iter().any(|p| pattern_matches(p, &s)))
     }
 
     pub fn by_id(&self, id: &str) -> Option<&Known> {
