@@ -15,6 +15,16 @@ use sintfuzz_targets::rng::SplitMix64;
 use sintfuzz_targets::signature::{signature, signature_source};
 use sintfuzz_targets::{InvariantSet, Settings, Source, Target};
 
+/// Every revision under the default and the strict invariant set.
+fn every_setting() -> impl Iterator<Item = Settings> {
+    Revision::ALL.into_iter().flat_map(|revision| {
+        [InvariantSet::default_set(), InvariantSet::strict()].map(|invariants| Settings {
+            revision,
+            invariants,
+        })
+    })
+}
+
 #[test]
 fn a_translatable_peer_scenario_has_the_signature_of_its_canonical_form() {
     let mut rng = SplitMix64(77);
@@ -28,28 +38,23 @@ fn a_translatable_peer_scenario_has_the_signature_of_its_canonical_form() {
         };
         for peer in Peer::ALL {
             let (config, ops) = peer.scenario(&data).expect("take_rest accepts any bytes");
-            for revision in Revision::ALL {
-                for invariants in [InvariantSet::default_set(), InvariantSet::strict()] {
-                    let s = Settings {
-                        revision,
-                        invariants,
-                    };
-                    let own = signature_source(Source::Ops(config, &ops), revision, invariants);
-                    let Ok(bytes) = peer.canonical(&data, &s) else {
-                        untranslatable += own.is_some() as usize;
-                        continue;
-                    };
-                    let canonical = signature(Target::AllOps, revision, invariants, &bytes);
-                    assert_eq!(
-                        own,
-                        canonical,
-                        "{} on {revision} ({invariants}): {data:02x?}",
-                        peer.name()
-                    );
-                    if let Some(sig) = own {
-                        compared += 1;
-                        seen.insert(sig.to_string());
-                    }
+            for s in every_setting() {
+                let (revision, invariants) = (s.revision, s.invariants);
+                let own = signature_source(Source::Ops(config, &ops), revision, invariants);
+                let Ok(bytes) = peer.canonical(&data, &s) else {
+                    untranslatable += own.is_some() as usize;
+                    continue;
+                };
+                let canonical = signature(Target::AllOps, revision, invariants, &bytes);
+                assert_eq!(
+                    own,
+                    canonical,
+                    "{} on {revision} ({invariants}): {data:02x?}",
+                    peer.name()
+                );
+                if let Some(sig) = own {
+                    compared += 1;
+                    seen.insert(sig.to_string());
                 }
             }
         }
@@ -70,19 +75,14 @@ fn every_witness_as_a_peer_scenario_has_the_signature_of_its_canonical_form() {
     let mut seen = BTreeSet::new();
     for w in sintfuzz_targets::scenarios::witnesses() {
         let (config, ops) = (w.scenario.config, w.scenario.ops);
-        for revision in Revision::ALL {
-            for invariants in [InvariantSet::default_set(), InvariantSet::strict()] {
-                let s = Settings {
-                    revision,
-                    invariants,
-                };
-                let own = signature_source(Source::Ops(config, &ops), revision, invariants);
-                let bytes = sintfuzz_peers::canonical(config, ops.clone(), &s).unwrap();
-                let canonical = signature(Target::AllOps, revision, invariants, &bytes);
-                assert_eq!(own, canonical, "{} on {revision} ({invariants})", w.name);
-                if let Some(sig) = own {
-                    seen.insert(sig.to_string());
-                }
+        for s in every_setting() {
+            let (revision, invariants) = (s.revision, s.invariants);
+            let own = signature_source(Source::Ops(config, &ops), revision, invariants);
+            let bytes = sintfuzz_peers::canonical(config, ops.clone(), &s).unwrap();
+            let canonical = signature(Target::AllOps, revision, invariants, &bytes);
+            assert_eq!(own, canonical, "{} on {revision} ({invariants})", w.name);
+            if let Some(sig) = own {
+                seen.insert(sig.to_string());
             }
         }
     }
