@@ -56,6 +56,8 @@ struct Options {
     root: PathBuf,
 }
 
+const USAGE: &str = "expected --count N, --signatures N, --seed N, --root DIR";
+
 fn parse_args() -> Result<Options, String> {
     let mut o = Options {
         count: 200_000,
@@ -72,9 +74,7 @@ fn parse_args() -> Result<Options, String> {
             "--signatures" => o.signatures = number(value()?)?,
             "--seed" => o.seed = number(value()?)?,
             "--root" => o.root = PathBuf::from(value()?),
-            _ => return Err(format!(
-                "unknown argument '{a}' (expected --count N, --signatures N, --seed N, --root DIR)"
-            )),
+            _ => return Err(format!("unknown argument '{a}' ({USAGE})")),
         }
     }
     Ok(o)
