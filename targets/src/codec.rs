@@ -59,8 +59,6 @@ use sintfuzz_model::{
     MAX_DEVICES, MAX_VPS,
 };
 
-use crate::target::Target;
-
 /// Bumped when the meaning of some bytes changes. 2: tag `0xff` became [`ESCAPE`]
 /// (canonical v1 files are unchanged). Bumped again only if a kind's fields ever had to
 /// change (they must not).
@@ -134,7 +132,7 @@ impl KindTable {
 
     /// The kind each plain tag picks, `kinds[tag % aliased]` (the entry of [`ESCAPE`] is
     /// unused): the fuzz loop's decoder finds a tag's kind with one load instead of a
-    /// modulus and two loads ([`Target::kinds_by_tag`], evaluated at compile time; a test
+    /// modulus and two loads ([`TargetKinds::kinds_by_tag`], evaluated at compile time; a test
     /// checks it against [`KindTable::read`] for every tag of every target).
     pub const fn kinds_by_tag(&self) -> [Kind; 256] {
         let mut out = [self.kinds[0]; 256];
@@ -161,6 +159,16 @@ impl KindTable {
             && self.aliased <= self.kinds.len()
             && self.kinds.len() - self.aliased <= 256
     }
+}
+
+/// What the codec needs of a fuzz target: its kind table. `Target` (`target.rs`, the
+/// layer above) implements it, so the codec, at the bottom, never names a target.
+pub trait TargetKinds: Copy {
+    /// The operation kinds the target draws from and how tags pick them.
+    fn table(self) -> KindTable;
+    /// The kind each plain tag picks ([`KindTable::kinds_by_tag`]), computed at compile
+    /// time.
+    fn kinds_by_tag(self) -> &'static [Kind; 256];
 }
 
 /// A decoded input: the partition config and the operations in order.
@@ -910,7 +918,7 @@ pub struct Decoder<'a> {
 }
 
 impl<'a> Decoder<'a> {
-    pub fn new(target: Target, data: &'a [u8]) -> Self {
+    pub fn new(target: impl TargetKinds, data: &'a [u8]) -> Self {
         Self {
             by_tag: Some(target.kinds_by_tag()),
             ..Self::with_table(target.table(), data)
@@ -1031,7 +1039,7 @@ pub(crate) fn recode_config<S: Stream>(s: &mut S, config: &mut Config) {
 }
 
 /// Decode a whole input. Total: every byte string gives a scenario.
-pub fn decode(target: Target, data: &[u8]) -> Scenario {
+pub fn decode(target: impl TargetKinds, data: &[u8]) -> Scenario {
     decode_with(target.table(), data)
 }
 
@@ -1077,7 +1085,7 @@ impl std::error::Error for EncodeError {}
 
 /// The bytes that decode to `s` in `target`: for each operation, the first kind of the
 /// target that reproduces it exactly.
-pub fn encode(target: Target, s: &Scenario) -> Result<Vec<u8>, EncodeError> {
+pub fn encode(target: impl TargetKinds, s: &Scenario) -> Result<Vec<u8>, EncodeError> {
     encode_with(target.table(), s)
 }
 

@@ -4,7 +4,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use crate::codec::{Kind, KindTable};
+use crate::codec::{Kind, KindTable, TargetKinds};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {
@@ -175,6 +175,19 @@ impl Target {
     /// The operation kinds this target draws from, in tag order.
     pub const fn kinds(self) -> &'static [Kind] {
         self.table().kinds
+    }
+}
+
+/// The codec reads and writes a target's inputs through its table.
+impl TargetKinds for Target {
+    #[inline]
+    fn table(self) -> KindTable {
+        Target::table(self)
+    }
+
+    #[inline]
+    fn kinds_by_tag(self) -> &'static [Kind; 256] {
+        Target::kinds_by_tag(self)
     }
 }
 
