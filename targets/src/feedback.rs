@@ -16,7 +16,7 @@
 //!
 //! Feedback only: it cannot change an outcome (a [`StepHook`] sees the model and the oracle
 //! through shared references, and `run` is `run_hooked` with a no-op hook on the same step
-//! loop), and it runs only in the engines' path ([`crate::fuzz_with`]); `run`, `cargo test`
+//! loop), and it runs only in the engines' path ([`crate::engine::fuzz_with`]); `run`, `cargo test`
 //! and triage never see it. The filter's state here steers the search, as the guide allows a label.
 
 use std::sync::OnceLock;

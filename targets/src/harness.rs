@@ -1,6 +1,10 @@
-//! The engine-agnostic entry points: decode the config, build the model and the oracle,
-//! then apply each operation and check it. Every engine wrapper, `cargo test` and the
+//! Model stepping: decode the config, build the model and the oracle, then apply each
+//! operation and check it. Every engine wrapper (`crate::engine`), `cargo test` and the
 //! triage CLI go through [`run`], so the same bytes give the same outcome everywhere.
+//!
+//! Below: the codec, the targets' kind tables, the oracle. Above: whatever watches a
+//! run step by step implements [`StepHook`] (the engines' feedback, tracing, the
+//! signature's divergence, triage's explain); this module only calls it.
 
 use std::sync::OnceLock;
 
@@ -29,7 +33,6 @@ impl Default for Settings {
 
 pub const ENV_REVISION: &str = "SINTFUZZ_REVISION";
 pub const ENV_INVARIANTS: &str = "SINTFUZZ_INVARIANTS";
-pub const ENV_LOG: &str = "SINTFUZZ_LOG";
 
 impl Settings {
     /// `proposed` under the strict set: what must stay clean.
@@ -375,66 +378,4 @@ pub fn run_policy(
     invariants: InvariantSet,
 ) -> Outcome {
     run_policy_hooked(target, data, revision, policy, invariants, &mut NoHook)
-}
-
-/// Logs every step through `tracing` (target `sintfuzz`), for `SINTFUZZ_LOG`.
-pub struct TracingHook;
-
-impl StepHook for TracingHook {
-    fn op(&mut self, step: usize, op: &Op, _: &Partition) {
-        tracing::info!(target: "sintfuzz", step, ?op, "op");
-    }
-    fn event(&mut self, event: &Event) {
-        tracing::debug!(target: "sintfuzz", ?event, "event");
-    }
-    fn result(&mut self, step: usize, result: OpResult, _: &Partition, _: &Oracle) {
-        tracing::debug!(target: "sintfuzz", step, ?result, "result");
-    }
-}
-
-/// Install a `tracing` subscriber filtered by `SINTFUZZ_LOG` (stderr). Returns whether
-/// logging is on. Only called when reproducing, never in the fuzzing loop.
-pub fn init_tracing() -> bool {
-    let Ok(filter) = std::env::var(ENV_LOG) else {
-        return false;
-    };
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .without_time()
-        .try_init();
-    true
-}
-
-/// The body of every engine wrapper. Panics with the violation line on a violation, so
-/// each engine records a crash whose first line is `sintfuzz violation: <id>: ...`, unless
-/// its root cause is a known open finding or weakness (`crate::known`).
-pub fn fuzz(target: Target, data: &[u8]) {
-    fuzz_with(target, data, Settings::global())
-}
-
-/// [`fuzz`] with settings baked in by the wrapper (the OSS-Fuzz `<target>_proposed`
-/// binaries), ignoring `SINTFUZZ_REVISION`/`SINTFUZZ_INVARIANTS`.
-pub fn fuzz_with(target: Target, data: &[u8], settings: &Settings) {
-    static REPRO: OnceLock<bool> = OnceLock::new();
-    let repro = *REPRO.get_or_init(|| cfg!(fuzzing_repro) || init_tracing());
-    let outcome = if repro {
-        run_hooked(target, data, settings, &mut TracingHook)
-    } else if crate::feedback::enabled() {
-        // Near-miss feedback for the engine (`crate::feedback`); the outcome is `run`'s.
-        run_hooked(
-            target,
-            data,
-            settings,
-            &mut crate::feedback::Feedback::default(),
-        )
-    } else {
-        run(target, data, settings)
-    };
-    if let Outcome::Violation(v) = outcome {
-        // Known open findings are counted and skipped; anything else panics.
-        crate::known::on_violation(target, data, settings, &v);
-    }
 }

@@ -1,10 +1,10 @@
 //! The known findings, one entry per root cause (`triage/known.toml`, embedded here at
-//! build time), matched by [`Signature`]; and what the engines do with a violation: a
-//! known `open` finding or `weakness` is counted and skipped, so it never stops a hunt; a
-//! new root cause, or a known one upstream has `fixed` (a regression), stops the run.
-//! `SINTFUZZ_KNOWN=report` turns the suppression off.
+//! build time), matched by [`Signature`]; and the verdict on a violation ([`judge`]): a
+//! known `open` finding or `weakness` is suppressed, so it never stops a hunt; a new root
+//! cause, or a known one upstream has `fixed` (a regression), stops the run.
+//! `SINTFUZZ_KNOWN=report` turns the suppression off. The engines act on the verdict in
+//! `crate::engine` (count and go on, or panic).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -190,10 +190,6 @@ impl KnownMode {
     }
 }
 
-/// Suppressed violations per entry of the embedded list.
-const MAX_COUNTED: usize = 64;
-static SUPPRESSED: [AtomicU64; MAX_COUNTED] = [const { AtomicU64::new(0) }; MAX_COUNTED];
-
 /// What the engine wrapper does with a violation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -235,75 +231,5 @@ pub fn judge_source(
             k.id, k.status
         )),
         None => Verdict::Stop(format!("{v}\nsintfuzz signature: {sig} (new)")),
-    }
-}
-
-/// The engines' handling of a violation: count and return if suppressed, else panic.
-pub fn on_violation(target: Target, data: &[u8], settings: &Settings, v: &Violation) {
-    on_violation_source(Source::Bytes(target, data), settings, v)
-}
-
-/// [`on_violation`] of any [`Source`] (the peer harnesses' fuzz body).
-pub fn on_violation_source(source: Source<'_>, settings: &Settings, v: &Violation) {
-    let list = KnownList::embedded();
-    match judge_source(list, KnownMode::global(), source, settings, v) {
-        Verdict::Suppressed(i) => {
-            let n = SUPPRESSED[i.min(MAX_COUNTED - 1)].fetch_add(1, Ordering::Relaxed);
-            if n == 0 {
-                let k = &list.finding[i];
-                eprintln!(
-                    "sintfuzz: skipping known {} ({}): {}; {ENV_KNOWN}=report stops on it",
-                    k.id, k.status, k.title
-                );
-                print_at_exit();
-            }
-        }
-        Verdict::Stop(msg) => {
-            print_suppressed();
-            panic!("{msg}");
-        }
-    }
-}
-
-/// Suppressed counts per known finding id, in list order (ids with none left out).
-pub fn suppressed_counts() -> Vec<(&'static str, u64)> {
-    let list = KnownList::embedded();
-    let mut out: Vec<(&'static str, u64)> = Vec::new();
-    for (i, k) in list.finding.iter().enumerate().take(MAX_COUNTED) {
-        let n = SUPPRESSED[i].load(Ordering::Relaxed);
-        if n > 0 {
-            out.push((k.id.as_str(), n));
-        }
-    }
-    out
-}
-
-fn print_suppressed() {
-    let counts = suppressed_counts();
-    if counts.is_empty() {
-        return;
-    }
-    let list: Vec<String> = counts.iter().map(|(id, n)| format!("{id} x{n}")).collect();
-    eprintln!("sintfuzz: suppressed known findings: {}", list.join(", "));
-}
-
-extern "C" fn print_suppressed_at_exit() {
-    print_suppressed();
-}
-
-extern "C" {
-    fn atexit(callback: extern "C" fn()) -> core::ffi::c_int;
-}
-
-/// Print the counts when the process exits normally (libFuzzer's `-runs`,
-/// `-max_total_time`); registered once.
-fn print_at_exit() {
-    static REGISTERED: AtomicBool = AtomicBool::new(false);
-    if !REGISTERED.swap(true, Ordering::Relaxed) {
-        // SAFETY: `atexit` from the C library the process already links; the callback is
-        // a plain `extern "C" fn` that touches only statics.
-        unsafe {
-            atexit(print_suppressed_at_exit);
-        }
     }
 }

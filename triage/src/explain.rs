@@ -15,10 +15,10 @@ use sintfuzz_model::hvdef::{msr, reg, Sint};
 use sintfuzz_model::Revision;
 use sintfuzz_model::{Event, Op, OpResult, Partition, VectorSet, Vtl};
 use sintfuzz_targets::codec::decode;
-use sintfuzz_targets::harness::{init_tracing, TracingHook};
 use sintfuzz_targets::known::KnownList;
 use sintfuzz_targets::oracle::{path_name, Oracle};
 use sintfuzz_targets::signature::{analyze, Analysis, Direction, Fix};
+use sintfuzz_targets::trace::{init_tracing, TracingHook};
 use sintfuzz_targets::{run_hooked, Outcome, Settings, StepHook, Target};
 
 /// A compact, readable form of one operation.

@@ -279,7 +279,7 @@ fn run_one(
         .env(sintfuzz_targets::harness::ENV_INVARIANTS, inv.to_string())
         .env(sintfuzz_targets::known::ENV_KNOWN, "report")
         .env("RUST_BACKTRACE", "0")
-        .env_remove(sintfuzz_targets::harness::ENV_LOG)
+        .env_remove(sintfuzz_targets::trace::ENV_LOG)
         .output();
     let Ok(o) = o else {
         return "error(cannot start)".into();

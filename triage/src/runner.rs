@@ -216,7 +216,7 @@ fn spawn(job: &Job, spec: &RunSpec, round: u32) -> Result<(Vec<Child>, Vec<Tail>
             spec.settings.invariants.to_string(),
         )
         .env("RUST_BACKTRACE", "0")
-        .env_remove(sintfuzz_targets::harness::ENV_LOG)
+        .env_remove(sintfuzz_targets::trace::ENV_LOG)
         .envs(job.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::from(f))

@@ -97,6 +97,6 @@ pub fn check<I: IntoIterator<Item = Op>>(config: Config, ops: impl Fn() -> I) {
     let settings = Settings::global();
     if let Outcome::Violation(v) = run_ops(config, ops(), settings) {
         let ops: Vec<Op> = ops().into_iter().take(v.step as usize + 1).collect();
-        sintfuzz_targets::known::on_violation_source(Source::Ops(config, &ops), settings, &v)
+        sintfuzz_targets::engine::on_violation_source(Source::Ops(config, &ops), settings, &v)
     }
 }
