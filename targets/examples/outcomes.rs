@@ -8,7 +8,8 @@
 //! oracle's skip counts into one xxh3 digest. A second digest covers the root-cause
 //! signature and the known-list verdict of every file input and of the first
 //! `--signatures` violating seeded inputs of each row (the replays are slow). One line per
-//! row, then a total line:
+//! row, a line for the hand-built scenarios (`scenarios.rs`: every seed and witness,
+//! field by field), then a total line:
 //!
 //! ```text
 //! cargo run --release -p sintfuzz-targets --example outcomes -- --count 200000
@@ -25,6 +26,7 @@ use sintfuzz_targets::files::{list, read_input, CORPUS_DIR, REGRESSIONS_DIR};
 use sintfuzz_targets::harness::run_skips;
 use sintfuzz_targets::known::{judge, KnownList, KnownMode, Verdict};
 use sintfuzz_targets::rng::SplitMix64;
+use sintfuzz_targets::scenarios::{seeds, witnesses};
 use sintfuzz_targets::signature::signature;
 use sintfuzz_targets::{InvariantSet, Outcome, Settings, Target};
 use xxhash_rust::xxh3::Xxh3;
@@ -162,6 +164,24 @@ fn row(o: &Options, files: &[(String, Vec<u8>)], target: Target, s: &Settings, n
     r
 }
 
+/// The hand-built scenarios, every field of every one.
+fn scenarios_line() -> String {
+    let mut h = Digest::new();
+    let (seeds, witnesses) = (seeds(), witnesses());
+    for n in seeds.iter().chain(&witnesses) {
+        h.field(&format!(
+            "{} {} {} {} {:?}",
+            n.name, n.target, n.about, n.finding, n.scenario
+        ));
+    }
+    format!(
+        "scenarios seeds={} witnesses={} digest={:016x}",
+        seeds.len(),
+        witnesses.len(),
+        h.value()
+    )
+}
+
 fn main() -> ExitCode {
     let o = match parse_args() {
         Ok(o) => o,
@@ -207,6 +227,9 @@ fn main() -> ExitCode {
             }
         }
     }
+    let line = scenarios_line();
+    println!("{line}");
+    total.field(&line);
     println!(
         "total inputs={inputs} violations={violations} digest={:016x}",
         total.value()
