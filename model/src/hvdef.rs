@@ -151,6 +151,10 @@ pub enum HvStatus {
     InvalidVpIndex,
     UnknownRegisterName,
     InvalidRegisterValue,
+    /// `HvError::InvalidDeviceId`: the software-device path's answer for a device id it
+    /// does not own (`vmm_core/virt/src/x86/apic_software_device.rs`
+    /// `ApicSoftwareDevices::retarget_interrupt`).
+    InvalidDeviceId,
 }
 
 /// How a guest MSR access ended, as the guest sees it on a CVM (SNP `handle_msr_access`,

@@ -4,8 +4,8 @@
 use crate::apic::{Apic, Request};
 use crate::config::{Config, Isolation, VmbusEra, MAX_VPS};
 use crate::hvdef::{
-    msr, reg, HvStatus, MsrOutcome, Sint, Vtl, NUM_SINTS, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT,
-    VP_INDEX_SELF, VTL2_INTERCEPT_SINT, VTL2_VMBUS_SINT,
+    msr, reg, HvStatus, MsrOutcome, Sint, Vtl, EVENT_FLAGS_PER_SINT, NUM_SINTS, VMBUS_SINT,
+    VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF, VTL2_INTERCEPT_SINT, VTL2_VMBUS_SINT,
 };
 use crate::observe::{AssertSite, DropReason, Event, Observer, Path, UpdateCause};
 use crate::op::{
@@ -267,7 +267,7 @@ impl Partition {
             }
             Op::HostSignalSint(HostSignalSint { vp, sint }) => self
                 .vp_index(vp)
-                .map(|i| self.host_signal_sint(i, sint % NUM_SINTS as u8, obs)),
+                .map(|i| self.host_signal_sint(i, sint % NUM_SINTS as u8, None, obs)),
             Op::HostDeviceInterrupt(HostDeviceInterrupt { device, pick }) => {
                 self.host_device_interrupt(device, pick, obs)
             }
@@ -658,15 +658,18 @@ impl Partition {
                 );
             }
         }
-        // `retarget_interrupt` returns `physical.or(virtual)`. ASSUMPTION: the model's
-        // devices are physical (hypervisor-owned); no VPCI software device has their id,
-        // so `retarget_virtual_interrupt` fails and the physical result decides.
+        // `retarget_interrupt` (`hardware_cvm/mod.rs`) returns `hv_result.or(virtual_result)`.
+        // ASSUMPTION: the model's devices are physical (hypervisor-owned); no VPCI software
+        // device has their id, so `retarget_virtual_interrupt` (`processor/mod.rs`) gets
+        // `ok_or(HvError::InvalidDeviceId)` from `ApicSoftwareDevices::retarget_interrupt`
+        // (`vmm_core/virt/src/x86/apic_software_device.rs`): a rejected call answers
+        // `InvalidDeviceId`, whatever the hypervisor said.
         let physical = if accepted {
             Ok(())
         } else {
             Err(HvStatus::InvalidParameter)
         };
-        let virtual_result = Err(HvStatus::InvalidParameter);
+        let virtual_result = Err(HvStatus::InvalidDeviceId);
         Ok(OpResult::Hv(match physical.or(virtual_result) {
             Ok(()) => HvStatus::Success,
             Err(e) => e,
@@ -740,9 +743,14 @@ impl Partition {
         } else if ch.target_vp == VP_INDEX_DISABLE_INTERRUPT {
             return Err(Refusal::InterruptsDisabled);
         } else if (ch.target_vp as usize) < self.config.vps() {
-            // Modern: the host signals VTL0 SINT2 on the guest's target VP directly, which
-            // reaches VTL2 as a proxy interrupt (#1162).
-            self.host_signal_sint(ch.target_vp as usize, VMBUS_SINT, obs);
+            // Modern: the host signals VTL0 SINT2 on the guest's target VP directly, with the
+            // channel's event flag, which reaches VTL2 as a proxy interrupt (#1162).
+            self.host_signal_sint(
+                ch.target_vp as usize,
+                VMBUS_SINT,
+                Some(ch.event_flag as u32),
+                obs,
+            );
         }
         Ok(OpResult::Done)
     }
@@ -785,7 +793,7 @@ impl Partition {
                 }
             }
             Signal::Proxied => {
-                self.host_signal_sint(vp, sint, obs);
+                self.host_signal_sint(vp, sint, Some(flag), obs);
             }
             Signal::Refused => obs.event(dropped(DropReason::SynicRefused)),
             Signal::AlreadySet => obs.event(dropped(DropReason::FlagAlreadySet)),
@@ -798,19 +806,37 @@ impl Partition {
     }
 
     /// The hypervisor signals VTL0 SINT `sint` on `vp` with the host's view of it; on a
-    /// CVM that arrives in VTL2 as a proxy interrupt.
-    fn host_signal_sint(&mut self, vp: usize, sint: u8, obs: &mut impl Observer) -> OpResult {
+    /// CVM that arrives in VTL2 as a proxy interrupt. An event signal (`flag`: a channel's
+    /// event flag) coalesces on the host side as `GlobalSynic::signal_event` does
+    /// (`vm/hv1/hv1_emulator/src/synic.rs`, the hypervisor's semantics): it sets the flag
+    /// in the guest's event-flag page and raises the interrupt only when the flag goes from
+    /// 0 to 1. The guest clears its flags when it scans them (`GuestAck`), so after a lost
+    /// interrupt the flag stays set and later signals on that flag raise nothing: the
+    /// channel is hung until the guest scans for another reason.
+    fn host_signal_sint(
+        &mut self,
+        vp: usize,
+        sint: u8,
+        flag: Option<u32>,
+        obs: &mut impl Observer,
+    ) -> OpResult {
         // The host's own SINT state (`Config::guest_mirrors_sints`). ASSUMPTION: the
-        // hypervisor's SCONTROL is not looked at.
+        // hypervisor's SCONTROL and SIEFP enable are not looked at, and a flag beyond the
+        // page (>= 2048) raises without coalescing (as before issue 20).
         let s = self.vps[vp].untrusted.sints[sint as usize];
+        let dropped = |reason| Event::Dropped {
+            vp: vp as u8,
+            vtl: Vtl::Vtl0,
+            vector: s.vector(),
+            reason,
+            path: None,
+        };
         if s.masked() {
-            obs.event(Event::Dropped {
-                vp: vp as u8,
-                vtl: Vtl::Vtl0,
-                vector: s.vector(),
-                reason: DropReason::HostSuppressed,
-                path: None,
-            });
+            obs.event(dropped(DropReason::HostSuppressed));
+        } else if flag.is_some_and(|f| {
+            f < EVENT_FLAGS_PER_SINT && self.vps[vp].untrusted.flags.test_and_set(sint, f)
+        }) {
+            obs.event(dropped(DropReason::FlagAlreadySet));
         } else {
             self.proxy_interrupt(vp, VectorSet::single(s.vector()), obs);
         }

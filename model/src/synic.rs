@@ -111,12 +111,11 @@ impl EventFlags {
         let len = self.far_len as usize;
         match self.far[..len].binary_search(&key) {
             Ok(_) => true,
+            // Model limit: with `FAR` flags >= 64 already outstanding the flag is not
+            // recorded (it reads as newly set: no coalescing), never a panic. A fuzz input
+            // (64 operations) cannot reach it.
+            Err(_) if len == Self::FAR => false,
             Err(at) => {
-                assert!(
-                    len < Self::FAR,
-                    "model limit: more than {} event flags >= 64 outstanding on one synic",
-                    Self::FAR
-                );
                 self.far.copy_within(at..len, at + 1);
                 self.far[at] = key;
                 self.far_len += 1;

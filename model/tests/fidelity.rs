@@ -314,9 +314,11 @@ fn no_operation_queues_a_vtl1_message_so_the_notification_assert_is_unreachable(
     }
 }
 
-/// Item 9: `retarget_interrupt` returns `physical.or(virtual)`
+/// Item 9: `retarget_interrupt` returns `hv_result.or(virtual_result)`
 /// (`openhcl/virt_mshv_vtl/src/processor/hardware_cvm/mod.rs`); the model's devices are
-/// physical, so the hypervisor's (or the redirection's) answer decides.
+/// physical, so the hypervisor's (or the redirection's) answer decides acceptance, and a
+/// rejected call answers the virtual path's `InvalidDeviceId` (no software device owns the
+/// id: `vmm_core/virt/src/x86/apic_software_device.rs` `retarget_interrupt`).
 #[test]
 fn retarget_status_is_the_physical_result_or_else_the_virtual_one() {
     let two = |proxy_redirect| Config {
@@ -337,7 +339,7 @@ fn retarget_status_is_the_physical_result_or_else_the_virtual_one() {
         let expected = if ok {
             HvStatus::Success
         } else {
-            HvStatus::InvalidParameter
+            HvStatus::InvalidDeviceId
         };
         assert_eq!(
             r,
@@ -346,4 +348,49 @@ fn retarget_status_is_the_physical_result_or_else_the_virtual_one() {
         );
         assert_eq!(p.devices[0].is_some(), ok);
     }
+}
+
+/// Issue 20: the host raises a channel's SINT only when its event flag goes from 0 to 1
+/// (`GlobalSynic::signal_event`, `vm/hv1/hv1_emulator/src/synic.rs`, the hypervisor's
+/// semantics; `partition.rs` `host_signal_sint`). The #1162 witness (proxy-bit: SINT2
+/// without the proxy bit, one relay signal dropped by the filter) plus later signals:
+/// once the filter admits the vector, later signals still raise nothing, because the
+/// lost one left the flag set. The channel is hung until the guest scans its flags.
+#[test]
+fn a_lost_relay_interrupt_leaves_the_event_flag_set_and_the_channel_hung() {
+    let signal = Op::HostSignalChannel(sintfuzz_model::op::HostSignalChannel { slot: 0 });
+    let mut p = Partition::new(cfg(), Revision::ProxyBit);
+    setup(&mut p, &[wr_sint(0, 2, plain(0x30))]);
+    setup(&mut p, &offer_and_open(0, 0));
+    // The witness: the signal is dropped by the filter, nothing reaches VTL0.
+    let (_, ev) = run(&mut p, signal);
+    assert!(dropped(&ev, 0, 0x30, DropReason::Blocked));
+    let (_, ev) = run(&mut p, run_vp(0));
+    assert!(!delivered_proxy(&ev, 0, 0x30));
+    // The guest adds the proxy bit: proxy-bit's filter now admits 0x30 ...
+    setup(&mut p, &[wr_sint(0, 2, proxied(0x30))]);
+    assert!(allowed(&p, 0).contains(0x30));
+    // ... but every later signal on the channel finds its flag set and raises nothing.
+    for _ in 0..3 {
+        let (_, ev) = run(&mut p, signal);
+        assert!(proxy_asserted(&ev).is_empty());
+        assert!(dropped(&ev, 0, 0x30, DropReason::FlagAlreadySet));
+        let (_, ev) = run(&mut p, run_vp(0));
+        assert!(!delivered_proxy(&ev, 0, 0x30));
+    }
+    // Until the guest scans its event flags (an ack: another interrupt on SINT2).
+    setup(
+        &mut p,
+        &[Op::GuestAck(sintfuzz_model::op::GuestAck {
+            vp: 0,
+            vtl: Vtl::Vtl0,
+        })],
+    );
+    let (_, ev) = run(&mut p, signal);
+    assert_eq!(proxy_asserted(&ev), set_of([0x30]));
+    let (_, ev) = run(&mut p, run_vp(0));
+    assert!(delivered_proxy(&ev, 0, 0x30));
+    // A delivered signal coalesces the same way until the guest scans: one interrupt.
+    let (_, ev) = run(&mut p, signal);
+    assert!(dropped(&ev, 0, 0x30, DropReason::FlagAlreadySet));
 }

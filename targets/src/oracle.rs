@@ -28,10 +28,10 @@ use sintfuzz_model::op::{
 };
 
 use sintfuzz_model::hvdef::{
-    msr, reg, HvStatus, MsrOutcome, Sint, NUM_SINTS, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT,
-    VP_INDEX_SELF,
+    msr, reg, HvStatus, MsrOutcome, Sint, EVENT_FLAGS_PER_SINT, NUM_SINTS, VMBUS_SINT,
+    VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF,
 };
-use sintfuzz_model::synic::GUEST_PAGES;
+use sintfuzz_model::synic::{EventFlags, GUEST_PAGES};
 use sintfuzz_model::{
     Config, Event, Observer, Op, OpResult, Path, VectorSet, Vtl, MAX_CHANNELS, MAX_DEVICES,
     MAX_VPS, VTL2_VECTOR,
@@ -305,6 +305,9 @@ struct GuestVp {
     host_told: VectorSet,
     /// Of those, the ones the current step added.
     told_new: VectorSet,
+    /// VTL0 SINT2 event flags the host set in this VP's event-flag page since the guest
+    /// last scanned them (`GuestAck`): a host signal on a set flag raises nothing.
+    host_flags: EventFlags,
     expect: [Expect; MAX_EXPECT],
 }
 
@@ -316,6 +319,7 @@ struct GuestChannel {
     offered: bool,
     open: bool,
     target_vp: u32,
+    event_flag: u16,
     interrupt_relay: bool,
 }
 
@@ -325,6 +329,7 @@ impl GuestChannel {
         offered: false,
         open: false,
         target_vp: 0,
+        event_flag: 0,
         interrupt_relay: false,
     };
 
@@ -387,6 +392,7 @@ impl Oracle {
             flag_outstanding: false,
             host_told: VectorSet::EMPTY,
             told_new: VectorSet::EMPTY,
+            host_flags: EventFlags::EMPTY,
             expect: [Expect::NONE; MAX_EXPECT],
         };
         const VPS: [GuestVp; MAX_VPS] = [VP; MAX_VPS];
@@ -607,6 +613,7 @@ impl Oracle {
                     }
                     g.pending = VectorSet::EMPTY;
                     g.flag_outstanding = false;
+                    g.host_flags = EventFlags::EMPTY;
                 }
             }
             // Channel state follows the protocol; the server's answer is checked against it.
@@ -617,13 +624,16 @@ impl Oracle {
                 }
             }
             Op::OpenChannel(OpenChannel {
-                slot, target_vp, ..
+                slot,
+                target_vp,
+                event_flag,
             }) => {
                 let ok = self.channel(slot).is_some_and(|c| c.offered && !c.open);
                 if self.channel_result(ok, r) {
                     let c = &mut self.channels[slot as usize];
                     c.open = true;
                     c.target_vp = target_vp;
+                    c.event_flag = event_flag;
                     c.interrupt_relay = self.interrupt_page;
                 }
             }
@@ -696,7 +706,8 @@ impl Oracle {
     /// HvCallRetargetDeviceInterrupt by the specification: malformed input (reserved
     /// flags, an unparsable processor set, a non-MSI source) is `InvalidParameter`; the
     /// hypervisor accepts a vector of at most 0xff and a non-empty processor set within
-    /// the partition's VPs, and then routes the device there. The model's status is
+    /// the partition's VPs, and then routes the device there; a well-formed call it
+    /// rejects is `InvalidDeviceId` (the virtual path's answer). The model's status is
     /// checked against it, never used.
     fn after_retarget(&mut self, call: &Retarget, r: OpResult) {
         let (Some(t), true) = (
@@ -734,10 +745,17 @@ impl Oracle {
                 && vector <= 0xff
                 && call.targets != 0
                 && (call.targets as u16) & !vps_mask == 0);
+        // A well-formed call the hypervisor rejects: `retarget_interrupt` answers
+        // `hv_result.or(virtual_result)`, and no software device owns the id, so the
+        // virtual path's `InvalidDeviceId` is what the guest sees
+        // (`openhcl/virt_mshv_vtl/src/processor/hardware_cvm/mod.rs` `retarget_interrupt`;
+        // `vmm_core/virt/src/x86/apic_software_device.rs` `retarget_interrupt`).
         let expected = if accepted {
             HvStatus::Success
-        } else {
+        } else if call.flaws.any() {
             HvStatus::InvalidParameter
+        } else {
+            HvStatus::InvalidDeviceId
         };
         if r != OpResult::Hv(expected) {
             self.hypercall_violation(
@@ -842,7 +860,14 @@ impl Oracle {
                 self.vps[0].flag_outstanding = true;
             }
             if s.proxy() {
-                // The trusted synic hands a proxied SINT back to the host.
+                // The trusted synic hands a proxied SINT back to the host, flag 0, which
+                // coalesces there like any host signal (a TDX untrusted synic also refuses
+                // its own proxied SINT; its SCONTROL is not tracked here).
+                let u = Sint::from_bits(self.vps[0].untrusted[VMBUS_SINT as usize]);
+                let tdx = self.config.isolation == sintfuzz_model::Isolation::Tdx;
+                if !(u.masked() || tdx && u.proxy()) {
+                    self.vps[0].host_flags.test_and_set(VMBUS_SINT, 0);
+                }
                 self.host_signal(0, VMBUS_SINT as usize);
                 return;
             }
@@ -862,6 +887,20 @@ impl Oracle {
                 );
             }
         } else if let Some(vp) = ch.signalled_vp(self.config.vps()) {
+            // The host sets the channel's flag in the guest's event-flag page and raises
+            // SINT2 only when the flag goes from 0 to 1 (`GlobalSynic::signal_event` order,
+            // `vm/hv1/hv1_emulator/src/synic.rs`; the hypervisor's semantics). A signal on a
+            // flag already set raises nothing and is owed nothing: the earlier raise of that
+            // flag stands for it (delivered: the guest will scan the flag; lost: the channel
+            // is hung, and that loss was or will be judged when the VP runs).
+            let u = Sint::from_bits(self.vps[vp].untrusted[VMBUS_SINT as usize]);
+            let flag = ch.event_flag as u32;
+            if !u.masked()
+                && flag < EVENT_FLAGS_PER_SINT
+                && self.vps[vp].host_flags.test_and_set(VMBUS_SINT, flag)
+            {
+                return;
+            }
             self.host_signal(vp, VMBUS_SINT as usize);
             if let Some(v) = self.sint_deliverable(vp, VMBUS_SINT as usize) {
                 self.expect(
@@ -1341,6 +1380,7 @@ impl Hash for GuestVp {
             flag_outstanding,
             host_told,
             told_new: _,
+            host_flags,
             expect,
         } = self;
         regs.hash(h);
@@ -1353,6 +1393,7 @@ impl Hash for GuestVp {
         admissible.hash(h);
         flag_outstanding.hash(h);
         host_told.hash(h);
+        host_flags.hash(h);
         for e in expect {
             let Expect {
                 vector,

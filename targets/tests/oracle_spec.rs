@@ -38,7 +38,32 @@ fn two_vps() -> Config {
 #[test]
 fn a_wrong_retarget_status_is_a_hypercall_violation() {
     let ok = OpResult::Hv(HvStatus::Success);
-    let bad = OpResult::Hv(HvStatus::InvalidParameter);
+    // A well-formed call the hypervisor rejects: the virtual path's `InvalidDeviceId`
+    // (`hardware_cvm/mod.rs` `retarget_interrupt`: `hv_result.or(virtual_result)`).
+    let bad = OpResult::Hv(HvStatus::InvalidDeviceId);
+    let old_bad = OpResult::Hv(HvStatus::InvalidParameter);
+    // The status before issue 20 (InvalidParameter for a rejected call) is now wrong.
+    assert_eq!(
+        feed(two_vps(), &[(retarget(0x130, 1), old_bad)]),
+        Some(Invariant::HypercallSemantics)
+    );
+    // Malformed input is refused by the input checks (`hv1_hypercall` `imp.rs`) with
+    // `InvalidParameter`, before `retarget_interrupt`.
+    let flawed = Op::Retarget(Retarget {
+        flaws: RetargetFlaws {
+            not_msi: true,
+            ..RetargetFlaws::default()
+        },
+        ..match retarget(0x40, 1) {
+            Op::Retarget(r) => r,
+            _ => unreachable!(),
+        }
+    });
+    assert_eq!(feed(two_vps(), &[(flawed, old_bad)]), None);
+    assert_eq!(
+        feed(two_vps(), &[(flawed, bad)]),
+        Some(Invariant::HypercallSemantics)
+    );
     // The model's right answers: no violation.
     assert_eq!(feed(two_vps(), &[(retarget(0x40, 0b11), ok)]), None);
     assert_eq!(feed(two_vps(), &[(retarget(0x130, 1), bad)]), None);
@@ -197,4 +222,137 @@ fn proposed_is_clean_under_strict_on_random_inputs() {
             }
         }
     }
+}
+
+/// Issue 20, host-side event-flag coalescing (`GlobalSynic::signal_event`,
+/// `vm/hv1/hv1_emulator/src/synic.rs`): the #1162 witness on proxy-bit plus later
+/// signals. With `lost-relay` checked the first loss is reported (at the first run); with
+/// it masked and then the filter fixed by a proxy-bit WRMSR, the later signals raise
+/// nothing (the channel is hung): the oracle expects nothing new from them, so the model
+/// and the oracle agree that nothing more arrives until the guest scans (an ack), and the
+/// signal after the ack is owed and delivered.
+#[test]
+fn the_1162_witness_plus_later_signals_is_one_loss_then_a_hung_channel() {
+    use sintfuzz_model::op::{GuestAck, HostOffer, HostSignalChannel, OpenChannel, RunVp, WrMsr};
+    use sintfuzz_model::{hvdef::msr, Revision, Sint};
+    use sintfuzz_targets::{run_ops, Settings};
+    let sint2 = |proxy| {
+        Op::WrMsr(WrMsr {
+            vp: 0,
+            vtl: Vtl::Vtl0,
+            msr: msr::SINT0 + 2,
+            value: Sint::unmasked(0x30, proxy).into_bits(),
+        })
+    };
+    let signal = Op::HostSignalChannel(HostSignalChannel { slot: 0 });
+    let run = Op::RunVp(RunVp { vp: 0 });
+    let witness = [
+        sint2(false),
+        Op::HostOffer(HostOffer { slot: 0 }),
+        Op::OpenChannel(OpenChannel {
+            slot: 0,
+            target_vp: 0,
+            event_flag: 1,
+        }),
+        signal,
+        run,
+    ];
+    let later = [sint2(true), signal, run, signal, run];
+    let ops: Vec<Op> = witness.iter().chain(&later).copied().collect();
+    let settings = |invariants| Settings {
+        revision: Revision::ProxyBit,
+        invariants,
+    };
+    let v = run_ops(
+        Config::default(),
+        ops.clone(),
+        &settings(InvariantSet::default_set()),
+    )
+    .violation()
+    .expect("the #1162 witness loses the relay signal");
+    assert_eq!(
+        (v.invariant, v.step, v.origin),
+        (Invariant::LostRelay, 4, Some(3))
+    );
+    // Later signals on the hung channel are owed nothing new: judged with no invariant
+    // checked, only the first signal's expectation is settled (3 if each later signal
+    // were owed its own delivery), and nothing is delivered.
+    let mut o = Oracle::new(Config::default(), InvariantSet::NONE);
+    let mut p = sintfuzz_model::Partition::new(Config::default(), Revision::ProxyBit);
+    for (i, op) in ops.iter().enumerate() {
+        o.before(i, op);
+        let r = p.apply(op, &mut o);
+        o.after(op, r);
+    }
+    assert_eq!(o.skips().judged, 1);
+    assert!(p.vps[0].apic[0].irr.is_empty());
+    // Without the first loss (the guest set the proxy bit first), every signal is owed,
+    // and after an ack a coalesced flag is clear again.
+    let fine: Vec<Op> = [sint2(true)]
+        .iter()
+        .chain(&witness[1..])
+        .chain(&[
+            signal,
+            run,
+            Op::GuestAck(GuestAck {
+                vp: 0,
+                vtl: Vtl::Vtl0,
+            }),
+            signal,
+            run,
+        ])
+        .copied()
+        .collect();
+    assert_eq!(
+        run_ops(
+            Config::default(),
+            fine,
+            &settings(InvariantSet::default_set())
+        ),
+        sintfuzz_targets::Outcome::Clean
+    );
+}
+
+/// Issue 20: a relay signal that coalesces with an earlier, delivered one (the guest has
+/// not scanned its flags yet) raises nothing; the guest re-vectored SINT2 in between, so
+/// the new vector never arrives, and that is right: the earlier interrupt makes the guest
+/// scan the flag. Before coalescing was known the oracle could only skip this
+/// (`reconfigured`).
+#[test]
+fn a_coalesced_relay_signal_after_a_re_vector_is_owed_nothing() {
+    use sintfuzz_model::op::{HostOffer, HostSignalChannel, OpenChannel, RunVp, WrMsr};
+    use sintfuzz_model::{hvdef::msr, Revision, Sint};
+    use sintfuzz_targets::{run_ops, Settings};
+    let sint2 = |v| {
+        Op::WrMsr(WrMsr {
+            vp: 0,
+            vtl: Vtl::Vtl0,
+            msr: msr::SINT0 + 2,
+            value: Sint::unmasked(v, false).into_bits(),
+        })
+    };
+    let signal = Op::HostSignalChannel(HostSignalChannel { slot: 0 });
+    let run = Op::RunVp(RunVp { vp: 0 });
+    let ops = [
+        sint2(0x30),
+        Op::HostOffer(HostOffer { slot: 0 }),
+        Op::OpenChannel(OpenChannel {
+            slot: 0,
+            target_vp: 0,
+            event_flag: 5,
+        }),
+        signal,
+        run,
+        sint2(0x31),
+        signal,
+        run,
+    ];
+    let s = Settings {
+        revision: Revision::Head,
+        invariants: InvariantSet::strict(),
+    };
+    assert_eq!(
+        run_ops(Config::default(), ops, &s),
+        sintfuzz_targets::Outcome::Clean
+    );
 }
