@@ -112,11 +112,28 @@ impl ConfigFilter {
         Ok(Self(out))
     }
 
+    /// Whether it allows every config.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn allows(&self, axis: usize, value: usize) -> bool {
         self.0
             .iter()
             .filter(|(a, _)| *a == axis)
             .all(|(_, v)| *v == value)
+    }
+}
+
+/// The choices as `--config` takes them.
+impl std::fmt::Display for ConfigFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<_> = self
+            .0
+            .iter()
+            .map(|&(a, v)| format!("{}={}", AXES[a].name, AXES[a].values[v]))
+            .collect();
+        f.write_str(&parts.join(","))
     }
 }
 

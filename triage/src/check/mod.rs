@@ -7,6 +7,8 @@
 
 pub mod domain;
 pub mod search;
+pub mod shard;
+pub mod symmetry;
 pub mod witness;
 
 use std::path::PathBuf;
@@ -23,13 +25,13 @@ use crate::{repo_root, Fail};
 
 use domain::{ConfigFilter, Size};
 use search::{peak_rss_kib, Limits, Root};
-use witness::{Groups, Interner, RootInfo};
+use witness::{Group, Groups, Interner, RootInfo};
 
 #[derive(Args, Clone, Debug)]
 pub struct CheckArgs {
     /// Filter revision.
-    #[arg(long, value_parser = parse_revision)]
-    pub revision: Revision,
+    #[arg(long, value_parser = parse_revision, required_unless_present = "merge")]
+    pub revision: Option<Revision>,
     /// Invariants: default, strict, or comma-separated ids.
     #[arg(long, default_value = "default", value_parser = InvariantSet::parse)]
     pub invariants: InvariantSet,
@@ -38,9 +40,9 @@ pub struct CheckArgs {
     /// are claimed).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub depth: Option<u16>,
-    /// CPU-time budget (this process's user + system time: the search uses one core, so
-    /// on a shared machine this is "N minutes on 1 core"). With `--depth`, running out
-    /// first is an error (exit 2).
+    /// CPU-time budget (this process's user + system time, every thread together, so on a
+    /// shared machine this is "N minutes of one core"). With `--depth`, running out first
+    /// is an error (exit 2).
     #[arg(long, value_parser = parse_duration)]
     pub time: Option<Duration>,
     /// Explore partitions of 1 up to this many VPs.
@@ -67,6 +69,21 @@ pub struct CheckArgs {
     /// Seconds between progress lines (stderr).
     #[arg(long, default_value_t = 5)]
     pub progress: u64,
+    /// Worker threads (0: one per core). The result is the same whatever the number.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Expand both mirror-image subtrees of a VP-symmetric state (no symmetry reduction;
+    /// for comparison).
+    #[arg(long)]
+    pub no_symmetry: bool,
+    /// Explore shard I of N (1-based: every N-th config x target, from the I-th) and
+    /// write OUT/result.json for `--merge`.
+    #[arg(long, value_parser = shard::Shard::parse)]
+    pub shard: Option<shard::Shard>,
+    /// Merge the results of every shard of one check (directories holding result.json)
+    /// into one verdict; witnesses go to `--out`.
+    #[arg(long, num_args = 1.., value_name = "DIR", conflicts_with_all = ["revision", "shard", "depth", "time"])]
+    pub merge: Vec<PathBuf>,
 }
 
 fn parse_revision(s: &str) -> Result<Revision, String> {
@@ -92,6 +109,42 @@ fn slug(s: &str) -> String {
 }
 
 pub fn check(args: CheckArgs) -> Result<u8, Fail> {
+    let known_path = repo_root().join("triage/known.toml");
+    let known = KnownList::load(&known_path).map_err(Fail::Usage)?;
+    if !args.merge.is_empty() {
+        let m = shard::merge(&args.merge, &known)?;
+        println!(
+            "check: merged {} shard result(s): revision {}, invariants {}, {}",
+            args.merge.len(),
+            m.settings.revision,
+            m.settings.invariants,
+            m.scope
+        );
+        let written = report(&m.groups, m.settings, &args)?;
+        println!(
+            "states {}, transitions {}, depth {} complete{}, {:.1} s CPU over the shards, {:.1} s wall for the longest, peak memory {} for the largest",
+            m.states,
+            m.transitions,
+            m.depth_complete,
+            if m.incomplete { " (a shard was stopped by its CPU budget)" } else { "" },
+            m.cpu_s,
+            m.wall_s,
+            mib(m.peak_kib)
+        );
+        return verdict(
+            written,
+            m.settings,
+            m.depth,
+            m.depth_complete,
+            m.incomplete,
+            m.exhausted,
+            &m.scope,
+            &args.out,
+        );
+    }
+    let Some(revision) = args.revision else {
+        return Err(Fail::Usage("check needs --revision or --merge".into()));
+    };
     if args.depth.is_none() && args.time.is_none() {
         return Err(Fail::Usage(
             "check needs --depth K, --time T, or both".into(),
@@ -99,11 +152,9 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
     }
     let targets = parse_targets(&args.targets).map_err(Fail::Usage)?;
     let settings = Settings {
-        revision: args.revision,
+        revision,
         invariants: args.invariants,
     };
-    let known_path = repo_root().join("triage/known.toml");
-    let known = KnownList::load(&known_path).map_err(Fail::Usage)?;
     let configs = domain::configs(args.vps, &args.config);
     if configs.is_empty() {
         return Err(Fail::Usage("--config leaves no partition config".into()));
@@ -113,6 +164,8 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
     let mut infos = Vec::new();
     let mut branching = 0usize;
     let mut skipped = std::collections::BTreeSet::new();
+    let mut index = 0;
+    let mut mirrored = 0;
     for (t, &target) in targets.iter().enumerate() {
         for config in &configs {
             let ops = domain::ops(target, config, args.domain);
@@ -128,13 +181,28 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
                 skipped.insert(target.name());
                 continue;
             }
+            index += 1;
+            if args.shard.is_some_and(|s| !s.has(index - 1)) {
+                continue;
+            }
             branching = branching.max(ops.len());
+            let mirror = (!args.no_symmetry)
+                .then(|| symmetry::mirror(config, &ops))
+                .flatten();
+            mirrored += usize::from(mirror.is_some());
             roots.push(Root {
                 machine: Machine::new(*config, &settings),
                 ops: ops.clone(),
                 salt: t as u64,
+                mirror,
             });
-            infos.push(RootInfo::new(target, *config, ops, &mut interner));
+            infos.push(RootInfo::new(
+                index - 1,
+                target,
+                *config,
+                ops,
+                &mut interner,
+            ));
         }
     }
     if !skipped.is_empty() {
@@ -146,15 +214,30 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
     }
     let depth = args.depth.map_or(usize::MAX, usize::from);
     let names: Vec<_> = targets.iter().map(|t| t.name()).collect();
-    println!(
-        "check: revision {}, invariants {}, targets {}, domain {:?}, 1..={} VPs, {} configs, {} roots, up to {} ops per state, depth {}{}",
-        settings.revision,
-        settings.invariants,
+    let scope = format!(
+        "targets {}, domain {:?}, 1..={} VPs, {} configs{}",
         names.join(","),
         args.domain,
         args.vps,
         configs.len(),
+        if args.config.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", args.config)
+        }
+    );
+    println!(
+        "check: revision {}, invariants {}, {scope}, {} roots{}{}, up to {} ops per state, depth {}{}",
+        settings.revision,
+        settings.invariants,
         roots.len(),
+        args.shard
+            .map_or(String::new(), |s| format!(" (shard {}/{} of {index})", s.index, s.count)),
+        if mirrored > 0 {
+            format!(", {mirrored} VP-symmetric")
+        } else {
+            String::new()
+        },
         branching,
         args.depth.map_or("unbounded".to_string(), |d| d.to_string()),
         args.time
@@ -164,13 +247,68 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
         depth,
         cpu_budget: args.time,
         interval: Duration::from_secs(args.progress.max(1)),
+        threads: args.threads,
     };
     let mut groups = Groups::new(infos, settings, &known);
     let stats = search::search(&roots, &limits, &mut groups);
     let secs = stats.elapsed.as_secs_f64().max(1e-9);
-    // Witnesses, shortest first (BFS order already is).
+    let cpu = stats.cpu.as_secs_f64().max(1e-9);
+    let exhausted = stats.incomplete.is_none() && stats.depth < depth;
+    if let Some(s) = args.shard {
+        shard::write(
+            &args.out,
+            &shard::ShardResult {
+                shard: s,
+                revision: settings.revision.to_string(),
+                invariants: settings.invariants.to_string(),
+                scope: scope.clone(),
+                depth: args.depth.map(usize::from),
+                depth_complete: stats.depth,
+                incomplete: stats.incomplete.is_some(),
+                exhausted,
+                states: stats.states,
+                transitions: stats.transitions,
+                cpu_s: cpu,
+                wall_s: secs,
+                peak_kib: peak_rss_kib(),
+                groups: groups.groups.iter().map(shard::GroupRecord::new).collect(),
+            },
+        )?;
+    }
+    let written = report(&groups.groups, settings, &args)?;
+    println!(
+        "states {}, transitions {}, violating transitions {}, halted {}, depth {} complete{}, {:.1} s wall, {:.1} s CPU, {:.0} states/CPU-s, {:.0} transitions/CPU-s, peak memory {}",
+        stats.states,
+        stats.transitions,
+        stats.violations,
+        stats.halted,
+        stats.depth,
+        stats
+            .incomplete
+            .map_or(String::new(), |d| format!(" (depth {d} stopped by the CPU budget)")),
+        secs,
+        cpu,
+        stats.states as f64 / cpu,
+        stats.transitions as f64 / cpu,
+        mib(peak_rss_kib())
+    );
+    verdict(
+        written,
+        settings,
+        args.depth.map(usize::from),
+        stats.depth,
+        stats.incomplete.is_some(),
+        exhausted,
+        &scope,
+        &args.out,
+    )
+}
+
+/// Write each root cause's witness under `args.out` (and promote it if asked) and print
+/// its lines; returns how many.
+fn report(groups: &[Group], settings: Settings, args: &CheckArgs) -> Result<usize, Fail> {
     let mut written = 0;
-    for g in &groups.groups {
+    for g in groups {
         let dir = args.out.join(g.target.name());
         let name = format!(
             "{}-{}-{}",
@@ -204,7 +342,11 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
             g.violation
         );
         println!(
-            "    found after {} states, {} transitions, {:.2} s CPU; witness: {}",
+            "    {}; found after {} states, {} transitions, {:.2} s CPU; witness: {}",
+            match &g.known {
+                Some(id) => format!("in known.toml as {id}"),
+                None => "NOT in known.toml".to_string(),
+            },
             g.found_states,
             g.found_transitions,
             g.found_cpu.as_secs_f64(),
@@ -228,55 +370,47 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
             println!("    promoted: {}", bin.display());
         }
     }
-    let cpu = stats.cpu.as_secs_f64().max(1e-9);
-    println!(
-        "states {}, transitions {}, violating transitions {}, halted {}, depth {} complete{}, {:.1} s wall, {:.1} s CPU, {:.0} states/CPU-s, {:.0} transitions/CPU-s, peak memory {}",
-        stats.states,
-        stats.transitions,
-        stats.violations,
-        stats.halted,
-        stats.depth,
-        stats
-            .incomplete
-            .map_or(String::new(), |d| format!(" (depth {d} stopped by the CPU budget)")),
-        secs,
-        cpu,
-        stats.states as f64 / cpu,
-        stats.transitions as f64 / cpu,
-        mib(peak_rss_kib())
-    );
-    let exhausted = stats.incomplete.is_none() && stats.depth < depth;
+    Ok(written)
+}
+
+/// The last line and the exit code: 1 with root causes, 2 when the budget ended before
+/// the requested depth, else 0 (clean up to the depth reached).
+#[allow(clippy::too_many_arguments)]
+fn verdict(
+    written: usize,
+    settings: Settings,
+    requested: Option<usize>,
+    depth: usize,
+    incomplete: bool,
+    exhausted: bool,
+    scope: &str,
+    out: &std::path::Path,
+) -> Result<u8, Fail> {
     if written > 0 {
         println!(
             "result: {} root cause(s) violate {} on {}; shortest witnesses under {}",
             written,
             settings.invariants,
             settings.revision,
-            args.out.display()
+            out.display()
         );
         return Ok(1);
     }
-    if let (Some(d), Some(_)) = (args.depth, stats.incomplete) {
+    if let (Some(d), true) = (requested, incomplete) {
         return Err(Fail::Usage(format!(
-            "CPU budget ended at depth {} of {d}: no claim beyond depth {}",
-            stats.depth + 1,
-            stats.depth
+            "CPU budget ended at depth {} of {d}: no claim beyond depth {depth}",
+            depth + 1,
         )));
     }
     println!(
-        "result: clean: no violation of {} on {} {}, over the {:?} domain with 1..={} VPs",
+        "result: clean: no violation of {} on {} {}, over {scope}",
         settings.invariants,
         settings.revision,
         if exhausted {
-            format!(
-                "at any depth (every reachable state seen by depth {})",
-                stats.depth
-            )
+            format!("at any depth (every reachable state seen by depth {depth})")
         } else {
-            format!("up to depth {}", stats.depth)
+            format!("up to depth {depth}")
         },
-        args.domain,
-        args.vps
     );
     Ok(0)
 }

@@ -17,6 +17,26 @@ pub struct Root {
     /// Mixed into every fingerprint, so roots that reach the same state under different
     /// operation sets (different targets) are never merged.
     pub salt: u64,
+    /// When the root state and its operations are symmetric under a permutation of VPs
+    /// (`super::symmetry`): the index in `ops` of each operation's image. Of an operation
+    /// and its image, only the first is expanded from a state every operation so far
+    /// left symmetric (the other's subtree is its mirror image).
+    pub mirror: Option<Vec<u16>>,
+}
+
+impl Root {
+    /// Whether operation `o` is expanded after `path` (see [`Root::mirror`]).
+    fn expands(&self, symmetric: bool, o: usize) -> bool {
+        !symmetric || self.mirror.as_ref().is_none_or(|m| m[o] as usize >= o)
+    }
+
+    /// Whether the state after `path` is still symmetric: the root is, and every
+    /// operation on the path is its own image.
+    fn symmetric_after(&self, path: &[u16]) -> bool {
+        self.mirror
+            .as_ref()
+            .is_some_and(|m| path.iter().all(|&o| m[o as usize] == o))
+    }
 }
 
 /// A node: its parent's index in the previous level and the operation that led here.
@@ -150,10 +170,12 @@ pub struct Stats {
 
 pub struct Limits {
     pub depth: usize,
-    /// A budget of this process's CPU time (the search runs on one core, so on a shared
-    /// machine CPU time, not wall time, is what "N minutes on 1 core" means).
+    /// A budget of this process's CPU time, all threads together (on a shared machine CPU
+    /// time, not wall time, is what "N minutes on 1 core" means).
     pub cpu_budget: Option<Duration>,
     pub interval: Duration,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
 }
 
 /// CPU time (user + system) this process has used.
@@ -167,13 +189,166 @@ pub fn cpu_time() -> Duration {
     tv(u.ru_utime) + tv(u.ru_stime)
 }
 
-/// Explore every sequence of at most `limits.depth` operations from every root.
+/// Nodes one worker expands in one go: consecutive nodes share most of their path, so a
+/// worker replays little of it.
+const CHUNK: usize = 256;
+/// Chunks expanded in parallel between two merges into the fingerprint set.
+const BATCH: usize = 64;
+
+/// What expanding one node produced, in operation order.
+enum Event {
+    /// A state not in the fingerprint set when the batch began.
+    Child { fp: u128, op: u16 },
+    /// A violating transition: the whole path (root index first) and its count of
+    /// transitions within the chunk, so the observer sees the same figures as in a
+    /// sequential run.
+    Violation {
+        root: usize,
+        path: Vec<u16>,
+        v: Violation,
+        transitions: u64,
+    },
+}
+
+/// One chunk's expansion: per node (its index in the level), its events.
+#[derive(Default)]
+struct Expanded {
+    nodes: Vec<(u32, Vec<Event>)>,
+    transitions: u64,
+    halted: u64,
+}
+
+/// A worker's replay stack: `stack[k]` is the state after the first k operations of
+/// `cur`, on root `cur_root`.
+struct Worker {
+    fp: Fingerprinter,
+    path: Vec<u16>,
+    stack: Vec<Machine>,
+    cur: Vec<u16>,
+    cur_root: usize,
+}
+
+type Seen = HashSet<u128, BuildHasherDefault<Identity>>;
+
+impl Worker {
+    fn new() -> Self {
+        Self {
+            fp: Fingerprinter::new(),
+            path: Vec::new(),
+            stack: Vec::new(),
+            cur: Vec::new(),
+            cur_root: usize::MAX,
+        }
+    }
+
+    /// Expand nodes `range` of level `d`, dropping children already in `seen`.
+    fn expand(
+        &mut self,
+        roots: &[Root],
+        levels: &[Vec<Node>],
+        d: usize,
+        range: std::ops::Range<usize>,
+        seen: &Seen,
+    ) -> Expanded {
+        let mut out = Expanded::default();
+        for i in range {
+            // The path to node i: walk the parents up to the root.
+            self.path.clear();
+            let mut idx = i;
+            for l in (1..=d).rev() {
+                let n = levels[l][idx];
+                self.path.push(n.op);
+                idx = n.parent as usize;
+            }
+            let root = levels[0][idx].parent as usize;
+            self.path.reverse();
+            let r = &roots[root];
+            // Rebuild the state from the longest prefix shared with the previous node.
+            if root != self.cur_root {
+                self.stack.clear();
+                self.stack.push(r.machine.clone());
+                self.cur.clear();
+                self.cur_root = root;
+            }
+            let common = self
+                .cur
+                .iter()
+                .zip(&self.path)
+                .take_while(|(a, b)| a == b)
+                .count();
+            self.stack.truncate(common + 1);
+            self.cur.truncate(common);
+            for (k, &o) in self.path.iter().enumerate().skip(common) {
+                let mut m = self.stack[k].clone();
+                let v = m.step(k, &r.ops[o as usize], &mut NoHook);
+                debug_assert!(v.is_none(), "a stored node replays to a violation");
+                self.stack.push(m);
+                self.cur.push(o);
+            }
+            let symmetric = r.symmetric_after(&self.path);
+            let state = &self.stack[d];
+            let mut events = Vec::new();
+            for (o, op) in r.ops.iter().enumerate() {
+                if !r.expands(symmetric, o) {
+                    continue;
+                }
+                let mut m = state.clone();
+                out.transitions += 1;
+                if let Some(v) = m.step(d, op, &mut NoHook) {
+                    let mut path = self.path.clone();
+                    path.push(o as u16);
+                    events.push(Event::Violation {
+                        root,
+                        path,
+                        v,
+                        transitions: out.transitions,
+                    });
+                    continue;
+                }
+                if m.halted() {
+                    // The VM went down (a VTL2 assert outside the checked set): the run
+                    // ends here, as in the fuzz targets.
+                    out.halted += 1;
+                    continue;
+                }
+                let fp = self.fp.digest(r.salt, &m);
+                if !seen.contains(&fp) {
+                    events.push(Event::Child { fp, op: o as u16 });
+                }
+            }
+            if !events.is_empty() {
+                out.nodes.push((i as u32, events));
+            }
+        }
+        out
+    }
+}
+
+/// Explore every sequence of at most `limits.depth` operations from every root, on
+/// `limits.threads` threads (0: one per core). Each level is expanded in batches: the
+/// nodes of a batch are expanded in parallel against the fingerprint set as it was when
+/// the batch began, then merged into it in BFS order, so the states kept, the figures and
+/// every observer call are the same whatever the number of threads.
 pub fn search(roots: &[Root], limits: &Limits, obs: &mut impl Observer) -> Stats {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(limits.threads)
+        .build()
+        .expect("a thread pool");
+    search_levels(&pool, roots, limits, obs)
+}
+
+fn search_levels(
+    pool: &rayon::ThreadPool,
+    roots: &[Root],
+    limits: &Limits,
+    obs: &mut impl Observer,
+) -> Stats {
+    use rayon::prelude::*;
     let start = Instant::now();
     let cpu0 = cpu_time();
     let mut stats = Stats::default();
     let mut fp = Fingerprinter::new();
-    let mut seen: HashSet<u128, BuildHasherDefault<Identity>> = HashSet::default();
+    let mut seen = Seen::default();
     let mut levels: Vec<Vec<Node>> = vec![Vec::new()];
     for (i, r) in roots.iter().enumerate() {
         if seen.insert(fp.digest(r.salt, &r.machine)) {
@@ -185,75 +360,57 @@ pub fn search(roots: &[Root], limits: &Limits, obs: &mut impl Observer) -> Stats
     }
     stats.states = seen.len() as u64;
     let mut last_progress = Instant::now();
-    let mut path: Vec<u16> = Vec::new();
-    // `stack[k]` is the state after the first k operations of `cur`, on root `cur_root`.
-    let mut stack: Vec<Machine> = Vec::new();
-    let mut cur: Vec<u16> = Vec::new();
-    let mut cur_root = usize::MAX;
     'levels: for d in 0..limits.depth {
         let mut next = Vec::new();
-        let level = &levels[d];
-        for (i, _) in level.iter().enumerate() {
-            // The path to node i: walk the parents up to the root.
-            path.clear();
-            let mut idx = i;
-            for l in (1..=d).rev() {
-                let n = levels[l][idx];
-                path.push(n.op);
-                idx = n.parent as usize;
-            }
-            let root = levels[0][idx].parent as usize;
-            path.reverse();
-            // Rebuild the state from the longest prefix shared with the previous node.
-            if root != cur_root {
-                stack.clear();
-                stack.push(roots[root].machine.clone());
-                cur.clear();
-                cur_root = root;
-            }
-            let common = cur.iter().zip(&path).take_while(|(a, b)| a == b).count();
-            stack.truncate(common + 1);
-            cur.truncate(common);
-            let ops = &roots[root].ops;
-            for (k, &o) in path.iter().enumerate().skip(common) {
-                let mut m = stack[k].clone();
-                let v = m.step(k, &ops[o as usize], &mut NoHook);
-                debug_assert!(v.is_none(), "a stored node replays to a violation");
-                stack.push(m);
-                cur.push(o);
-            }
-            let state = &stack[d];
-            for (o, op) in ops.iter().enumerate() {
-                let mut m = state.clone();
-                stats.transitions += 1;
-                if let Some(v) = m.step(d, op, &mut NoHook) {
-                    stats.violations += 1;
-                    stats.states = seen.len() as u64;
-                    path.push(o as u16);
-                    obs.violation(root, &path, v, &stats);
-                    path.pop();
-                    continue;
+        let len = levels[d].len();
+        let mut begin = 0;
+        while begin < len {
+            let end = len.min(begin + CHUNK * BATCH);
+            let chunks: Vec<Expanded> = pool.install(|| {
+                (begin..end)
+                    .step_by(CHUNK)
+                    .collect::<Vec<_>>()
+                    .into_par_iter()
+                    .map_init(Worker::new, |w, c| {
+                        w.expand(roots, &levels, d, c..end.min(c + CHUNK), &seen)
+                    })
+                    .collect()
+            });
+            for chunk in chunks {
+                let base = stats.transitions;
+                for (i, events) in chunk.nodes {
+                    for e in events {
+                        match e {
+                            Event::Child { fp, op } => {
+                                if seen.insert(fp) {
+                                    next.push(Node { parent: i, op });
+                                }
+                            }
+                            Event::Violation {
+                                root,
+                                path,
+                                v,
+                                transitions,
+                            } => {
+                                stats.violations += 1;
+                                stats.states = seen.len() as u64;
+                                stats.transitions = base + transitions;
+                                obs.violation(root, &path, v, &stats);
+                            }
+                        }
+                    }
                 }
-                if m.halted() {
-                    // The VM went down (a VTL2 assert outside the checked set): the run
-                    // ends here, as in the fuzz targets.
-                    stats.halted += 1;
-                    continue;
-                }
-                if seen.insert(fp.digest(roots[root].salt, &m)) {
-                    next.push(Node {
-                        parent: i as u32,
-                        op: o as u16,
-                    });
-                }
+                stats.transitions = base + chunk.transitions;
+                stats.halted += chunk.halted;
             }
-            if i % 64 == 0 && last_progress.elapsed() >= limits.interval {
+            begin = end;
+            if last_progress.elapsed() >= limits.interval {
                 last_progress = Instant::now();
                 stats.states = seen.len() as u64;
                 stats.elapsed = start.elapsed();
                 stats.cpu = cpu_time().saturating_sub(cpu0);
-                obs.progress(&stats, i, level.len());
-                if limits.cpu_budget.is_some_and(|b| stats.cpu >= b) {
+                obs.progress(&stats, begin, len);
+                if limits.cpu_budget.is_some_and(|b| stats.cpu >= b) && begin < len {
                     stats.incomplete = Some(d + 1);
                     break 'levels;
                 }

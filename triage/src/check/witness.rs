@@ -14,7 +14,7 @@ use sintfuzz_model::{Config, Op};
 use sintfuzz_targets::codec::{decode, encode};
 use sintfuzz_targets::files::read_input;
 use sintfuzz_targets::signature::signature;
-use sintfuzz_targets::{Invariant, Scenario, Settings, Target, Violation};
+use sintfuzz_targets::{run, Invariant, Scenario, Settings, Target, Violation};
 
 use crate::bucket::{op_label, KnownList};
 use crate::repo_root;
@@ -41,10 +41,67 @@ pub struct Group {
     pub found_states: u64,
     pub found_transitions: u64,
     pub found_cpu: std::time::Duration,
+    /// The root the witness starts from, numbered over the whole unsharded search (a
+    /// merge keeps, of two equally short witnesses, the one an unsharded run finds first).
+    pub root: usize,
+}
+
+impl Group {
+    /// The group of a witness of `target`: its signature, `known.toml` entry and
+    /// violation; `None` if it does not encode or replays clean. Figures are zero.
+    pub fn of(
+        target: Target,
+        scenario: Scenario,
+        settings: Settings,
+        known: &KnownList,
+        root: usize,
+    ) -> Option<Group> {
+        let Ok(bytes) = encode(target, &scenario) else {
+            // Every domain operation encodes in its target (domain::ops checks), so a
+            // path always does; keep going rather than lose the search.
+            eprintln!("sintfuzz check: internal: a witness does not encode; skipped");
+            return None;
+        };
+        let sig = signature(target, settings.revision, settings.invariants, &bytes);
+        let violation = run(target, &bytes, &settings).violation();
+        let (Some(sig), Some(violation)) = (sig, violation) else {
+            eprintln!("sintfuzz check: internal: a witness replays clean; skipped");
+            return None;
+        };
+        let known = known.find(&sig).map(|(_, k)| k);
+        // The shortest of the finding's regression files.
+        let known_len = known.and_then(|k| {
+            k.regressions
+                .iter()
+                .filter_map(|f| {
+                    let data = read_input(&repo_root().join(f)).ok()?;
+                    let t = f.split('/').rev().nth(1)?.parse::<Target>().ok()?;
+                    Some(decode(t, &data).ops.len())
+                })
+                .min()
+        });
+        Some(Group {
+            key: sig.to_string(),
+            known: known.map(|k| k.id.clone()),
+            invariant: violation.invariant,
+            target,
+            scenario,
+            bytes,
+            violation,
+            known_len,
+            label_sets: 1,
+            found_states: 0,
+            found_transitions: 0,
+            found_cpu: std::time::Duration::ZERO,
+            root,
+        })
+    }
 }
 
 /// Per root: what the observer needs to turn a path into a scenario.
 pub struct RootInfo {
+    /// The root's number over the whole unsharded search.
+    pub index: usize,
     pub target: Target,
     pub config: Config,
     pub ops: Vec<Op>,
@@ -53,9 +110,16 @@ pub struct RootInfo {
 }
 
 impl RootInfo {
-    pub fn new(target: Target, config: Config, ops: Vec<Op>, interner: &mut Interner) -> Self {
+    pub fn new(
+        index: usize,
+        target: Target,
+        config: Config,
+        ops: Vec<Op>,
+        interner: &mut Interner,
+    ) -> Self {
         let labels = ops.iter().map(|o| interner.bit(&op_label(o))).collect();
         Self {
+            index,
             target,
             config,
             ops,
@@ -99,59 +163,24 @@ impl<'a> Groups<'a> {
         }
     }
 
-    fn classify(&mut self, root: usize, path: &[u16], v: Violation, stats: &search::Stats) {
+    fn classify(&mut self, root: usize, path: &[u16], stats: &search::Stats) {
         let r = &self.roots[root];
         let scenario = Scenario {
             config: r.config,
             ops: path.iter().map(|&o| r.ops[o as usize]).collect(),
         };
-        let Ok(bytes) = encode(r.target, &scenario) else {
-            // Every domain operation encodes in its target (domain::ops checks), so a
-            // path always does; keep going rather than lose the search.
-            eprintln!("sintfuzz check: internal: a witness does not encode; skipped");
+        let Some(mut g) = Group::of(r.target, scenario, self.settings, self.known, r.index) else {
             return;
         };
-        let Some(sig) = signature(
-            r.target,
-            self.settings.revision,
-            self.settings.invariants,
-            &bytes,
-        ) else {
-            eprintln!("sintfuzz check: internal: a witness replays clean; skipped");
-            return;
-        };
-        let key = sig.to_string();
-        let known = self.known.find(&sig).map(|(_, k)| k);
-        if let Some(&g) = self.index.get(&key) {
-            self.groups[g].label_sets += 1;
+        if let Some(&i) = self.index.get(&g.key) {
+            self.groups[i].label_sets += 1;
             return;
         }
-        // The shortest of the finding's regression files.
-        let known_len = known.and_then(|k| {
-            k.regressions
-                .iter()
-                .filter_map(|f| {
-                    let data = read_input(&repo_root().join(f)).ok()?;
-                    let t = f.split('/').rev().nth(1)?.parse::<Target>().ok()?;
-                    Some(decode(t, &data).ops.len())
-                })
-                .min()
-        });
-        self.index.insert(key.clone(), self.groups.len());
-        self.groups.push(Group {
-            key,
-            known: known.map(|k| k.id.clone()),
-            invariant: v.invariant,
-            target: r.target,
-            scenario,
-            bytes,
-            violation: v,
-            known_len,
-            label_sets: 1,
-            found_states: stats.states,
-            found_transitions: stats.transitions,
-            found_cpu: search::cpu_time().saturating_sub(self.cpu0),
-        });
+        g.found_states = stats.states;
+        g.found_transitions = stats.transitions;
+        g.found_cpu = search::cpu_time().saturating_sub(self.cpu0);
+        self.index.insert(g.key.clone(), self.groups.len());
+        self.groups.push(g);
     }
 }
 
@@ -164,7 +193,7 @@ impl search::Observer for Groups<'_> {
             .classified
             .insert((v.invariant, labels, last.trailing_zeros() as u16))
         {
-            self.classify(root, path, v, stats);
+            self.classify(root, path, stats);
         }
     }
 

@@ -1,0 +1,220 @@
+//! `sintfuzz check`'s reductions and parallel search against the plain search, on bounds
+//! where both finish, for every revision: the same verdict, the same root causes, each
+//! with a witness of the same (shortest) length; the same witnesses whatever the number
+//! of threads; and shards merged into the verdict of one unsharded run.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sintfuzz_model::Revision;
+use sintfuzz_targets::codec::decode;
+use sintfuzz_targets::Target;
+
+/// Two VP-symmetric scopes (two VPs, no #384 redirection) and their one-VP twins, one
+/// with the relay (channels, #1162's ground), one without but with VTL1 (#1275's and
+/// SF-001's), each with a depth a debug build explores in seconds.
+const SCOPES: [(&str, &str); 2] = [
+    (
+        "isolation=snp,relay=on,era=modern,vtl1=off,redirect=off,mirror=on",
+        "3",
+    ),
+    (
+        "isolation=tdx-offload,relay=off,vtl1=on,redirect=off,mirror=off",
+        "2",
+    ),
+];
+
+/// A run's result: exit code, then (shard result JSON) its figures and root causes.
+struct Run {
+    code: i32,
+    states: u64,
+    transitions: u64,
+    /// root cause -> (witness length, witness hex)
+    causes: BTreeMap<String, (usize, String)>,
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sintfuzz-reduce-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn sintfuzz(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sintfuzz"))
+        .arg("check")
+        .args(args)
+        .args(["--progress", "600"])
+        .current_dir(common::root())
+        .output()
+        .expect("runs")
+}
+
+fn read(out: &Path, code: i32) -> Run {
+    let text = std::fs::read_to_string(out.join("result.json")).expect("result.json");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut causes = BTreeMap::new();
+    for g in v["groups"].as_array().unwrap() {
+        let hex = g["witness"].as_str().unwrap();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let target: Target = g["target"].as_str().unwrap().parse().unwrap();
+        let len = decode(target, &bytes).ops.len();
+        causes.insert(
+            g["key"].as_str().unwrap().to_string(),
+            (len, hex.to_string()),
+        );
+    }
+    Run {
+        code,
+        states: v["states"].as_u64().unwrap(),
+        transitions: v["transitions"].as_u64().unwrap(),
+        causes,
+    }
+}
+
+/// `sintfuzz check` on one scope as shard 1/1 (so it writes result.json).
+fn check(revision: Revision, (scope, depth): (&str, &str), extra: &[&str], name: &str) -> Run {
+    let out = tmp(name);
+    let mut args = vec![
+        "--revision",
+        revision.name(),
+        "--invariants",
+        "strict",
+        "--vps",
+        "2",
+        "--depth",
+        depth,
+        "--config",
+        scope,
+        "--shard",
+        "1/1",
+        "--out",
+    ];
+    let o = out.to_str().unwrap();
+    args.push(o);
+    args.extend(extra);
+    let r = sintfuzz(&args);
+    let code = r.status.code().unwrap();
+    assert!(
+        code == 0 || code == 1,
+        "{args:?}: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let run = read(&out, code);
+    let _ = std::fs::remove_dir_all(&out);
+    run
+}
+
+#[test]
+fn vp_symmetry_keeps_every_root_cause_at_its_shortest_length_on_every_revision() {
+    let mut found = 0;
+    let mut saved = false;
+    for (s, &scope) in SCOPES.iter().enumerate() {
+        for r in Revision::ALL {
+            let full = check(r, scope, &["--no-symmetry"], &format!("full-{s}-{r}"));
+            let reduced = check(r, scope, &[], &format!("sym-{s}-{r}"));
+            assert_eq!(reduced.code, full.code, "{r} {scope:?}");
+            let lengths = |run: &Run| -> BTreeMap<String, usize> {
+                run.causes.iter().map(|(k, v)| (k.clone(), v.0)).collect()
+            };
+            assert_eq!(lengths(&reduced), lengths(&full), "{r} {scope:?}");
+            assert!(reduced.states <= full.states && reduced.transitions <= full.transitions);
+            saved |= reduced.transitions < full.transitions;
+            found += full.causes.len();
+        }
+    }
+    // The comparison means something: root causes were found and work was saved.
+    assert!(found > 0);
+    assert!(saved);
+}
+
+#[test]
+fn the_same_witnesses_whatever_the_number_of_threads() {
+    let r = Revision::ProxyBit;
+    let one = check(r, SCOPES[0], &["--threads", "1"], "t1");
+    let two = check(r, SCOPES[0], &["--threads", "2"], "t2");
+    let three = check(r, SCOPES[0], &["--threads", "3"], "t3");
+    assert!(!one.causes.is_empty());
+    for other in [&two, &three] {
+        assert_eq!(other.causes, one.causes);
+        assert_eq!(
+            (other.code, other.states, other.transitions),
+            (one.code, one.states, one.transitions)
+        );
+    }
+}
+
+#[test]
+fn merged_shards_give_the_unsharded_verdict_and_root_causes() {
+    for (r, (scope, depth)) in [
+        (Revision::ProxyBit, SCOPES[0]),
+        (Revision::Head, SCOPES[1]),
+        (Revision::Proposed, SCOPES[1]),
+    ] {
+        let whole = check(r, (scope, depth), &[], &format!("whole-{r}"));
+        let dirs: Vec<PathBuf> = (1..=3).map(|i| tmp(&format!("shard-{r}-{i}"))).collect();
+        for (i, dir) in dirs.iter().enumerate() {
+            let shard = format!("{}/3", i + 1);
+            let o = sintfuzz(&[
+                "--revision",
+                r.name(),
+                "--invariants",
+                "strict",
+                "--vps",
+                "2",
+                "--depth",
+                depth,
+                "--config",
+                scope,
+                "--shard",
+                &shard,
+                "--out",
+                dir.to_str().unwrap(),
+            ]);
+            assert!(matches!(o.status.code(), Some(0 | 1)));
+        }
+        let merged_out = tmp(&format!("merged-{r}"));
+        let mut args = vec!["--out", merged_out.to_str().unwrap(), "--merge"];
+        args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+        let o = sintfuzz(&args);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(whole.code), "{r}: {stdout}");
+        // Every root cause once, with the witness the unsharded run wrote.
+        for (key, (len, _)) in &whole.causes {
+            assert_eq!(
+                stdout.matches(&format!("] {key}: {len} ops")).count(),
+                1,
+                "{r} {key}: {stdout}"
+            );
+        }
+        assert_eq!(
+            stdout.matches("known.toml").count(),
+            whole.causes.len(),
+            "{stdout}"
+        );
+        let sum: u64 = dirs.iter().map(|d| read(d, 0).states).sum();
+        assert_eq!(
+            sum, whole.states,
+            "shards split the roots, and roots share no state"
+        );
+        // A missing shard is an error, not a verdict.
+        let o = sintfuzz(&[
+            "--out",
+            merged_out.to_str().unwrap(),
+            "--merge",
+            dirs[0].to_str().unwrap(),
+            dirs[2].to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("shard 2/3 is missing"), "{err}");
+        for d in dirs.iter().chain([&merged_out]) {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
