@@ -47,6 +47,14 @@ pub fn retarget(vp: u8, vtl: Vtl, device: u8, vector: u32, targets: u8) -> Op {
     })
 }
 
+/// A malicious host asserts `vector` on `vp` (the single-vector form).
+pub fn host_assert(vp: u8, vector: u32) -> Op {
+    Op::HostAssert(HostAssert {
+        vp,
+        assert: ProxyAssert::Single(vector),
+    })
+}
+
 pub fn open(slot: u8, target_vp: u32) -> Op {
     Op::OpenChannel(OpenChannel {
         slot,
@@ -88,7 +96,8 @@ fn relay_setup(sint_write: Op, vp: u8) -> Vec<Op> {
     ]
 }
 
-/// The witnesses of the historical and residual defects (one per finding).
+/// The witnesses of the historical and residual defects (one per finding). A table, one
+/// entry per witness, so it is as long as the list of defects.
 pub fn witnesses() -> Vec<Named> {
     let vtl1 = Config {
         vtl1_enabled: true,
@@ -101,10 +110,7 @@ pub fn witnesses() -> Vec<Named> {
             scenario: Scenario {
                 config: config(1, true),
                 ops: vec![
-                    Op::HostAssert(HostAssert {
-                        vp: 0,
-                        assert: ProxyAssert::Single(0x40),
-                    }),
+                    host_assert(0, 0x40),
                     Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
@@ -117,10 +123,7 @@ pub fn witnesses() -> Vec<Named> {
             scenario: Scenario {
                 config: config(1, true),
                 ops: vec![
-                    Op::HostAssert(HostAssert {
-                        vp: 0,
-                        assert: ProxyAssert::Single(sintfuzz_model::VTL2_VECTOR as u32),
-                    }),
+                    host_assert(0, sintfuzz_model::VTL2_VECTOR as u32),
                     Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
@@ -202,10 +205,7 @@ pub fn witnesses() -> Vec<Named> {
                 config: config(1, true),
                 ops: vec![
                     retarget(0, Vtl0, 0, 0x130, 1),
-                    Op::HostAssert(HostAssert {
-                        vp: 0,
-                        assert: ProxyAssert::Single(0x30),
-                    }),
+                    host_assert(0, 0x30),
                     Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
@@ -220,10 +220,7 @@ pub fn witnesses() -> Vec<Named> {
                 ops: vec![
                     wr_sint(0, Vtl0, 2, Sint::unmasked(V, false)),
                     set_reg_sint(0, Vtl0, Vtl0, 2, Sint::from_bits(Sint::MASKED | V as u64)),
-                    Op::HostAssert(HostAssert {
-                        vp: 0,
-                        assert: ProxyAssert::Single(V as u32),
-                    }),
+                    host_assert(0, V as u32),
                     Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
@@ -252,10 +249,7 @@ pub fn witnesses() -> Vec<Named> {
                 config: config(1, true),
                 ops: vec![
                     wr_sint(0, Vtl0, 3, Sint::unmasked(0x44, false)),
-                    Op::HostAssert(HostAssert {
-                        vp: 0,
-                        assert: ProxyAssert::Single(0x44),
-                    }),
+                    host_assert(0, 0x44),
                     Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
@@ -273,10 +267,7 @@ pub fn witnesses() -> Vec<Named> {
                 },
                 ops: vec![
                     wr_sint(0, Vtl0, 2, Sint::unmasked(0x05, false)),
-                    Op::HostAssert(HostAssert {
-                        vp: 0,
-                        assert: ProxyAssert::Single(0x05),
-                    }),
+                    host_assert(0, 0x05),
                     Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
@@ -296,10 +287,7 @@ pub fn witnesses() -> Vec<Named> {
                         msr: msr::SCONTROL,
                         value: 0,
                     }),
-                    Op::HostAssert(HostAssert {
-                        vp: 0,
-                        assert: ProxyAssert::Single(V as u32),
-                    }),
+                    host_assert(0, V as u32),
                     Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
@@ -314,10 +302,7 @@ pub fn witnesses() -> Vec<Named> {
                 ops: vec![
                     retarget(0, Vtl0, 0, 0x40, 1),
                     retarget(0, Vtl0, 0, 0x41, 1),
-                    Op::HostAssert(HostAssert {
-                        vp: 0,
-                        assert: ProxyAssert::Single(0x40),
-                    }),
+                    host_assert(0, 0x40),
                     Op::RunVp(RunVp { vp: 0 }),
                 ],
             },
@@ -357,15 +342,6 @@ pub fn seeds() -> Vec<Named> {
     for (isolation, iso) in [(Isolation::Snp, "snp"), (Isolation::Tdx, "tdx")] {
         for vps in [1u8, 4] {
             for relay in [true, false] {
-                let config = Config {
-                    vp_count: vps,
-                    isolation,
-                    vmbus_relay: relay,
-                    tdx_offload: isolation == Isolation::Tdx,
-                    vtl1_enabled: false,
-                    era: VmbusEra::Modern,
-                    ..Config::default()
-                };
                 let name = |n: &str| -> &'static str {
                     Box::leak(
                         format!(
@@ -375,146 +351,169 @@ pub fn seeds() -> Vec<Named> {
                         .into_boxed_str(),
                     )
                 };
-                // Boot: every VP enables its synic and programs SINT2 the way the guest
-                // does for its VMBus: no proxy bit with the relay (VTL2 is the server),
-                // proxy bit without it (the host is). Both synics get the same value.
-                let sint2 = Sint::unmasked(0x2f, !relay);
-                let mut boot = Vec::new();
-                for vp in 0..vps {
-                    boot.push(Op::WrMsr(WrMsr {
-                        vp,
-                        vtl: Vtl0,
-                        msr: msr::SCONTROL,
-                        value: 1,
-                    }));
-                    boot.push(Op::UntrustedWrMsr(UntrustedWrMsr {
-                        vp,
-                        msr: msr::SINT0 + 2,
-                        value: sint2.into_bits(),
-                    }));
-                    boot.push(wr_sint(vp, Vtl0, 2, sint2));
-                }
-                let last = vps - 1;
-                let mut life = boot.clone();
-                if relay {
-                    // No host signal: with SINT2 set, a signal here would be the #1162
-                    // witness on `proxy-bit`, and seeds must not be witnesses.
-                    life.extend([
-                        Op::HostOffer(HostOffer { slot: 0 }),
-                        Op::HostOffer(HostOffer { slot: 1 }),
-                        open(0, 0),
-                        open(1, last as u32),
-                        Op::ModifyChannel(ModifyChannel {
-                            slot: 1,
-                            target_vp: 0,
-                        }),
-                        Op::RunVp(RunVp { vp: 0 }),
-                        Op::RunVp(RunVp { vp: last }),
-                        Op::GuestAck(GuestAck { vp: 0, vtl: Vtl0 }),
-                        Op::CloseChannel(CloseChannel { slot: 1 }),
-                        Op::RunVp(RunVp { vp: 0 }),
-                    ]);
-                } else {
-                    life.extend([
-                        Op::HostSignalSint(HostSignalSint { vp: 0, sint: 2 }),
-                        Op::HostSignalSint(HostSignalSint { vp: last, sint: 2 }),
-                        Op::RunVp(RunVp { vp: 0 }),
-                        Op::RunVp(RunVp { vp: last }),
-                    ]);
-                }
-                out.push(Named {
-                    name: name("vmbus-life"),
-                    target: Target::RelayLifecycle,
-                    scenario: Scenario {
-                        config,
-                        ops: life.clone(),
-                    },
-                    about: "boot, SINT2 setup, offers, opens, acks, a modify, a close",
-                    finding: "",
-                });
-                // A device retargeted to its own VP (no cross-VP window), then used.
-                let mut dev = boot.clone();
-                dev.extend([
-                    retarget(last, Vtl0, 1, 0x41, 1 << last),
-                    Op::HostDeviceInterrupt(HostDeviceInterrupt { device: 1, pick: 0 }),
-                    Op::RunVp(RunVp { vp: last }),
-                ]);
-                for target in [Target::ProxyFilter, Target::RelayLifecycle] {
-                    out.push(Named {
-                        name: name(&format!("device-{}", target.name())),
-                        target,
-                        scenario: Scenario {
-                            config,
-                            ops: dev.clone(),
-                        },
-                        about: "a device retargeted on its own VP, then an interrupt",
-                        finding: "",
-                    });
-                }
-                // Register traffic: reads, a timer SINT, EOM, SIMP/SIEFP pages.
-                let mut regs = boot.clone();
-                regs.extend([
-                    Op::WrMsr(WrMsr {
-                        vp: 0,
-                        vtl: Vtl0,
-                        msr: msr::SIMP,
-                        value: 0x1000 | 1,
-                    }),
-                    Op::WrMsr(WrMsr {
-                        vp: 0,
-                        vtl: Vtl0,
-                        msr: msr::SIEFP,
-                        value: 0x2000 | 1,
-                    }),
-                    Op::RdMsr(RdMsr {
-                        vp: 0,
-                        vtl: Vtl0,
-                        msr: msr::SINT0 + 2,
-                    }),
-                    Op::RdMsr(RdMsr {
-                        vp: 0,
-                        vtl: Vtl0,
-                        msr: msr::SVERSION,
-                    }),
-                    Op::WrMsr(WrMsr {
-                        vp: 0,
-                        vtl: Vtl0,
-                        msr: msr::EOM,
-                        value: 0,
-                    }),
-                    Op::RunVp(RunVp { vp: 0 }),
-                ]);
-                out.push(Named {
-                    name: name("registers"),
-                    target: Target::SynicMsr,
-                    scenario: Scenario {
-                        config,
-                        ops: regs.clone(),
-                    },
-                    about: "SCONTROL, SINT2, SIMP, SIEFP, EOM writes and reads",
-                    finding: "",
-                });
-                // Everything at once for `all_ops`: channel life, a device, register
-                // traffic, and a host assert of the VMBus vector the guest entitled.
-                let mut mixed = life.clone();
-                mixed.extend_from_slice(&dev[boot.len()..]);
-                mixed.extend_from_slice(&regs[boot.len()..]);
-                mixed.extend([
-                    Op::HostAssert(HostAssert {
-                        vp: 0,
-                        assert: ProxyAssert::Single(0x2f),
-                    }),
-                    Op::RunVp(RunVp { vp: 0 }),
-                ]);
-                out.push(Named {
-                    name: name("mixed"),
-                    target: Target::AllOps,
-                    scenario: Scenario { config, ops: mixed },
-                    about: "channel life, a device, register traffic, an entitled host assert",
-                    finding: "",
-                });
+                out.extend(seeds_of(seed_config(isolation, vps, relay), name));
             }
         }
     }
     out
+}
+
+/// The config of one point of the seed grid.
+fn seed_config(isolation: Isolation, vps: u8, relay: bool) -> Config {
+    Config {
+        vp_count: vps,
+        isolation,
+        vmbus_relay: relay,
+        tdx_offload: isolation == Isolation::Tdx,
+        vtl1_enabled: false,
+        era: VmbusEra::Modern,
+        ..Config::default()
+    }
+}
+
+/// The seeds of one config, each named by `name` from its kind of guest life.
+fn seeds_of(config: Config, name: impl Fn(&str) -> &'static str) -> Vec<Named> {
+    let seed = |name, target, ops, about| Named {
+        name,
+        target,
+        scenario: Scenario { config, ops },
+        about,
+        finding: "",
+    };
+    let boot = boot(config);
+    let life = [boot.clone(), channel_life(config)].concat();
+    let device = device_use(config);
+    let registers = register_traffic();
+    let mut out = vec![seed(
+        name("vmbus-life"),
+        Target::RelayLifecycle,
+        life.clone(),
+        "boot, SINT2 setup, offers, opens, acks, a modify, a close",
+    )];
+    for target in [Target::ProxyFilter, Target::RelayLifecycle] {
+        out.push(seed(
+            name(&format!("device-{}", target.name())),
+            target,
+            [boot.clone(), device.clone()].concat(),
+            "a device retargeted on its own VP, then an interrupt",
+        ));
+    }
+    out.push(seed(
+        name("registers"),
+        Target::SynicMsr,
+        [boot, registers.clone()].concat(),
+        "SCONTROL, SINT2, SIMP, SIEFP, EOM writes and reads",
+    ));
+    // Everything at once for `all_ops`: channel life, a device, register traffic, and a
+    // host assert of the VMBus vector the guest entitled.
+    let mixed = [
+        life,
+        device,
+        registers,
+        vec![host_assert(0, 0x2f), Op::RunVp(RunVp { vp: 0 })],
+    ];
+    out.push(seed(
+        name("mixed"),
+        Target::AllOps,
+        mixed.concat(),
+        "channel life, a device, register traffic, an entitled host assert",
+    ));
+    out
+}
+
+/// The SINT2 value the guest programs for its VMBus: no proxy bit with the relay (VTL2 is
+/// the server), proxy bit without it (the host is).
+fn vmbus_sint(config: Config) -> Sint {
+    Sint::unmasked(0x2f, !config.vmbus_relay)
+}
+
+/// Boot: every VP enables its synic and programs SINT2 ([`vmbus_sint`]); both synics get
+/// the same value.
+fn boot(config: Config) -> Vec<Op> {
+    let sint2 = vmbus_sint(config);
+    let mut boot = Vec::new();
+    for vp in 0..config.vp_count {
+        boot.push(Op::WrMsr(WrMsr {
+            vp,
+            vtl: Vtl0,
+            msr: msr::SCONTROL,
+            value: 1,
+        }));
+        boot.push(Op::UntrustedWrMsr(UntrustedWrMsr {
+            vp,
+            msr: msr::SINT0 + 2,
+            value: sint2.into_bits(),
+        }));
+        boot.push(wr_sint(vp, Vtl0, 2, sint2));
+    }
+    boot
+}
+
+/// After boot: with the relay, offers, opens, a modify, runs, an ack and a close; without
+/// it, host signals on SINT2 and runs.
+fn channel_life(config: Config) -> Vec<Op> {
+    let last = config.vp_count - 1;
+    if config.vmbus_relay {
+        // No host signal: with SINT2 set, a signal here would be the #1162 witness on
+        // `proxy-bit`, and seeds must not be witnesses.
+        vec![
+            Op::HostOffer(HostOffer { slot: 0 }),
+            Op::HostOffer(HostOffer { slot: 1 }),
+            open(0, 0),
+            open(1, last as u32),
+            Op::ModifyChannel(ModifyChannel {
+                slot: 1,
+                target_vp: 0,
+            }),
+            Op::RunVp(RunVp { vp: 0 }),
+            Op::RunVp(RunVp { vp: last }),
+            Op::GuestAck(GuestAck { vp: 0, vtl: Vtl0 }),
+            Op::CloseChannel(CloseChannel { slot: 1 }),
+            Op::RunVp(RunVp { vp: 0 }),
+        ]
+    } else {
+        vec![
+            Op::HostSignalSint(HostSignalSint { vp: 0, sint: 2 }),
+            Op::HostSignalSint(HostSignalSint { vp: last, sint: 2 }),
+            Op::RunVp(RunVp { vp: 0 }),
+            Op::RunVp(RunVp { vp: last }),
+        ]
+    }
+}
+
+/// A device retargeted to its own VP (no cross-VP window), then used.
+fn device_use(config: Config) -> Vec<Op> {
+    let last = config.vp_count - 1;
+    vec![
+        retarget(last, Vtl0, 1, 0x41, 1 << last),
+        Op::HostDeviceInterrupt(HostDeviceInterrupt { device: 1, pick: 0 }),
+        Op::RunVp(RunVp { vp: last }),
+    ]
+}
+
+/// Register traffic: reads, SIMP/SIEFP pages, EOM.
+fn register_traffic() -> Vec<Op> {
+    let wr = |msr, value| {
+        Op::WrMsr(WrMsr {
+            vp: 0,
+            vtl: Vtl0,
+            msr,
+            value,
+        })
+    };
+    let rd = |msr| {
+        Op::RdMsr(RdMsr {
+            vp: 0,
+            vtl: Vtl0,
+            msr,
+        })
+    };
+    vec![
+        wr(msr::SIMP, 0x1000 | 1),
+        wr(msr::SIEFP, 0x2000 | 1),
+        rd(msr::SINT0 + 2),
+        rd(msr::SVERSION),
+        wr(msr::EOM, 0),
+        Op::RunVp(RunVp { vp: 0 }),
+    ]
 }
