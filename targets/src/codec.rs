@@ -501,6 +501,10 @@ fn sint_reg(n: u32) -> u8 {
 /// Run `kind`'s fields through `f`, starting from `op` (the reader passes any op and
 /// gets the decoded one back; the writer passes the op to encode and learns whether
 /// this kind reproduces it exactly).
+///
+/// A table, one arm per kind, so it is as long as the list of kinds: each kind's bytes
+/// are described in this one place, and it stays one `match` so that a constant `kind`
+/// (each arm of `Kind::specialize`) folds it to that kind's fields.
 #[inline(always)]
 fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
     use Vtl::Vtl0;
@@ -661,14 +665,20 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
             f.vtl(&mut vtl);
             Op::GuestAck(GuestAck { vp, vtl })
         }
-        (Kind::HostOffer, op) => {
-            let mut slot = if let Op::HostOffer(HostOffer { slot }) = op {
-                slot
-            } else {
-                0
+        // The operations whose one field is a channel slot.
+        (Kind::HostOffer | Kind::CloseChannel | Kind::HostSignalChannel, op) => {
+            let mut slot = match op {
+                Op::HostOffer(HostOffer { slot })
+                | Op::CloseChannel(CloseChannel { slot })
+                | Op::HostSignalChannel(HostSignalChannel { slot }) => slot,
+                _ => 0,
             };
             f.modulo(&mut slot, MAX_CHANNELS as u8);
-            Op::HostOffer(HostOffer { slot })
+            match kind {
+                Kind::HostOffer => Op::HostOffer(HostOffer { slot }),
+                Kind::CloseChannel => Op::CloseChannel(CloseChannel { slot }),
+                _ => Op::HostSignalChannel(HostSignalChannel { slot }),
+            }
         }
         (Kind::OpenChannel, op) => {
             let (mut slot, mut target_vp, mut event_flag) = match op {
@@ -687,15 +697,6 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
                 target_vp,
                 event_flag,
             })
-        }
-        (Kind::CloseChannel, op) => {
-            let mut slot = if let Op::CloseChannel(CloseChannel { slot }) = op {
-                slot
-            } else {
-                0
-            };
-            f.modulo(&mut slot, MAX_CHANNELS as u8);
-            Op::CloseChannel(CloseChannel { slot })
         }
         (Kind::ModifyChannel, op) => {
             let (mut slot, mut target_vp) = match op {
@@ -717,14 +718,6 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
             Op::ModifyConnection(ModifyConnection {
                 use_interrupt_page: page,
             })
-        }
-        (Kind::HostSignalChannel, op) => {
-            let mut slot = match op {
-                Op::HostSignalChannel(HostSignalChannel { slot }) => slot,
-                _ => 0,
-            };
-            f.modulo(&mut slot, MAX_CHANNELS as u8);
-            Op::HostSignalChannel(HostSignalChannel { slot })
         }
         (Kind::HostSignalSint, op) => {
             let (mut vp, mut sint) = match op {
