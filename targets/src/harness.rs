@@ -134,14 +134,7 @@ pub fn run_hooked(
     settings: &Settings,
     hook: &mut impl StepHook,
 ) -> Outcome {
-    run_policy_hooked(
-        target,
-        data,
-        settings.revision,
-        settings.revision.policy(),
-        settings.invariants,
-        hook,
-    )
+    run_settings(target, data, settings, hook).0
 }
 
 /// [`run_hooked`] on a model of `revision` that behaves as `policy` says (one policy
@@ -160,14 +153,19 @@ pub fn run_policy_hooked(
 /// [`run`] with the oracle's count of judged deliveries and skips (`sintfuzz bench`, the
 /// campaign report, the skip-share test).
 pub fn run_skips(target: Target, data: &[u8], settings: &Settings) -> (Outcome, Skips) {
-    run_counted(
-        target,
-        data,
-        settings.revision,
-        settings.revision.policy(),
-        settings.invariants,
-        &mut NoHook,
-    )
+    run_settings(target, data, settings, &mut NoHook)
+}
+
+/// [`run_counted`] on `settings`' revision with its own policy.
+fn run_settings(
+    target: Target,
+    data: &[u8],
+    settings: &Settings,
+    hook: &mut impl StepHook,
+) -> (Outcome, Skips) {
+    let revision = settings.revision;
+    let policy = revision.policy();
+    run_counted(target, data, revision, policy, settings.invariants, hook)
 }
 
 fn run_counted(
