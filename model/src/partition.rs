@@ -208,58 +208,23 @@ impl Partition {
             }) => self.wrmsr(vp, vtl, msr, value, obs),
             Op::RdMsr(RdMsr { vp, vtl, msr }) => self.rdmsr(vp, vtl, msr),
             Op::SetVpRegister(r) => self.set_vp_register(&r, obs),
-            Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => self.vp_index(vp).map(|i| {
-                // TDX `write_tdvmcall_msr` / the SNP hypervisor behind the GHCB; the
-                // guest sees no status here.
-                let _ = self.vps[i].untrusted.write_msr(msr, value);
-                OpResult::Done
-            }),
+            Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => {
+                self.untrusted_wrmsr(vp, msr, value)
+            }
             Op::Retarget(r) => self.retarget(&r, obs),
-            Op::SetApic(SetApic {
-                vp,
-                vtl,
-                hw_enabled,
-                sw_enabled,
-            }) => self.guest(vp, vtl).map(|(i, v)| {
-                let apic = &mut self.vps[i].apic[v];
-                apic.hw_enabled = hw_enabled;
-                // `LocalApic::set_apic_base` (`vmm_core/virt_support_apic/src/lib.rs`): clearing
-                // the global enable resets the registers, SVR included, and a disabled APIC's
-                // registers cannot be written: no software enable without the hardware one.
-                apic.sw_enabled = sw_enabled && hw_enabled;
-                OpResult::Done
-            }),
-            Op::GuestAck(GuestAck { vp, vtl }) => self.guest(vp, vtl).map(|(i, v)| {
-                let vp = &mut self.vps[i];
-                vp.apic[v].irr = VectorSet::EMPTY;
-                vp.apic[v].auto_eoi = VectorSet::EMPTY;
-                vp.synic[v].clear_flags();
-                if v == 0 {
-                    vp.untrusted.clear_flags();
-                }
-                OpResult::Done
-            }),
+            Op::SetApic(a) => self.set_apic(&a),
+            Op::GuestAck(GuestAck { vp, vtl }) => self.guest_ack(vp, vtl),
             Op::OpenChannel(OpenChannel {
                 slot,
                 target_vp,
                 event_flag,
             }) => self.open_channel(slot, target_vp, event_flag),
-            Op::CloseChannel(CloseChannel { slot }) => self.channel(slot, true).map(|c| {
-                // Client `Close` RPC, errors ignored; the relay drops its InterruptRelay.
-                self.channels[c].open = false;
-                OpResult::Done
-            }),
+            Op::CloseChannel(CloseChannel { slot }) => self.close_channel(slot),
             Op::ModifyChannel(ModifyChannel { slot, target_vp }) => {
                 self.modify_channel(slot, target_vp)
             }
             Op::ModifyConnection(ModifyConnection { use_interrupt_page }) => {
-                self.relay().map(|()| {
-                    // `RelayTask::handle_modify`; the server accepts an interrupt page only
-                    // for pre-Win8 versions, so a modern guest always ends up `false`.
-                    self.use_interrupt_relay =
-                        use_interrupt_page && self.config.era == VmbusEra::PreWin8;
-                    OpResult::Done
-                })
+                self.modify_connection(use_interrupt_page)
             }
             Op::HostOffer(HostOffer { slot }) => self.host_offer(slot),
             Op::HostSignalChannel(HostSignalChannel { slot }) => {
@@ -271,22 +236,89 @@ impl Partition {
             Op::HostDeviceInterrupt(HostDeviceInterrupt { device, pick }) => {
                 self.host_device_interrupt(device, pick, obs)
             }
-            Op::HostAssert(HostAssert { vp, assert }) => self.vp_index(vp).map(|i| {
-                let bits = match assert {
-                    ProxyAssert::Multi(bits) => bits,
-                    // The kernel masks the single-vector form to 8 bits.
-                    ProxyAssert::Single(v) => VectorSet::single((v & 0xff) as u8),
-                };
-                self.proxy_interrupt(i, bits, obs);
-                OpResult::Done
-            }),
+            Op::HostAssert(HostAssert { vp, assert }) => self.host_assert(vp, assert, obs),
             Op::RunVp(RunVp { vp }) => self.vp_index(vp).map(|i| self.run_vp(i, obs)),
-            Op::HostPostMessage(HostPostMessage { vp }) => self.vp_index(vp).map(|i| {
-                self.post_message(i, Vtl::Vtl0, VMBUS_SINT);
-                OpResult::Done
-            }),
+            Op::HostPostMessage(HostPostMessage { vp }) => self.host_post_message(vp),
         };
         r.unwrap_or_else(OpResult::Refused)
+    }
+
+    /// The guest's untrusted-synic write: TDX `write_tdvmcall_msr` / the SNP hypervisor
+    /// behind the GHCB; the guest sees no status here.
+    #[inline(always)]
+    fn untrusted_wrmsr(&mut self, vp: u8, msr: u32, value: u64) -> Result<OpResult, Refusal> {
+        let i = self.vp_index(vp)?;
+        let _ = self.vps[i].untrusted.write_msr(msr, value);
+        Ok(OpResult::Done)
+    }
+
+    /// `LocalApic::set_apic_base` (`vmm_core/virt_support_apic/src/lib.rs`): clearing the
+    /// global enable resets the registers, SVR included, and a disabled APIC's registers
+    /// cannot be written: no software enable without the hardware one.
+    #[inline(always)]
+    fn set_apic(&mut self, a: &SetApic) -> Result<OpResult, Refusal> {
+        let (i, v) = self.guest(a.vp, a.vtl)?;
+        let apic = &mut self.vps[i].apic[v];
+        apic.hw_enabled = a.hw_enabled;
+        apic.sw_enabled = a.sw_enabled && a.hw_enabled;
+        Ok(OpResult::Done)
+    }
+
+    /// The guest acknowledges its pending interrupts and event flags.
+    #[inline(always)]
+    fn guest_ack(&mut self, vp: u8, vtl: Vtl) -> Result<OpResult, Refusal> {
+        let (i, v) = self.guest(vp, vtl)?;
+        let vp = &mut self.vps[i];
+        vp.apic[v].irr = VectorSet::EMPTY;
+        vp.apic[v].auto_eoi = VectorSet::EMPTY;
+        vp.synic[v].clear_flags();
+        if v == 0 {
+            vp.untrusted.clear_flags();
+        }
+        Ok(OpResult::Done)
+    }
+
+    /// Client `Close` RPC, errors ignored; the relay drops its InterruptRelay.
+    #[inline(always)]
+    fn close_channel(&mut self, slot: u8) -> Result<OpResult, Refusal> {
+        let c = self.channel(slot, true)?;
+        self.channels[c].open = false;
+        Ok(OpResult::Done)
+    }
+
+    /// `RelayTask::handle_modify`; the server accepts an interrupt page only for pre-Win8
+    /// versions, so a modern guest always ends up `false`.
+    #[inline(always)]
+    fn modify_connection(&mut self, use_interrupt_page: bool) -> Result<OpResult, Refusal> {
+        self.relay()?;
+        self.use_interrupt_relay = use_interrupt_page && self.config.era == VmbusEra::PreWin8;
+        Ok(OpResult::Done)
+    }
+
+    /// A (malicious) host asserts proxy-IRR bits on a VP.
+    #[inline(always)]
+    fn host_assert(
+        &mut self,
+        vp: u8,
+        assert: ProxyAssert,
+        obs: &mut impl Observer,
+    ) -> Result<OpResult, Refusal> {
+        let i = self.vp_index(vp)?;
+        let bits = match assert {
+            ProxyAssert::Multi(bits) => bits,
+            // The kernel masks the single-vector form to 8 bits.
+            ProxyAssert::Single(v) => VectorSet::single((v & 0xff) as u8),
+        };
+        self.proxy_interrupt(i, bits, obs);
+        Ok(OpResult::Done)
+    }
+
+    /// The host posts a message to VTL0's VMBus SINT.
+    #[inline(always)]
+    fn host_post_message(&mut self, vp: u8) -> Result<OpResult, Refusal> {
+        let i = self.vp_index(vp)?;
+        self.post_message(i, Vtl::Vtl0, VMBUS_SINT);
+        Ok(OpResult::Done)
     }
 
     // ----- validation helpers -----
@@ -498,54 +530,18 @@ impl Partition {
             vp,
             caller_vtl,
             target_vtl,
-            partition_self,
-            vp_index,
             name,
             value,
+            ..
         } = *r;
         let (i, _) = self.guest(vp, caller_vtl)?;
         let status = |s| Ok(OpResult::Hv(s));
-        if !partition_self {
-            return status(HvStatus::AccessDenied);
+        if let Err(e) = set_vp_register_access(r) {
+            return status(e);
         }
-        if vp_index != VP_INDEX_SELF && vp_index != vp as u32 {
-            return status(HvStatus::InvalidVpIndex);
-        }
-        if target_vtl > caller_vtl {
-            return status(HvStatus::AccessDenied);
-        }
-        // `validate_register_access`, `validate_set_vp_register_value`, then the register
-        // match of `set_vp_register` (`hardware_cvm/mod.rs`); synic names go to
-        // `ProcessorSynic::write_reg` (`vm/hv1/hv1_emulator/src/synic.rs`).
-        let n = match name {
-            reg::VSM_VINA => {
-                // VTL0 targets rejected; `write_reg` rejects reserved bits (11 and up).
-                return status(if target_vtl == Vtl::Vtl0 || value >> 11 != 0 {
-                    HvStatus::InvalidParameter
-                } else {
-                    HvStatus::Success
-                });
-            }
-            reg::VSM_PARTITION_CONFIG => {
-                // Only for a VTL1 target (so a VTL1 caller, which needs no AccessVsm
-                // privilege). `set_vsm_partition_config` then allows only the low 7 bits
-                // and needs read+write in the default protection mask. ASSUMPTION: VTL1 is
-                // enabled and the remaining protection checks pass; no filter state changes.
-                return status(if target_vtl != Vtl::Vtl1 {
-                    HvStatus::InvalidParameter
-                } else if value & !0x7f != 0 || (value >> 1) & 0b11 != 0b11 {
-                    HvStatus::InvalidRegisterValue
-                } else {
-                    HvStatus::Success
-                });
-            }
-            // Not a register `set_vp_register` handles: "unsupported register".
-            // ASSUMPTION: the model's raw names are none of the architectural registers
-            // (those have their own access rules, off the filter path).
-            _ => match reg::to_msr(name) {
-                Some(n) => n,
-                None => return status(HvStatus::InvalidParameter),
-            },
+        let n = match set_vp_register_msr(name, target_vtl, value) {
+            Ok(n) => n,
+            Err(e) => return status(e),
         };
         let t = target_vtl.index();
         match self.vps[i].synic[t].write_msr(n, value) {
@@ -586,8 +582,8 @@ impl Partition {
             vtl,
             device,
             vector,
-            targets,
             flaws,
+            ..
         } = *r;
         let (i, _) = self.guest(vp, vtl)?;
         let d = device as usize;
@@ -599,64 +595,20 @@ impl Partition {
         }
         let p = self.policy;
         let touches_filter = p.filter && !(p.retarget_vtl0_only && vtl != Vtl::Vtl0);
-        if touches_filter && !p.retarget_sync {
-            // `request_proxy_irr_filter_update` (`openhcl/virt_mshv_vtl/src/lib.rs`): the
-            // table bit is set from the truncated u32 before, and regardless of, the
-            // hypervisor's answer, and every *other* VP is woken.
-            if p.device_vectors == DeviceVectors::StickyTable {
-                self.device_vector_table.insert(vector as u8);
-            }
-            for other in 0..self.config.vps() {
-                if other != i {
-                    self.wake(other, vtl, obs);
-                }
-            }
-            // The caller updates at once, with the intercepted VTL.
-            if self
-                .update_proxy_irr_filter(i, vtl, UpdateCause::Retarget, AssertSite::Retarget, obs)
+        if touches_filter
+            && !p.retarget_sync
+            && self
+                .request_proxy_irr_filter_update(i, vtl, vector, obs)
                 .is_err()
-            {
-                return Ok(OpResult::Vtl2Assert);
-            }
+        {
+            return Ok(OpResult::Vtl2Assert);
         }
-        // #384 `try_proxy_interrupt_redirection` (`hardware_cvm/mod.rs`): not for multicast;
-        // the interrupt is mapped to a VTL2 vector on the *first* target VP only, and the
-        // hypervisor is asked for that VP alone. Any error falls back to the normal path.
-        // ASSUMPTION: mapping fails for a vector above 0xff (VTL2 maps the guest vector).
-        // Only VTL0 callers: at head a VTL1 caller panics VTL2 before this point, and
-        // `unfiltered` predates #384.
-        let first = targets.trailing_zeros() as usize;
-        let redirected = self.config.proxy_redirect
-            && vtl == Vtl::Vtl0
-            && !flaws.multicast
-            && targets != 0
-            && first < self.config.vps()
-            && vector <= 0xff;
-        // `hcl.retarget_device_interrupt`: the hypervisor gets the untruncated vector and
-        // checks it and the processor set.
-        let vps_mask = (1u16 << self.config.vps()) - 1;
-        let accepted =
-            redirected || (vector <= 0xff && targets != 0 && (targets as u16) & !vps_mask == 0);
-        if accepted {
-            self.devices[d] = Some(DeviceRoute {
-                vtl,
-                vector: vector as u8,
-                targets: if redirected { 1 << first } else { targets },
-                redirected,
-            });
+        let route = self.hypervisor_route(r);
+        if route.is_some() {
+            self.devices[d] = route;
         }
         if p.filter && p.retarget_sync {
-            // Proposed: every VP's VTL0 filter follows the accepted routes before the
-            // hypercall returns (no wake window), whichever VTL asked.
-            for v in 0..self.config.vps() {
-                let _ = self.update_proxy_irr_filter(
-                    v,
-                    Vtl::Vtl0,
-                    UpdateCause::Retarget,
-                    AssertSite::Retarget,
-                    obs,
-                );
-            }
+            self.sync_filters_after_retarget(obs);
         }
         // `retarget_interrupt` (`hardware_cvm/mod.rs`) returns `hv_result.or(virtual_result)`.
         // ASSUMPTION: the model's devices are physical (hypervisor-owned); no VPCI software
@@ -664,7 +616,7 @@ impl Partition {
         // `ok_or(HvError::InvalidDeviceId)` from `ApicSoftwareDevices::retarget_interrupt`
         // (`vmm_core/virt/src/x86/apic_software_device.rs`): a rejected call answers
         // `InvalidDeviceId`, whatever the hypervisor said.
-        let physical = if accepted {
+        let physical = if route.is_some() {
             Ok(())
         } else {
             Err(HvStatus::InvalidParameter)
@@ -674,6 +626,77 @@ impl Partition {
             Ok(()) => HvStatus::Success,
             Err(e) => e,
         }))
+    }
+
+    /// `request_proxy_irr_filter_update` (`openhcl/virt_mshv_vtl/src/lib.rs`): the table
+    /// bit is set from the truncated u32 before, and regardless of, the hypervisor's
+    /// answer, and every *other* VP is woken; the caller updates at once, with the
+    /// intercepted VTL. `Err`: that update hit a VTL2 assert.
+    fn request_proxy_irr_filter_update(
+        &mut self,
+        i: usize,
+        vtl: Vtl,
+        vector: u32,
+        obs: &mut impl Observer,
+    ) -> Result<(), ()> {
+        if self.policy.device_vectors == DeviceVectors::StickyTable {
+            self.device_vector_table.insert(vector as u8);
+        }
+        for other in 0..self.config.vps() {
+            if other != i {
+                self.wake(other, vtl, obs);
+            }
+        }
+        self.update_proxy_irr_filter(i, vtl, UpdateCause::Retarget, AssertSite::Retarget, obs)
+    }
+
+    /// The route the hypervisor keeps for a retarget it accepts (`None`: it refuses).
+    ///
+    /// #384 `try_proxy_interrupt_redirection` (`hardware_cvm/mod.rs`): not for multicast;
+    /// the interrupt is mapped to a VTL2 vector on the *first* target VP only, and the
+    /// hypervisor is asked for that VP alone. Any error falls back to the normal path.
+    /// ASSUMPTION: mapping fails for a vector above 0xff (VTL2 maps the guest vector).
+    /// Only VTL0 callers: at head a VTL1 caller panics VTL2 before this point, and
+    /// `unfiltered` predates #384. Otherwise `hcl.retarget_device_interrupt`: the
+    /// hypervisor gets the untruncated vector and checks it and the processor set.
+    fn hypervisor_route(&self, r: &Retarget) -> Option<DeviceRoute> {
+        let Retarget {
+            vtl,
+            vector,
+            targets,
+            flaws,
+            ..
+        } = *r;
+        let first = targets.trailing_zeros() as usize;
+        let redirected = self.config.proxy_redirect
+            && vtl == Vtl::Vtl0
+            && !flaws.multicast
+            && targets != 0
+            && first < self.config.vps()
+            && vector <= 0xff;
+        let vps_mask = (1u16 << self.config.vps()) - 1;
+        let accepted =
+            redirected || (vector <= 0xff && targets != 0 && (targets as u16) & !vps_mask == 0);
+        accepted.then_some(DeviceRoute {
+            vtl,
+            vector: vector as u8,
+            targets: if redirected { 1 << first } else { targets },
+            redirected,
+        })
+    }
+
+    /// Proposed: every VP's VTL0 filter follows the accepted routes before the hypercall
+    /// returns (no wake window), whichever VTL asked.
+    fn sync_filters_after_retarget(&mut self, obs: &mut impl Observer) {
+        for v in 0..self.config.vps() {
+            let _ = self.update_proxy_irr_filter(
+                v,
+                Vtl::Vtl0,
+                UpdateCause::Retarget,
+                AssertSite::Retarget,
+                obs,
+            );
+        }
     }
 
     // ----- VMBus relay (`vm/devices/vmbus/vmbus_relay/src/lib.rs`) -----
@@ -1113,6 +1136,60 @@ impl Partition {
             },
         });
     }
+}
+
+/// The access checks of HvCallSetVpRegisters before the register: this partition, the
+/// caller's own VP, a target VTL no higher than the caller's. `Err`: the call ends with
+/// that status.
+fn set_vp_register_access(r: &SetVpRegister) -> Result<(), HvStatus> {
+    if !r.partition_self {
+        return Err(HvStatus::AccessDenied);
+    }
+    if r.vp_index != VP_INDEX_SELF && r.vp_index != r.vp as u32 {
+        return Err(HvStatus::InvalidVpIndex);
+    }
+    if r.target_vtl > r.caller_vtl {
+        return Err(HvStatus::AccessDenied);
+    }
+    Ok(())
+}
+
+/// The synic MSR a register name of HvCallSetVpRegisters writes: `validate_register_access`,
+/// `validate_set_vp_register_value`, then the register match of `set_vp_register`
+/// (`hardware_cvm/mod.rs`); synic names go to `ProcessorSynic::write_reg`
+/// (`vm/hv1/hv1_emulator/src/synic.rs`). `Err`: the call ends with that status (the VSM
+/// registers end it, successful or not, without touching the synic).
+fn set_vp_register_msr(name: u32, target_vtl: Vtl, value: u64) -> Result<u32, HvStatus> {
+    Ok(match name {
+        reg::VSM_VINA => {
+            // VTL0 targets rejected; `write_reg` rejects reserved bits (11 and up).
+            return Err(if target_vtl == Vtl::Vtl0 || value >> 11 != 0 {
+                HvStatus::InvalidParameter
+            } else {
+                HvStatus::Success
+            });
+        }
+        reg::VSM_PARTITION_CONFIG => {
+            // Only for a VTL1 target (so a VTL1 caller, which needs no AccessVsm
+            // privilege). `set_vsm_partition_config` then allows only the low 7 bits
+            // and needs read+write in the default protection mask. ASSUMPTION: VTL1 is
+            // enabled and the remaining protection checks pass; no filter state changes.
+            return Err(if target_vtl != Vtl::Vtl1 {
+                HvStatus::InvalidParameter
+            } else if value & !0x7f != 0 || (value >> 1) & 0b11 != 0b11 {
+                HvStatus::InvalidRegisterValue
+            } else {
+                HvStatus::Success
+            });
+        }
+        // Not a register `set_vp_register` handles: "unsupported register".
+        // ASSUMPTION: the model's raw names are none of the architectural registers
+        // (those have their own access rules, off the filter path).
+        _ => match reg::to_msr(name) {
+            Some(n) => n,
+            None => return Err(HvStatus::InvalidParameter),
+        },
+    })
 }
 
 #[cfg(test)]
