@@ -24,9 +24,10 @@ pub struct CminArgs {
     #[arg(long, value_parser = InvariantSet::parse)]
     pub invariants: Option<InvariantSet>,
     /// libFuzzer binaries built before (default: build them with cargo fuzz).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::paths::absolute)]
     pub bin_dir: Option<PathBuf>,
     /// The corpus directory, minimized in place (never `corpus/` or `triage/`).
+    #[arg(value_parser = crate::paths::absolute)]
     pub dir: PathBuf,
 }
 

@@ -27,13 +27,13 @@ pub struct CoverArgs {
     #[arg(long, value_parser = InvariantSet::parse)]
     pub invariants: Option<InvariantSet>,
     /// Where the HTML report and the tables go (default: sintfuzz-cover).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    #[arg(long, default_value = "sintfuzz-cover", value_parser = crate::paths::absolute)]
+    pub out: PathBuf,
     /// Only the semantic table (no instrumented build, no llvm-tools).
     #[arg(long)]
     pub semantic_only: bool,
     /// Corpus directories or input files.
-    #[arg(required = true)]
+    #[arg(required = true, value_parser = crate::paths::absolute)]
     pub inputs: Vec<PathBuf>,
 }
 
@@ -119,10 +119,7 @@ pub fn cover(args: CoverArgs) -> Result<u8, Fail> {
     if files.is_empty() {
         return Err(fail("no readable input files"));
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("sintfuzz-cover"));
+    let out = args.out.clone();
     std::fs::create_dir_all(&out).map_err(|e| fail(format!("{}: {e}", out.display())))?;
     let mut sem = Semantic::default();
     for f in &files {

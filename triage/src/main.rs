@@ -68,7 +68,7 @@ enum Cmd {
         run: Run,
         file: PathBuf,
         /// Where to write the minimized input (never the input file itself).
-        #[arg(short, long)]
+        #[arg(short, long, value_parser = sintfuzz_triage::paths::absolute)]
         out: PathBuf,
     },
     /// Group crash files by signature and mark each bucket known or new.
@@ -83,7 +83,7 @@ enum Cmd {
         #[arg(long, value_parser = parse_invariants)]
         invariants: Option<InvariantSet>,
         /// Known-findings list (default: triage/known.toml).
-        #[arg(long)]
+        #[arg(long, value_parser = sintfuzz_triage::paths::absolute)]
         known: Option<PathBuf>,
         #[arg(long)]
         json: bool,
@@ -127,7 +127,7 @@ enum Cmd {
         #[arg(required_unless_present = "all_open")]
         id: Option<String>,
         /// Write it here instead of stdout.
-        #[arg(short, long)]
+        #[arg(short, long, value_parser = sintfuzz_triage::paths::absolute)]
         out: Option<PathBuf>,
         /// Write the report of every open finding into triage/reports/.
         #[arg(long, conflicts_with_all = ["out", "id"])]

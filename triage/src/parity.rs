@@ -152,13 +152,7 @@ fn build(root: &Path, runners: &[Runner], tmp: &Path) -> Result<Bins, Fail> {
                 Engine::Honggfuzz.ensure_tools()?;
                 eprintln!("sintfuzz: building the honggfuzz debug targets ...");
                 run_cmd(
-                    Command::new("cargo")
-                        .args(["hfuzz", "build-debug"])
-                        .env(
-                            "HFUZZ_BUILD_ARGS",
-                            "--no-default-features --features honggfuzz",
-                        )
-                        .current_dir(&fuzz),
+                    &mut crate::engine::honggfuzz::cargo_hfuzz(root, "build-debug"),
                     "cargo hfuzz build-debug",
                 )?;
                 fuzz.join("hfuzz_target/x86_64-unknown-linux-gnu/debug")

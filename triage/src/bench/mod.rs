@@ -40,7 +40,7 @@ pub struct BenchArgs {
     pub builds: String,
     /// With --engines: use the default build's binaries in DIR (per engine as `campaign
     /// --bin-dir` takes them) instead of building.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::paths::absolute)]
     pub bin_dir: Option<std::path::PathBuf>,
 }
 

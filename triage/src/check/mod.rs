@@ -60,7 +60,7 @@ pub struct CheckArgs {
     #[arg(long, default_value = "", value_parser = ConfigFilter::parse)]
     pub config: ConfigFilter,
     /// Where witnesses go: DIR/<target>/<name>.bin.
-    #[arg(long, default_value = "sintfuzz-out/check")]
+    #[arg(long, default_value = "sintfuzz-out/check", value_parser = crate::paths::absolute)]
     pub out: PathBuf,
     /// Also add each witness to triage/regressions/<target>/ (with its sidecar), named
     /// `check-<revision>-<root cause>`.

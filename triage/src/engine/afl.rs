@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{cargo_install, files_in, have, run_cmd, Exit, RunSpec, Stats};
+use super::{cargo_install, files_in, fuzz_target_dir, have, run_cmd, Exit, RunSpec, Stats};
 use crate::Fail;
 
 pub const VERSION: &str = "0.18.2";
@@ -21,6 +21,7 @@ pub fn ensure_tools() -> Result<(), Fail> {
 }
 
 pub fn build(root: &Path) -> Result<PathBuf, Fail> {
+    let dir = fuzz_target_dir(root)?;
     run_cmd(
         Command::new("cargo")
             .args([
@@ -30,11 +31,13 @@ pub fn build(root: &Path) -> Result<PathBuf, Fail> {
                 "--no-default-features",
                 "--features",
                 "afl",
+                "--target-dir",
             ])
+            .arg(&dir)
             .current_dir(root.join("fuzz")),
         "cargo afl build",
     )?;
-    Ok(root.join("fuzz/target/release"))
+    Ok(dir.join("release"))
 }
 
 /// Where cargo-afl keeps AFL++: `$XDG_DATA_HOME/afl.rs/rustc-<version>-<commit7>/

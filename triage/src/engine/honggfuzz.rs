@@ -45,14 +45,20 @@ pub fn ensure_tools() -> Result<(), Fail> {
 }
 
 pub fn build(root: &Path) -> Result<PathBuf, Fail> {
-    run_cmd(
-        Command::new("cargo")
-            .args(["hfuzz", "build"])
-            .env("HFUZZ_BUILD_ARGS", BUILD_ARGS)
-            .current_dir(root.join("fuzz")),
-        "cargo hfuzz build",
-    )?;
+    run_cmd(&mut cargo_hfuzz(root, "build"), "cargo hfuzz build")?;
     Ok(root.join("fuzz/hfuzz_target/x86_64-unknown-linux-gnu/release"))
+}
+
+/// `cargo hfuzz <sub>` in `fuzz/`, building into `fuzz/hfuzz_target` whatever the
+/// caller's `CARGO_TARGET_DIR`: cargo-hfuzz takes its target directory from that variable
+/// and cannot build into an absolute one, so the campaign always names its own.
+pub fn cargo_hfuzz(root: &Path, sub: &str) -> Command {
+    let mut c = Command::new("cargo");
+    c.args(["hfuzz", sub])
+        .env("HFUZZ_BUILD_ARGS", BUILD_ARGS)
+        .env("CARGO_TARGET_DIR", "hfuzz_target")
+        .current_dir(root.join("fuzz"));
+    c
 }
 
 /// The driver sits two levels above the target binaries (`hfuzz_target/honggfuzz`).

@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{cargo_install, files_in, have, run_cmd, token_after, Exit, RunSpec, Stats};
+use super::{
+    cargo_install, files_in, fuzz_target_dir, have, run_cmd, token_after, Exit, RunSpec, Stats,
+};
 use crate::Fail;
 
 pub fn ensure_tools() -> Result<(), Fail> {
@@ -17,13 +19,15 @@ pub fn ensure_tools() -> Result<(), Fail> {
 }
 
 pub fn build(root: &Path) -> Result<PathBuf, Fail> {
+    let dir = fuzz_target_dir(root)?;
     run_cmd(
         Command::new("cargo")
-            .args(["fuzz", "build", "-s", "none"])
+            .args(["fuzz", "build", "-s", "none", "--target-dir"])
+            .arg(&dir)
             .current_dir(root),
         "cargo fuzz build -s none",
     )?;
-    Ok(root.join("fuzz/target/x86_64-unknown-linux-gnu/release"))
+    Ok(dir.join("x86_64-unknown-linux-gnu/release"))
 }
 
 /// Instrumentation variants `sintfuzz bench --builds` compares; `default` is the build

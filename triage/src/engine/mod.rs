@@ -265,6 +265,37 @@ pub(crate) fn run_cmd(cmd: &mut Command, what: &str) -> Result<(), Fail> {
     Ok(())
 }
 
+/// Where cargo puts the builds of `fuzz/`, as cargo itself says (`cargo metadata`'s
+/// `target_directory`): `fuzz/target`, or wherever `CARGO_TARGET_DIR` or a cargo config
+/// sends it. The builds are then asked for there (`--target-dir`), so the campaign looks
+/// for the binaries where they are, whatever the caller's environment.
+pub(crate) fn fuzz_target_dir(root: &Path) -> Result<PathBuf, Fail> {
+    let what = "cargo metadata (fuzz/Cargo.toml)";
+    let out = Command::new("cargo")
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
+        .arg(root.join("fuzz/Cargo.toml"))
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Fail::Usage(format!("{what}: cannot start: {e}")))?;
+    if !out.status.success() {
+        return Err(Fail::Usage(format!("{what} failed ({})", out.status)));
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| Fail::Usage(format!("{what}: unreadable output: {e}")))?;
+    meta["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| Fail::Usage(format!("{what}: no target_directory")))
+}
+
 pub(crate) fn have(cmd: &str, args: &[&str]) -> bool {
     Command::new(cmd)
         .args(args)
