@@ -81,17 +81,17 @@ pub struct CampaignArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub jobs: u32,
     /// Output directory, kept across runs (default: ./sintfuzz-out).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    #[arg(long, default_value = "sintfuzz-out", value_parser = crate::paths::absolute)]
+    pub out: PathBuf,
     /// Delete the output directory's corpus, crashes and bucket history first.
     #[arg(long)]
     pub fresh: bool,
     /// Known-findings list (default: triage/known.toml).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::paths::absolute)]
     pub known: Option<PathBuf>,
     /// Use engine binaries already built in DIR (`<target>`, `<target>_afl`,
     /// `<target>_hfuzz`) instead of installing and building.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::paths::absolute)]
     pub bin_dir: Option<PathBuf>,
 }
 
@@ -268,10 +268,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
         .clone()
         .unwrap_or_else(|| root.join("triage/known.toml"));
     let known = KnownList::load(&known_path).map_err(Fail::Usage)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("sintfuzz-out"));
+    let out = args.out.clone();
     let store = Store::open(&out, args.fresh)?;
     let mut history = store.load_history()?;
     let started = unix_now();
@@ -309,13 +306,14 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
         );
     }
 
-    let shared = Arc::new(Shared::new());
+    let shared = Arc::new(Shared::locked(store.lock.clone()));
     runner::stop_on_ctrl_c();
     let per_target = args.time.as_secs() / targets.len() as u64;
     // Each phase's share of a target's time (one engine after another, or the phases of
     // engines side by side).
     let share = (per_target / phases.len() as u64).max(1);
 
+    let progress = crate::progress::Progress::start(shared.clone(), known.clone());
     let mut runs: Vec<RunStats> = Vec::new();
     let mut found: Vec<Found> = Vec::new();
     let mut corpora = Vec::new();
@@ -374,6 +372,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
         corpora.push(corpus_report);
     }
 
+    progress.finish();
     let samples = std::mem::take(&mut *shared.samples.lock().expect("not poisoned"));
     let header = report::Header {
         started,

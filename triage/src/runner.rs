@@ -35,6 +35,26 @@ pub struct Shared {
     pub start: Instant,
     pub start_wall: SystemTime,
     pub samples: Mutex<Vec<Sample>>,
+    /// The output directory's lock (campaigns): the engine groups started are listed with
+    /// it, so a run that takes over after this one was killed can stop them.
+    pub lock: Option<std::sync::Arc<crate::lock::OutLock>>,
+    /// Every run started, for the live display (`crate::progress`).
+    pub runs: Mutex<Vec<LiveRun>>,
+    /// Every crash file kept so far that is an input of its target, as it comes.
+    pub found: Mutex<Vec<(PathBuf, Target, Settings)>>,
+}
+
+/// One engine run as the live display shows it.
+#[derive(Clone, Debug)]
+pub struct LiveRun {
+    pub engine: &'static str,
+    pub target: &'static str,
+    pub revision: &'static str,
+    /// Seconds since the campaign start when it began.
+    pub began: f64,
+    /// Its budget in seconds.
+    pub seconds: u64,
+    pub done: bool,
 }
 
 impl Shared {
@@ -44,6 +64,17 @@ impl Shared {
             start: Instant::now(),
             start_wall: SystemTime::now(),
             samples: Mutex::new(Vec::new()),
+            lock: None,
+            runs: Mutex::new(Vec::new()),
+            found: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// [`Shared::new`] for a run holding `lock`.
+    pub fn locked(lock: std::sync::Arc<crate::lock::OutLock>) -> Self {
+        Shared {
+            lock: Some(lock),
+            ..Shared::new()
         }
     }
 
@@ -190,7 +221,32 @@ fn signal_group(pgid: u32, sig: i32) {
     }
 }
 
-fn spawn(job: &Job, spec: &RunSpec, round: u32) -> Result<(Vec<Child>, Vec<Tail>), Fail> {
+/// The engine process gets SIGKILL when the thread that started it ends, so a killed
+/// campaign (`kill -9` included) leaves no engine running. Processes the engine starts
+/// itself (libFuzzer's fork-mode jobs) are stopped by the next run on the same output
+/// directory ([`crate::lock::OutLock`]).
+fn die_with_parent(cmd: &mut std::process::Command) {
+    let parent = std::process::id() as i32;
+    // SAFETY: the closure runs in the child between fork and exec and only calls
+    // prctl(2), getppid(2) and _exit(2), all async-signal-safe.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // The parent may have died before the prctl took effect.
+            if libc::getppid() != parent {
+                libc::_exit(137);
+            }
+            Ok(())
+        });
+    }
+}
+
+fn spawn(
+    job: &Job,
+    spec: &RunSpec,
+    round: u32,
+    shared: &Shared,
+) -> Result<(Vec<Child>, Vec<Tail>), Fail> {
     let cmds = job.engine.commands(spec)?;
     let mut children: Vec<Child> = Vec::new();
     let mut tails = Vec::new();
@@ -207,6 +263,7 @@ fn spawn(job: &Job, spec: &RunSpec, round: u32) -> Result<(Vec<Child>, Vec<Tail>
         // and Ctrl-C reaches us, not it.
         let pgid = children.first().map_or(0, |c| c.id() as i32);
         std::os::unix::process::CommandExt::process_group(&mut cmd, pgid);
+        die_with_parent(&mut cmd);
         cmd.env(
             sintfuzz_targets::harness::ENV_REVISION,
             spec.settings.revision.name(),
@@ -222,7 +279,14 @@ fn spawn(job: &Job, spec: &RunSpec, round: u32) -> Result<(Vec<Child>, Vec<Tail>
         .stdout(Stdio::from(f))
         .stderr(Stdio::from(f2));
         match cmd.spawn() {
-            Ok(c) => children.push(c),
+            Ok(c) => {
+                if children.is_empty() {
+                    if let Some(l) = &shared.lock {
+                        l.started(c.id());
+                    }
+                }
+                children.push(c)
+            }
             Err(e) => {
                 if let Some(c) = children.first() {
                     signal_group(c.id(), libc::SIGKILL);
@@ -261,6 +325,18 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
     };
     let mut found: Vec<Found> = Vec::new();
     let mut invariants = job.settings.invariants;
+    let live = {
+        let mut runs = shared.runs.lock().expect("not poisoned");
+        runs.push(LiveRun {
+            engine: job.engine.name(),
+            target: job.target.name(),
+            revision: job.settings.revision.name(),
+            began,
+            seconds: job.seconds,
+            done: false,
+        });
+        runs.len() - 1
+    };
     let mut seen = std::collections::BTreeSet::new();
     let mut exported = std::collections::BTreeSet::new();
     let mut counts: std::collections::BTreeMap<Invariant, usize> = Default::default();
@@ -276,6 +352,12 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
     let mut last = Stats::default();
     // Whether a round's new crash files include the one the job waits for.
     let reached = |new: &[Found]| job.until.is_some_and(|u| new.iter().any(u));
+    // What an earlier run that was killed left in its rounds' directories (crash files it
+    // had not collected, AFL++'s queue) is kept before those directories are reused.
+    for work in rounds_left(&job.work) {
+        salvage(job, &work, shared, &mut found);
+        export_finds(job, &work, &mut exported, &mut stats.exported);
+    }
     for round in 0u32.. {
         let left = job.seconds.saturating_sub(start.elapsed().as_secs());
         if left == 0 || shared.stopped() || invariants == InvariantSet::NONE {
@@ -308,7 +390,7 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
             stats.failure = Some(crate::engine::missing_binary(job.engine, &job.binary));
             break;
         }
-        let (mut children, mut tails) = match spawn(job, &spec, round) {
+        let (mut children, mut tails) = match spawn(job, &spec, round, shared) {
             Ok(x) => x,
             Err(Fail::Usage(e)) => {
                 stats.failure = Some(e);
@@ -389,6 +471,9 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
         }
         // Whatever the leaders left behind goes too.
         signal_group(pgid, libc::SIGKILL);
+        if let Some(l) = &shared.lock {
+            l.ended(pgid);
+        }
         for t in &mut tails {
             for l in t.lines() {
                 job.engine.parse_line(&l, &mut live);
@@ -465,6 +550,7 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
             _ => break,
         }
     }
+    shared.runs.lock().expect("not poisoned")[live].done = true;
     let end = shared.start.elapsed().as_secs_f64();
     stats.seconds = end - began;
     stats.execs = total_execs;
@@ -554,6 +640,13 @@ fn collect_crashes(
                 *mask = Some(inv);
             }
         }
+        if !untranslated {
+            shared
+                .found
+                .lock()
+                .expect("not poisoned")
+                .push((kept.clone(), job.target, settings));
+        }
         found.push(Found {
             path: kept,
             target: job.target,
@@ -565,6 +658,60 @@ fn collect_crashes(
             execs,
         });
     }
+}
+
+/// Keep the crash files an earlier run left in `work` that are not kept yet (it was
+/// killed before it collected them), as crashes of this run.
+fn salvage(job: &Job, work: &Path, shared: &Shared, found: &mut Vec<Found>) {
+    if job.translate.is_some() {
+        // A trial's scratch directory is its own: nothing is left from another run.
+        return;
+    }
+    for path in job.engine.crash_files(work) {
+        let Ok(data) = std::fs::read(&path) else {
+            continue;
+        };
+        let prefix = format!("{}-", job.engine.name());
+        let Ok((kept, true)) = add_bytes(&job.crashes, &data, &prefix) else {
+            continue;
+        };
+        eprintln!("sintfuzz: kept {} left by an earlier run", path.display());
+        shared
+            .found
+            .lock()
+            .expect("not poisoned")
+            .push((kept.clone(), job.target, job.settings));
+        found.push(Found {
+            invariant: replay_invariant(job.target, &kept, &job.settings).map(|i| i.id()),
+            path: kept,
+            target: job.target,
+            settings: job.settings,
+            engine: job.engine.name(),
+            seconds: 0.0,
+            untranslated: false,
+            execs: 0,
+        });
+    }
+}
+
+/// The `round-N` directories under `work`, in order of N.
+fn rounds_left(work: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<(u32, PathBuf)> = std::fs::read_dir(work)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let n = e
+                .file_name()
+                .to_str()?
+                .strip_prefix("round-")?
+                .parse()
+                .ok()?;
+            Some((n, e.path()))
+        })
+        .collect();
+    v.sort();
+    v.into_iter().map(|(_, p)| p).collect()
 }
 
 /// The invariant a file violates, without letting a model panic through.

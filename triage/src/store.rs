@@ -3,6 +3,7 @@
 //! ```text
 //! OUT/corpus/<target>/<revision>/   the corpus every engine shares; the next run resumes it
 //! OUT/crashes/<target>/<revision>/  every crash file, named <engine>-<sha1>, never deleted
+//! OUT/.lock, OUT/.engines           the running campaign's PID and its engine groups
 //! OUT/history.json                  every bucket seen: first/last seen, count, runs
 //! OUT/work/<engine>/<target>/<revision>/   the engines' scratch space of the last run
 //! OUT/buckets/, OUT/plots/, OUT/report.md, OUT/report.json   the last run's report
@@ -23,6 +24,8 @@ use crate::Fail;
 
 pub struct Store {
     pub root: PathBuf,
+    /// Held for the whole run: one campaign per output directory.
+    pub lock: std::sync::Arc<crate::lock::OutLock>,
 }
 
 /// The sha1 of `data` in hex: libFuzzer's corpus file name, so the same input is one file.
@@ -50,6 +53,7 @@ impl Store {
             })?;
         let s = Store {
             root: root.to_path_buf(),
+            lock: std::sync::Arc::new(crate::lock::OutLock::acquire(root)?),
         };
         if fresh {
             for d in ["corpus", "crashes", "work", "buckets", "plots"] {

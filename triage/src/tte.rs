@@ -127,11 +127,11 @@ pub struct TteArgs {
     #[arg(long)]
     pub full_budget: bool,
     /// Output directory for trials.tsv and summary.md (default: sintfuzz-tte).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    #[arg(long, default_value = "sintfuzz-tte", value_parser = crate::paths::absolute)]
+    pub out: PathBuf,
     /// Use engine binaries already built in DIR (as `campaign --bin-dir`) instead of
     /// installing and building.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::paths::absolute)]
     pub bin_dir: Option<PathBuf>,
 }
 
@@ -210,10 +210,7 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
     }
     let root = repo_root();
     let known = KnownList::load(&root.join("triage/known.toml")).map_err(Fail::Usage)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("sintfuzz-tte"));
+    let out = args.out.clone();
     std::fs::create_dir_all(&out).map_err(|e| Fail::Usage(format!("{}: {e}", out.display())))?;
     // Build every engine needed once (libFuzzer also measures the final corpora).
     let mut bins: BTreeMap<Engine, Binaries> = BTreeMap::new();
@@ -255,6 +252,8 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
         let _ = writeln!(f, "engine\tdefect\tmode\ttrial\tjobs\tbudget\toutcome\tseconds\texecs\tcorpus\tcov\tft\twitness_ops\tbefore\tloadavg\tfailure\tharness\tcpu_s\texposure_execs");
     }
     let mut all = Vec::new();
+    let total =
+        args.trials as usize * defects.len() * modes.len() * engines.len() * harnesses.len();
     // Trial-major: every configuration runs its n-th trial before any runs its (n+1)-th,
     // so a change of machine load over the run hits all of them alike.
     runner::stop_on_ctrl_c();
@@ -269,6 +268,15 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
                         eprintln!("tte: interrupted; the table covers the trials that ran");
                         break;
                     }
+                    eprintln!(
+                        "tte: [{}/{total}] {} {} {} {} trial {n} of {} ...",
+                        all.len() + 1,
+                        choice.name(),
+                        harness.name(),
+                        d.id,
+                        mode,
+                        args.trials
+                    );
                     let t = trial(
                         &root, &bins, &known, choice, harness, d, mode, n, &args, &out,
                     )?;
@@ -307,12 +315,13 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
                         t.exposure_execs.map_or("-".into(), |n| n.to_string())
                     );
                     eprintln!(
-                        "tte: {} {} {} {} trial {}: {} {} execs, corpus {}{}",
+                        "tte: {} {} {} {} trial {} of {}: {} {} execs, corpus {}{}",
                         t.engine,
                         t.harness.name(),
                         t.defect,
                         t.mode,
                         t.n,
+                        args.trials,
                         match (&t.failure, t.exposed) {
                             (Some(why), _) => format!("error ({why}),"),
                             (None, Some(s)) => format!("hit at {s:.2} s,"),

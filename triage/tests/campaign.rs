@@ -18,6 +18,11 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn campaign(args: &[&str], envs: &[(&str, &Path)]) -> Output {
+    campaign_cmd(args, envs, &root()).output().expect("runs")
+}
+
+/// `sintfuzz campaign ARGS` from `cwd`, with a clean seed as `$FAKE_INPUT` and `envs`.
+fn campaign_cmd(args: &[&str], envs: &[(&str, &Path)], cwd: &Path) -> Command {
     let seed = std::fs::read_dir(root().join("corpus/relay_lifecycle"))
         .unwrap()
         .flatten()
@@ -28,13 +33,13 @@ fn campaign(args: &[&str], envs: &[(&str, &Path)]) -> Output {
     c.env("FAKE_INPUT", seed);
     c.arg("campaign")
         .args(args)
-        .current_dir(root())
+        .current_dir(cwd)
         .env_remove("SINTFUZZ_REVISION")
         .env_remove("SINTFUZZ_INVARIANTS");
     for (k, v) in envs {
         c.env(k, v);
     }
-    c.output().expect("runs")
+    c
 }
 
 /// A stand-in libFuzzer: adds a copy of `$FAKE_INPUT` (a clean seed) to its corpus
@@ -45,6 +50,8 @@ fn fake_libfuzzer(dir: &Path, target: &str, execs: u64) {
     let script = format!(
         r##"#!/bin/sh
 corpus=$1; shift
+# As libFuzzer: the corpus directory is taken relative to the engine's working directory.
+[ -d "$corpus" ] || {{ echo "ERROR: The required directory \"$corpus\" does not exist" >&2; exit 1; }}
 art=
 for a in "$@"; do case $a in -artifact_prefix=*) art=${{a#-artifact_prefix=}};; esac; done
 [ -n "$FAKE_INPUT" ] && cp "$FAKE_INPUT" "$corpus/fake-$$"
@@ -276,4 +283,148 @@ fn a_violating_corpus_input_is_a_crash_not_lost_to_cmin() {
     assert_eq!(json["corpora"][0]["moved_to_crashes"], 1);
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(&bins);
+}
+
+/// The output and binary directories are given relative to the caller's working
+/// directory, which is not the repository, and the engine runs in yet another one: the
+/// campaign hands it absolute paths (a relative `--out` failed with libFuzzer's "The
+/// required directory ... does not exist").
+#[test]
+fn relative_paths_from_another_directory_work() {
+    let cwd = tmp("relative-cwd");
+    let mut args = BASE.to_vec();
+    args.extend(["--bin-dir", "bins", "--out", "out"]);
+    std::fs::create_dir_all(cwd.join("bins")).unwrap();
+    fake_libfuzzer(&cwd.join("bins"), "relay_lifecycle", 5000);
+    let o = campaign_cmd(&args, &[], &cwd).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (_, json) = report(&cwd.join("out"));
+    assert_eq!(json["exit_code"], 0);
+    assert!(json["runs"][0]["execs"].as_u64().unwrap() > 0);
+    let _ = std::fs::remove_dir_all(&cwd);
+}
+
+/// A stand-in libFuzzer that, on its first round, writes `$FAKE_CRASH` as a crash file
+/// and a new corpus input, then its PID to `$FAKE_PIDFILE`, and then runs until killed.
+fn hanging_libfuzzer(dir: &Path) {
+    let script = r##"#!/bin/sh
+corpus=$1; shift
+art=
+for a in "$@"; do case $a in -artifact_prefix=*) art=${a#-artifact_prefix=};; esac; done
+echo "#100	INITED cov: 7 ft: 9 corp: 3/30b exec/s: 100 rss: 30Mb" >&2
+case $art in
+*round-0*)
+    cp "$FAKE_CRASH" "${art}crash-1"
+    printf 'an input of the killed run' > "$corpus/from-the-killed-run"
+    echo $$ > "$FAKE_PIDFILE"
+    exec sleep 120 ;;
+esac
+exit 0
+"##;
+    std::fs::create_dir_all(dir).unwrap();
+    common::write_script(&dir.join("relay_lifecycle"), script);
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit_once(')')
+            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+    })
+}
+
+/// One campaign per output directory; a `kill -9` of it leaves no engine running, and
+/// the next run on that directory keeps the crash file and the corpus input the killed
+/// run had not collected.
+#[test]
+fn one_campaign_per_out_and_a_killed_one_loses_nothing() {
+    let bins = tmp("kill-bins");
+    let out = tmp("kill-out");
+    let pidfile = out.with_extension("pid");
+    let _ = std::fs::remove_file(&pidfile);
+    hanging_libfuzzer(&bins);
+    let crash = witness_1162();
+    let mut args = BASE.to_vec();
+    args[7] = "60s";
+    args.extend([
+        "--bin-dir",
+        bins.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let mut first = campaign_cmd(
+        &args,
+        &[("FAKE_CRASH", &crash), ("FAKE_PIDFILE", &pidfile)],
+        &root(),
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let t0 = std::time::Instant::now();
+    let engine = loop {
+        if let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        {
+            break pid;
+        }
+        assert!(
+            t0.elapsed().as_secs() < 60,
+            "the stand-in engine never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+
+    // A second campaign on the same --out: one line, exit 2, naming the holder.
+    let o = campaign(&args, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("pid {}", first.id())), "{err}");
+
+    // kill -9 before the runner collected the crash file (it waits 1 s for it to settle).
+    first.kill().unwrap();
+    first.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    assert!(
+        !alive(engine),
+        "engine {engine} still runs 5 s after its campaign was killed"
+    );
+
+    // The next run takes the directory over and keeps what the killed one left.
+    let mut args2 = BASE.to_vec();
+    args2.extend([
+        "--bin-dir",
+        bins.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    fake_libfuzzer(&bins, "relay_lifecycle", 5000);
+    let o = campaign(&args2, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("taking over from an earlier run"), "{err}");
+    let (_, json) = report(&out);
+    let buckets = json["buckets"].as_array().unwrap();
+    assert!(
+        buckets.iter().any(|b| b["known"] == "openvmm#1162"),
+        "the killed run's crash file is triaged: {buckets:?}"
+    );
+    // (The stand-in's merge fails, so the end-of-run minimization leaves the corpus.)
+    let corpus = out.join("corpus/relay_lifecycle/proxy-bit");
+    assert!(
+        std::fs::read_dir(&corpus)
+            .unwrap()
+            .flatten()
+            .any(|e| std::fs::read(e.path()).unwrap() == b"an input of the killed run"),
+        "the killed run's corpus input is kept"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&bins);
+    let _ = std::fs::remove_file(&pidfile);
 }
