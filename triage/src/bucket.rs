@@ -263,8 +263,16 @@ fn peer_replay(peer: Peer, data: &[u8], settings: &Settings) -> Result<Option<Mi
     }))
 }
 
+/// A name `crate::store` gives a crash file it keeps: a prefix, `-`, the content's sha1.
+fn campaign_kept(name: &str) -> bool {
+    name.rsplit_once('-').is_some_and(|(prefix, sha)| {
+        !prefix.is_empty() && sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
 /// Crash-like files under `dir` (libFuzzer `crash-*`, AFL++ `crashes/id:*`, honggfuzz
-/// `*.fuzz`, `*.bin`), sorted; `dir` itself if it is a file.
+/// `*.fuzz`, `*.bin`, and a campaign's kept crash files `<engine>-<sha1>`), sorted; `dir`
+/// itself if it is a file.
 pub fn crash_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let meta = std::fs::metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     if meta.is_file() {
@@ -289,6 +297,7 @@ pub fn crash_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
                 || (in_crashes && name.starts_with("id:"))
                 || name.ends_with(".fuzz")
                 || name.ends_with(".bin")
+                || campaign_kept(name)
             {
                 out.push(p);
             }

@@ -300,7 +300,14 @@ fn dispatch(cmd: Cmd) -> Result<u8, Fail> {
             let base = settings(None, invariants)?;
             let mut crashes = Vec::new();
             for d in &dirs {
-                for path in crash_files(d).map_err(Fail::Usage)? {
+                let files = crash_files(d).map_err(Fail::Usage)?;
+                if files.is_empty() {
+                    return Err(Fail::Usage(format!(
+                        "{}: no crash files (crash-*, crashes/id:*, *.fuzz, *.bin, or a campaign's <engine>-<sha1>)",
+                        d.display()
+                    )));
+                }
+                for path in files {
                     let (t, r) = infer_from_path(&path);
                     let Some(t) = target.or(t) else {
                         return Err(Fail::Usage(format!(

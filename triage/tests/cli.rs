@@ -524,6 +524,25 @@ fn bucket_marks_known_and_new() {
     assert_eq!(o.status.code(), Some(1));
 }
 
+/// A campaign's crash directory (`OUT/crashes/<target>/<revision>/<engine>-<sha1>`) is
+/// bucketed as it is; a directory with no crash file is an error, not "0 buckets".
+#[test]
+fn bucket_reads_a_campaigns_crash_directory_and_refuses_an_empty_one() {
+    let d = tmp("bucket-campaign");
+    let dir = d.join("crashes/relay_lifecycle/proxy-bit");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_, bytes) = witness("proxy-bit-drops-relay-signal");
+    let name = format!("libfuzzer-{}", "ab".repeat(20));
+    std::fs::write(dir.join(name), &bytes).unwrap();
+    let o = sintfuzz(&["bucket", dir.to_str().unwrap()], &root());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("[known openvmm#1162]"));
+    let empty = d.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = sintfuzz(&["bucket", empty.to_str().unwrap()], &root());
+    assert_usage_error(&o, "no crash files");
+}
+
 /// A reader that goes away (`sintfuzz invariants | head -1`) ends the run quietly.
 #[test]
 fn closed_stdout_is_not_a_panic() {
