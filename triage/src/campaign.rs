@@ -362,7 +362,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
         if let Some(lf) = bins.get(&Engine::Libfuzzer) {
             match crate::cmin::minimize_corpus(lf, target, &corpus, &settings) {
                 Ok((_, after)) => corpus_report.minimized = Some(after),
-                Err(Fail::Usage(e)) => eprintln!("sintfuzz: cmin: {e}"),
+                Err(Fail::Usage(e)) => crate::progress::say(&format!("sintfuzz: cmin: {e}")),
             }
         }
         notes.push(crate::skips::corpus_note(target, &settings, &corpus));
@@ -400,7 +400,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
 }
 
 fn report_run(st: &RunStats) {
-    eprintln!(
+    crate::progress::say(&format!(
         "sintfuzz: {} {}: {:.0} s, {} execs ({:.0}/s), {} crash file(s), exported {}, imported {}{}",
         st.engine,
         st.target,
@@ -413,7 +413,7 @@ fn report_run(st: &RunStats) {
         st.failure
             .as_deref()
             .map_or(String::new(), |f| format!("; FAILED: {f}"))
-    );
+    ));
 }
 
 /// Triage every crash file, update the bucket history and write the report; returns the

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,20 @@ const TICK: Duration = Duration::from_millis(250);
 /// The most time one tick spends sorting new crash files into buckets, so a burst of
 /// crash files cannot starve the display (the rest wait for the next tick).
 const SORT_BUDGET: Duration = Duration::from_millis(150);
+
+/// The display on the terminal while one is running, so that [`say`] prints above it.
+static ACTIVE: Mutex<Option<MultiProgress>> = Mutex::new(None);
+
+/// Print one line to stderr; above the live display when one is running (a plain
+/// `eprintln!` would leave a stale copy of the display behind it).
+pub fn say(line: &str) {
+    match ACTIVE.lock().expect("not poisoned").as_ref() {
+        Some(m) => {
+            let _ = m.println(line);
+        }
+        None => eprintln!("{line}"),
+    }
+}
 
 /// The running display; [`Progress::finish`] clears it.
 pub struct Progress {
@@ -145,6 +159,9 @@ fn show(shared: &Shared, known: &KnownList, stop: &AtomicBool, tty: bool) {
     let style = ProgressStyle::with_template("{prefix:>7} [{bar:24}] {msg}")
         .expect("a valid template")
         .progress_chars("=> ");
+    if tty {
+        *ACTIVE.lock().expect("not poisoned") = Some(multi.clone());
+    }
     let mut bars: BTreeMap<usize, ProgressBar> = BTreeMap::new();
     let mut sorted = Sorted::default();
     let mut last_plain = Instant::now();
@@ -198,5 +215,6 @@ fn show(shared: &Shared, known: &KnownList, stop: &AtomicBool, tty: bool) {
             }
         }
     }
+    *ACTIVE.lock().expect("not poisoned") = None;
     let _ = multi.clear();
 }

@@ -539,11 +539,11 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
                     .iter()
                     .filter(|&i| i != inv)
                     .fold(InvariantSet::NONE, InvariantSet::with);
-                eprintln!(
+                crate::progress::say(&format!(
                     "sintfuzz: {} {}: {MASK_AFTER} crashes of {inv}; continuing without it",
                     job.engine.name(),
                     job.target.name()
-                );
+                ));
             }
             // The engine stopped at a crash, or a restart to import: go on.
             _ if crashed || round_cap.is_some() => {}
@@ -675,7 +675,10 @@ fn salvage(job: &Job, work: &Path, shared: &Shared, found: &mut Vec<Found>) {
         let Ok((kept, true)) = add_bytes(&job.crashes, &data, &prefix) else {
             continue;
         };
-        eprintln!("sintfuzz: kept {} left by an earlier run", path.display());
+        crate::progress::say(&format!(
+            "sintfuzz: kept {} left by an earlier run",
+            path.display()
+        ));
         shared
             .found
             .lock()

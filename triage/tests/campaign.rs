@@ -310,7 +310,8 @@ fn relative_paths_from_another_directory_work() {
 }
 
 /// A stand-in libFuzzer that, on its first round, writes `$FAKE_CRASH` as a crash file
-/// and a new corpus input, then its PID to `$FAKE_PIDFILE`, and then runs until killed.
+/// and a new corpus input, then its PID to `$FAKE_PIDFILE`, and then runs until killed (or
+/// `$FAKE_SLEEP` seconds).
 fn hanging_libfuzzer(dir: &Path) {
     let script = r##"#!/bin/sh
 corpus=$1; shift
@@ -322,7 +323,7 @@ case $art in
     cp "$FAKE_CRASH" "${art}crash-1"
     printf 'an input of the killed run' > "$corpus/from-the-killed-run"
     echo $$ > "$FAKE_PIDFILE"
-    exec sleep 120 ;;
+    exec sleep "${FAKE_SLEEP:-120}" ;;
 esac
 exit 0
 "##;
@@ -424,6 +425,46 @@ fn one_campaign_per_out_and_a_killed_one_loses_nothing() {
             .any(|e| std::fs::read(e.path()).unwrap() == b"an input of the killed run"),
         "the killed run's corpus input is kept"
     );
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&bins);
+    let _ = std::fs::remove_file(&pidfile);
+}
+
+/// Off a terminal a campaign still shows it is alive: a plain progress line per running
+/// engine at least every 30 s (every 15 s), with its figures.
+#[test]
+fn off_a_terminal_progress_is_a_line_every_15_s() {
+    let bins = tmp("plain-bins");
+    let out = tmp("plain-out");
+    let pidfile = out.with_extension("pid");
+    hanging_libfuzzer(&bins);
+    let crash = witness_1162();
+    let mut args = BASE.to_vec();
+    args[7] = "17s";
+    args.extend([
+        "--bin-dir",
+        bins.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let o = campaign(
+        &args,
+        &[
+            ("FAKE_CRASH", &crash),
+            ("FAKE_PIDFILE", &pidfile),
+            ("FAKE_SLEEP", Path::new("17")),
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| {
+            l.starts_with("sintfuzz: [") && l.contains("libfuzzer relay_lifecycle proxy-bit")
+        })
+        .collect();
+    assert_eq!(lines.len(), 1, "one line at 15 s of a 17 s run: {err}");
+    assert!(lines[0].contains("100 execs"), "{}", lines[0]);
+    assert!(lines[0].contains("buckets 1 known, 0 new"), "{}", lines[0]);
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(&bins);
     let _ = std::fs::remove_file(&pidfile);

@@ -1,5 +1,5 @@
 //! The bounded domain `sintfuzz check` enumerates: the partition configs and, per config
-//! and target, the concrete operations. Every value set is listed here and in the README
+//! and target, the concrete operations. Every value set is listed here and in docs/design.md
 //! ("Exhaustive check"); both sizes hold an equivalent of every known witness (vectors
 //! renamed to 0x30/0x31, other SINTs to SINT5).
 
@@ -17,7 +17,7 @@ use sintfuzz_targets::{Scenario, Target};
 /// How many values each field ranges over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Size {
-    /// The least that holds every known witness; what the README's depth claim is about.
+    /// The least that holds every known witness; what docs/design.md's depth claim is about.
     Small,
     /// The fuller lists: SINTs {0,2,5}, five SINT vectors with every mask/proxy
     /// combination, two channel slots, two devices, every APIC enable pair.

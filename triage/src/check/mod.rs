@@ -48,7 +48,7 @@ pub struct CheckArgs {
     /// Explore partitions of 1 up to this many VPs.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub vps: u8,
-    /// Value sets (see the README, "Exhaustive check").
+    /// Value sets (see docs/design.md, "Exhaustive check").
     #[arg(long, value_enum, default_value = "small")]
     pub domain: Size,
     /// Targets whose operation kinds to explore (comma-separated, or `all`); each witness

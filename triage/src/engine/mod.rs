@@ -247,20 +247,31 @@ pub enum Exit {
     Failed(String),
 }
 
-/// Run a command to completion; a failure is a setup error with its last stderr line.
+/// Run a command to completion, passing its stderr on as it comes (a build or an install
+/// takes minutes: cargo's `Compiling ...` lines show it is under way); a failure is a
+/// setup error with its last stderr line.
 pub(crate) fn run_cmd(cmd: &mut Command, what: &str) -> Result<(), Fail> {
-    let out = cmd
+    use std::io::BufRead;
+    let mut child = cmd
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| Fail::Usage(format!("{what}: cannot start: {e}")))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        return Err(Fail::Usage(format!("{what} failed: {}", last.trim())));
+    let mut last = String::new();
+    if let Some(err) = child.stderr.take() {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            eprintln!("  {line}");
+            if !line.trim().is_empty() {
+                last = line.trim().to_string();
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Fail::Usage(format!("{what}: {e}")))?;
+    if !status.success() {
+        return Err(Fail::Usage(format!("{what} failed: {last}")));
     }
     Ok(())
 }
