@@ -85,10 +85,8 @@ const BASE: [&str; 8] = [
     "2s",
 ];
 
-#[test]
-fn a_missing_engine_binary_exits_2_with_a_report() {
-    let bins = tmp("missing-bins");
-    let out = tmp("missing-out");
+/// [`BASE`] with `--bin-dir BINS --out OUT`.
+fn with_dirs<'a>(bins: &'a Path, out: &'a Path) -> Vec<&'a str> {
     let mut args = BASE.to_vec();
     args.extend([
         "--bin-dir",
@@ -96,6 +94,14 @@ fn a_missing_engine_binary_exits_2_with_a_report() {
         "--out",
         out.to_str().unwrap(),
     ]);
+    args
+}
+
+#[test]
+fn a_missing_engine_binary_exits_2_with_a_report() {
+    let bins = tmp("missing-bins");
+    let out = tmp("missing-out");
+    let args = with_dirs(&bins, &out);
     let o = campaign(&args, &[]);
     assert_eq!(
         o.status.code(),
@@ -115,13 +121,7 @@ fn zero_executions_exit_2() {
     let bins = tmp("zero-bins");
     let out = tmp("zero-out");
     fake_libfuzzer(&bins, "relay_lifecycle", 0);
-    let mut args = BASE.to_vec();
-    args.extend([
-        "--bin-dir",
-        bins.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let args = with_dirs(&bins, &out);
     let o = campaign(&args, &[]);
     assert_eq!(
         o.status.code(),
@@ -144,13 +144,7 @@ fn the_second_run_resumes_and_knows_the_first() {
     fake_libfuzzer(&bins, "relay_lifecycle", 5000);
     // A #1162 witness as the crash the stand-in engine "finds".
     let crash = witness_1162();
-    let mut args = BASE.to_vec();
-    args.extend([
-        "--bin-dir",
-        bins.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let args = with_dirs(&bins, &out);
     let seeds = std::fs::read_dir(root().join("corpus/relay_lifecycle"))
         .unwrap()
         .count();
@@ -259,13 +253,7 @@ fn a_violating_corpus_input_is_a_crash_not_lost_to_cmin() {
     let out = tmp("sweep-out");
     fake_libfuzzer(&bins, "relay_lifecycle", 5000);
     let witness = witness_1162();
-    let mut args = BASE.to_vec();
-    args.extend([
-        "--bin-dir",
-        bins.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let args = with_dirs(&bins, &out);
     // The stand-in engine puts the witness into its corpus and exits 0, no crash file.
     let o = campaign(&args, &[("FAKE_INPUT", &witness)]);
     assert_eq!(
@@ -398,13 +386,7 @@ fn one_campaign_per_out_and_a_killed_one_loses_nothing() {
     );
 
     // The next run takes the directory over and keeps what the killed one left.
-    let mut args2 = BASE.to_vec();
-    args2.extend([
-        "--bin-dir",
-        bins.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let args2 = with_dirs(&bins, &out);
     fake_libfuzzer(&bins, "relay_lifecycle", 5000);
     let o = campaign(&args2, &[]);
     let err = String::from_utf8_lossy(&o.stderr);
