@@ -17,8 +17,9 @@ fn bound(why: Skip) -> f64 {
     match why {
         Skip::UntrustedSynic => 1.5,
         Skip::InterruptPageFlag => 0.05,
-        Skip::Reconfigured => 0.5,
-        Skip::ExpectCap => 0.01,
+        Skip::Reconfigured => 0.05,
+        // Room for one expectation per operation of the longest input: never reached.
+        Skip::ExpectCap => 0.0,
     }
 }
 
@@ -95,4 +96,178 @@ fn a_malicious_assert_of_a_told_vector_is_judged() {
         Some("leak-unentitled")
     );
     assert_eq!(skips.count(Skip::UntrustedSynic), 0);
+}
+
+/// Issue 20: the expectations have room for every signal of the longest input. An input of
+/// `MAX_OPS` operations that is all signals (two device routes set up, then device
+/// interrupts, and only then the runs that settle them) loses none to a capacity limit:
+/// `expect-cap` stays 0 and each signal is judged.
+#[test]
+fn the_longest_input_never_reaches_the_expectation_capacity() {
+    use sintfuzz_model::op::{HostDeviceInterrupt, Retarget, RunVp};
+    use sintfuzz_model::{Config, Op, RetargetFlaws, Vtl};
+    use sintfuzz_targets::codec::{encode, Scenario};
+    use sintfuzz_targets::MAX_OPS;
+    let retarget = |device, vector, targets| {
+        Op::Retarget(Retarget {
+            vp: 0,
+            vtl: Vtl::Vtl0,
+            device,
+            vector,
+            targets,
+            flaws: RetargetFlaws::default(),
+        })
+    };
+    let mut ops = vec![retarget(0, 0x40, 0b01), retarget(1, 0x41, 0b10)];
+    let runs = 2;
+    while ops.len() < MAX_OPS - runs {
+        let device = (ops.len() % 2) as u8;
+        ops.push(Op::HostDeviceInterrupt(HostDeviceInterrupt {
+            device,
+            pick: 0,
+        }));
+    }
+    ops.push(Op::RunVp(RunVp { vp: 0 }));
+    ops.push(Op::RunVp(RunVp { vp: 1 }));
+    assert_eq!(ops.len(), MAX_OPS);
+    let signals = MAX_OPS - runs - 2;
+    let s = Scenario {
+        config: Config {
+            vp_count: 2,
+            ..Config::default()
+        },
+        ops,
+    };
+    let bytes = encode(Target::ProxyFilter, &s).unwrap();
+    let settings = Settings {
+        revision: Revision::Proposed,
+        invariants: InvariantSet::strict(),
+    };
+    let (outcome, skips) = run_skips(Target::ProxyFilter, &bytes, &settings);
+    assert_eq!(outcome.violation(), None);
+    assert_eq!(skips.count(Skip::ExpectCap), 0);
+    // Every device interrupt settled, plus the leak check of each delivery (one per VP:
+    // the proxy IRR is a set).
+    assert!(skips.judged >= signals as u64, "{skips:?}");
+}
+
+/// Issue 20: a reconfiguration between the signal and the run that does not withdraw the
+/// vector (SCONTROL written again, SINT2 written again with the same value by
+/// HvSetVpRegisters, another SINT changed) leaves the expectation in force: the #1162
+/// witness with those in the window is still a lost relay signal (before, any of them
+/// made the oracle drop the expectation as `reconfigured`).
+#[test]
+fn an_unrelated_reconfiguration_still_catches_a_loss() {
+    use sintfuzz_model::hvdef::{msr, reg};
+    use sintfuzz_model::op::{
+        HostOffer, HostSignalChannel, OpenChannel, RunVp, SetVpRegister, WrMsr,
+    };
+    use sintfuzz_model::{Config, Op, Sint, Vtl};
+    use sintfuzz_targets::codec::{encode, Scenario};
+    let wrmsr = |msr, value| {
+        Op::WrMsr(WrMsr {
+            vp: 0,
+            vtl: Vtl::Vtl0,
+            msr,
+            value,
+        })
+    };
+    let sint2 = Sint::unmasked(0x30, false).into_bits();
+    let head = [
+        wrmsr(msr::SINT0 + 2, sint2),
+        Op::HostOffer(HostOffer { slot: 0 }),
+        Op::OpenChannel(OpenChannel {
+            slot: 0,
+            target_vp: 0,
+            event_flag: 1,
+        }),
+        Op::HostSignalChannel(HostSignalChannel { slot: 0 }),
+    ];
+    let windows = [
+        wrmsr(msr::SCONTROL, 1),
+        wrmsr(msr::SINT0 + 3, Sint::unmasked(0x31, false).into_bits()),
+        Op::SetVpRegister(SetVpRegister {
+            vp: 0,
+            caller_vtl: Vtl::Vtl0,
+            target_vtl: Vtl::Vtl0,
+            partition_self: true,
+            vp_index: sintfuzz_model::hvdef::VP_INDEX_SELF,
+            name: reg::SINT0 + 2,
+            value: sint2,
+        }),
+    ];
+    let settings = Settings {
+        revision: Revision::ProxyBit,
+        invariants: InvariantSet::default_set(),
+    };
+    for window in windows {
+        let ops: Vec<Op> = head
+            .iter()
+            .copied()
+            .chain([window, Op::RunVp(RunVp { vp: 0 })])
+            .collect();
+        let bytes = encode(
+            Target::AllOps,
+            &Scenario {
+                config: Config::default(),
+                ops,
+            },
+        )
+        .unwrap();
+        let (outcome, skips) = run_skips(Target::AllOps, &bytes, &settings);
+        let v = outcome.violation().expect("the loss is still judged");
+        assert_eq!(
+            (v.invariant.id(), v.origin),
+            ("lost-relay", Some(3)),
+            "{window:?}"
+        );
+        assert_eq!(skips.count(Skip::Reconfigured), 0, "{window:?}");
+    }
+}
+
+/// Issue 20: the one reconfiguration that does decide the outcome: the guest disables its
+/// VTL0 APIC between the signal and the run, and the poll drops the vector
+/// (`poll_apic_core`): nothing is owed, which is counted as `reconfigured`.
+#[test]
+fn an_apic_disabled_before_the_run_owes_nothing() {
+    use sintfuzz_model::op::{HostDeviceInterrupt, Retarget, RunVp, SetApic};
+    use sintfuzz_model::{Config, Op, RetargetFlaws, Vtl};
+    use sintfuzz_targets::codec::{encode, Scenario};
+    let ops = vec![
+        Op::Retarget(Retarget {
+            vp: 0,
+            vtl: Vtl::Vtl0,
+            device: 0,
+            vector: 0x40,
+            targets: 0b10,
+            flaws: RetargetFlaws::default(),
+        }),
+        Op::HostDeviceInterrupt(HostDeviceInterrupt { device: 0, pick: 0 }),
+        Op::SetApic(SetApic {
+            vp: 1,
+            vtl: Vtl::Vtl0,
+            hw_enabled: true,
+            sw_enabled: false,
+        }),
+        Op::RunVp(RunVp { vp: 1 }),
+    ];
+    let bytes = encode(
+        Target::ProxyFilter,
+        &Scenario {
+            config: Config {
+                vp_count: 2,
+                ..Config::default()
+            },
+            ops,
+        },
+    )
+    .unwrap();
+    let settings = Settings {
+        revision: Revision::Head,
+        invariants: InvariantSet::default_set(),
+    };
+    // At head this is SF-003's window; with the APIC off, nothing is lost.
+    let (outcome, skips) = run_skips(Target::ProxyFilter, &bytes, &settings);
+    assert_eq!(outcome.violation(), None);
+    assert_eq!(skips.count(Skip::Reconfigured), 1);
 }
