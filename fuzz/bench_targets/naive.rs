@@ -1,4 +1,4 @@
-//! libFuzzer: the naive peer harness (`bench/peers/src/naive.rs`) over the same model and
+//! libFuzzer: the naive peer harness (`targets/peers/src/naive.rs`) over the same model and
 //! oracle. A benchmark for bench/results.md, never shipped. See fuzz/README.md.
 #![no_main]
 libfuzzer_sys::fuzz_target!(|input: sintfuzz_peers::naive::Input| {

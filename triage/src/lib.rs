@@ -1,30 +1,30 @@
 //! `sintfuzz-triage`: what a person does with crashes (repro, explain, minimize, bucket,
 //! promote) and one-command campaigns over libFuzzer, AFL++ and honggfuzz. The binary is
-//! `sintfuzz` (`src/main.rs`); this library holds the logic so tests can drive it.
+//! `sintfuzz` (`src/cli/main.rs`: argument parsing and dispatch only); this library holds
+//! the logic so tests can drive it, by capability, each folder calling only those below:
+//!
+//! ```text
+//! cli/ (the binary)
+//!   -> campaign/   bench/ (may call campaign/)   check/
+//!        -> findings/   engine/
+//!             -> sintfuzz-targets, sintfuzz-peers -> sintfuzz-model
+//! ```
+//!
+//! Each folder's `mod.rs` says what it owns and what it may call; `tests/layers.rs`
+//! checks the arrows.
 
 pub mod bench;
-pub mod bucket;
 pub mod campaign;
 pub mod check;
-pub mod cmin;
-pub mod cover;
 pub mod engine;
-pub mod explain;
-pub mod finding;
-pub mod harness;
+pub mod findings;
 pub mod lock;
-pub mod minimize;
-pub mod parity;
 pub mod paths;
-pub mod plot;
 pub mod progress;
-pub mod report;
-pub mod runner;
-pub mod semantic;
-pub mod skips;
-pub mod store;
-pub mod triage;
-pub mod tte;
+
+/// The paths `check/` names (its imports follow when its own work lands).
+pub use campaign::{parse_duration, parse_targets};
+pub use findings::bucket;
 
 use std::path::{Path, PathBuf};
 

@@ -8,8 +8,8 @@ use sintfuzz_model::Revision;
 use sintfuzz_targets::codec::{decode, encode};
 use sintfuzz_targets::scenarios::{seeds, witnesses};
 use sintfuzz_targets::{run, Invariant, InvariantSet, Outcome, Scenario, Settings, Target};
-use sintfuzz_triage::bucket::KnownList;
-use sintfuzz_triage::minimize::minimize;
+use sintfuzz_triage::findings::bucket::KnownList;
+use sintfuzz_triage::findings::minimize::minimize;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -562,7 +562,7 @@ fn closed_stdout_is_not_a_panic() {
 /// the README's findings table links it.
 #[test]
 fn committed_reports_match_the_command() {
-    use sintfuzz_triage::finding;
+    use sintfuzz_triage::findings::finding;
     let known = KnownList::load(&root().join("triage/known.toml")).unwrap();
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let open: Vec<_> = known

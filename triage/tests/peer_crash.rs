@@ -15,7 +15,7 @@ use sintfuzz_model::{hvdef::msr, Config, Isolation, Op, Revision, VmbusEra, Vtl}
 use sintfuzz_peers::Peer;
 use sintfuzz_targets::scenarios::witnesses;
 use sintfuzz_targets::{run_ops, InvariantSet, Settings, Target};
-use sintfuzz_triage::bucket::{bucket, Crash, KnownList};
+use sintfuzz_triage::findings::bucket::{bucket, Crash, KnownList};
 
 /// `arbitrary`'s derived enum choice: variant `index` of `count` from a `u32`.
 fn variant(out: &mut Vec<u8>, index: u64, count: u64) {

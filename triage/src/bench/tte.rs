@@ -4,7 +4,7 @@
 //! crash that buckets as the defect's known finding; the coverage of the final corpus
 //! (libFuzzer's `cov`/`ft` when the corpus is replayed, the one yardstick every engine's
 //! corpus can be measured with). `--harnesses` puts the benchmark harnesses of
-//! [`crate::harness`] (the peers a user would write, ours with the op-level mutator) under
+//! [`crate::bench::harness`] (the peers a user would write, ours with the op-level mutator) under
 //! libFuzzer beside ours, in the same run. Writes `trials.tsv` (raw) and `summary.md`
 //! (median and range) to `--out`.
 
@@ -19,12 +19,12 @@ use clap::Args;
 use sintfuzz_model::Revision;
 use sintfuzz_targets::{InvariantSet, Settings, Target};
 
-use crate::bucket::{bucket, Crash, KnownList};
+use crate::bench::harness::Harness;
+use crate::campaign::runner::{self, Found, Job, Shared};
+use crate::campaign::store::add_file;
 use crate::campaign::{parse_duration, schedule, EngineChoice};
 use crate::engine::{Binaries, Engine};
-use crate::harness::Harness;
-use crate::runner::{self, Found, Job, Shared};
-use crate::store::add_file;
+use crate::findings::bucket::{bucket, Crash, KnownList};
 use crate::{repo_root, Fail};
 
 /// One defect a trial hunts: where it lives and the known ids that count as exposing it.
@@ -417,7 +417,7 @@ fn trial(
             settings: f.settings,
             peer: if f.untranslated { harness.peer() } else { None },
         };
-        let k = crate::triage::quietly(|| bucket(&[c], known))
+        let k = crate::findings::triage::quietly(|| bucket(&[c], known))
             .ok()
             .and_then(|b| {
                 b.buckets.first().map(|b| {
@@ -529,7 +529,7 @@ fn trial(
         }
         others.push(k);
     }
-    let corpus_n = crate::store::count_files(&corpus);
+    let corpus_n = crate::campaign::store::count_files(&corpus);
     // The corpus of a peer is in the peer's format: libFuzzer's merge of it by our
     // target would measure nothing meaningful, so it is measured by the peer's binary.
     let cov = match harness {

@@ -10,8 +10,8 @@ use clap::Args;
 use sintfuzz_model::Revision;
 use sintfuzz_targets::{InvariantSet, Settings, Target};
 
+use crate::campaign::store::count_files;
 use crate::engine::{Binaries, Engine, RunSpec};
-use crate::store::count_files;
 use crate::{repo_root, Fail};
 
 #[derive(Args, Clone, Debug)]

@@ -13,8 +13,8 @@ use sintfuzz_model::Revision;
 use sintfuzz_targets::files::read_input;
 use sintfuzz_targets::{InvariantSet, Settings, Target};
 
+use crate::campaign::semantic::Semantic;
 use crate::engine::run_cmd;
-use crate::semantic::Semantic;
 use crate::{repo_root, Fail};
 
 #[derive(Args, Clone, Debug)]
@@ -124,7 +124,7 @@ pub fn cover(args: CoverArgs) -> Result<u8, Fail> {
     let mut sem = Semantic::default();
     for f in &files {
         if let Ok(d) = read_input(f) {
-            let _ = crate::triage::quietly(|| sem.replay(args.target, &d, &settings));
+            let _ = crate::findings::triage::quietly(|| sem.replay(args.target, &d, &settings));
         }
     }
     let table = sem.markdown(&format!(

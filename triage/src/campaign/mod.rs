@@ -1,3 +1,9 @@
+//! **campaign/** owns one-command campaigns and what they keep: the orchestration (this
+//! file), the persistent output directory (`store`), running one engine in rounds
+//! (`runner`), the report and its plots (`report`, `plot`), corpus minimization (`cmin`),
+//! coverage (`cover`, `semantic`). It may call `findings/` (triage of crash files),
+//! `engine/` and the targets; never `cli/`, `bench/` or `check/`.
+//!
 //! `sintfuzz campaign`: install and build what the engines need, fuzz every target from
 //! the persistent corpus in `--out` (seeded from `corpus/`), engines one after another or
 //! side by side on one shared corpus (`--engine all --jobs N`), keep going after crashes,
@@ -9,6 +15,14 @@
 //! failure or when an engine exited unexpectedly or ran zero executions (the report is
 //! still written then).
 
+pub mod cmin;
+pub mod cover;
+pub mod plot;
+pub mod report;
+pub mod runner;
+pub mod semantic;
+pub mod store;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,14 +33,14 @@ use serde::Serialize;
 use sintfuzz_model::Revision;
 use sintfuzz_targets::{InvariantSet, Settings, Target};
 
-use crate::bucket::{Crash, KnownList};
 use crate::engine::{Binaries, Engine};
-use crate::report::{self, BucketReport, CorpusReport, PanicReport, Report};
-use crate::runner::{self, Found, Job, RunStats, Shared};
-use crate::store::{add_file, count_files, unix_now, Store};
-use crate::triage::{quietly, triage_with, Replay};
+use crate::findings::bucket::{Crash, KnownList};
+use crate::findings::triage::{quietly, triage_with, Replay};
 use crate::{repo_root, Fail};
+use report::{BucketReport, CorpusReport, PanicReport, Report};
+use runner::{Found, Job, RunStats, Shared};
 use sintfuzz_targets::known::{judge, KnownMode, Verdict};
+use store::{add_file, count_files, unix_now, Store};
 
 /// `--engine`: one engine, or all of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
@@ -238,7 +252,7 @@ fn sweep_corpus(
             Err(_) => Some(None),
         };
         if let Some(invariant) = crash {
-            let (kept, _) = crate::store::add_bytes(&crashes, &data, "corpus-")?;
+            let (kept, _) = crate::campaign::store::add_bytes(&crashes, &data, "corpus-")?;
             std::fs::remove_file(&p).map_err(|e| Fail::Usage(format!("{}: {e}", p.display())))?;
             found.push(Found {
                 path: kept,
@@ -360,12 +374,14 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
         corpus_report.end = count_files(&corpus);
         // Keep the persistent corpus small: libFuzzer's merge, when its binary is here.
         if let Some(lf) = bins.get(&Engine::Libfuzzer) {
-            match crate::cmin::minimize_corpus(lf, target, &corpus, &settings) {
+            match crate::campaign::cmin::minimize_corpus(lf, target, &corpus, &settings) {
                 Ok((_, after)) => corpus_report.minimized = Some(after),
                 Err(Fail::Usage(e)) => crate::progress::say(&format!("sintfuzz: cmin: {e}")),
             }
         }
-        notes.push(crate::skips::corpus_note(target, &settings, &corpus));
+        notes.push(crate::findings::skips::corpus_note(
+            target, &settings, &corpus,
+        ));
         corpus_report
             .semantic
             .replay_dir(target, &corpus, &settings);
@@ -421,7 +437,7 @@ fn report_run(st: &RunStats) {
 #[allow(clippy::too_many_arguments)]
 pub fn finish(
     store: &Store,
-    history: &mut crate::store::History,
+    history: &mut crate::campaign::store::History,
     header: report::Header,
     corpora: Vec<CorpusReport>,
     runs: Vec<RunStats>,
@@ -454,8 +470,11 @@ pub fn finish(
         std::fs::write(&file, &b.minimized)
             .map_err(|e| Fail::Usage(format!("{}: {e}", file.display())))?;
         let target = b.target.expect("set by bucket");
-        let (text, _) =
-            crate::explain::explain(target, &b.minimized, &b.settings.expect("set by bucket"));
+        let (text, _) = crate::findings::explain::explain(
+            target,
+            &b.minimized,
+            &b.settings.expect("set by bucket"),
+        );
         let key = b.signature.clone();
         let (seen, new_here) = history.note(
             &key,
@@ -504,7 +523,7 @@ pub fn finish(
     let code = if failures.is_empty() { fails as u8 } else { 2 };
     let new_since = buckets.iter().filter(|b| b.new_since_previous).count()
         + panics.iter().filter(|p| p.new_since_previous).count();
-    history.runs.push(crate::store::RunRecord {
+    history.runs.push(crate::campaign::store::RunRecord {
         started: header.started,
         engines: header.engine.clone(),
         targets: corpora

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::bucket::Bucket;
-use crate::runner::{RunStats, Sample};
-use crate::store::utc;
-use crate::triage::ModelPanic;
+use crate::campaign::runner::{RunStats, Sample};
+use crate::campaign::store::utc;
+use crate::findings::bucket::Bucket;
+use crate::findings::triage::ModelPanic;
 use crate::Fail;
 
 #[derive(Clone, Debug, Serialize)]
@@ -44,7 +44,7 @@ pub struct CorpusReport {
     /// After the end-of-run minimization (libFuzzer merge), when it ran.
     pub minimized: Option<usize>,
     /// What the final corpus makes the model and the oracle do.
-    pub semantic: crate::semantic::Semantic,
+    pub semantic: crate::campaign::semantic::Semantic,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -103,7 +103,7 @@ pub fn write(out: &Path, r: &Report) -> Result<(), Fail> {
     for run in &r.runs {
         let name = format!("{}-{}.svg", run.engine, run.target);
         let path = plots.join(&name);
-        match crate::plot::run_plot(&path, run, &r.samples) {
+        match crate::campaign::plot::run_plot(&path, run, &r.samples) {
             Ok(true) => files.push((run.engine.clone(), run.target.clone(), name)),
             Ok(false) => {}
             Err(e) => eprintln!("sintfuzz: {}: no plot: {e}", path.display()),

@@ -14,8 +14,8 @@ use serde::Serialize;
 use sintfuzz_targets::files::read_input;
 use sintfuzz_targets::{Invariant, InvariantSet, Settings, Target};
 
+use crate::campaign::store::{add_bytes, add_file, count_files};
 use crate::engine::{Engine, Exit, RunSpec, Stats};
-use crate::store::{add_bytes, add_file, count_files};
 use crate::Fail;
 
 /// Set by a Ctrl-C handler: every runner stops its engines, and the callers stop starting
@@ -118,7 +118,7 @@ pub struct Found {
     pub invariant: Option<&'static str>,
     /// The file holds the binary's own bytes, which [`Job::translate`] could not turn into
     /// an input of `target` (a peer's scenario our format cannot express): it is not an
-    /// input of `target`, and its replay is the harness's own (`crate::bucket::Crash::peer`).
+    /// input of `target`, and its replay is the harness's own (`crate::findings::bucket::Crash::peer`).
     pub untranslated: bool,
     /// The engine run's executions when the file was found: exact where the engine
     /// stopped at the crash (its final count), else its count when the runner saw the
@@ -720,7 +720,7 @@ fn rounds_left(work: &Path) -> Vec<PathBuf> {
 /// The invariant a file violates, without letting a model panic through.
 pub fn replay_invariant(target: Target, path: &Path, settings: &Settings) -> Option<Invariant> {
     let data = read_input(path).ok()?;
-    crate::triage::quietly(|| sintfuzz_targets::run(target, &data, settings))
+    crate::findings::triage::quietly(|| sintfuzz_targets::run(target, &data, settings))
         .ok()?
         .violation()
         .map(|v| v.invariant)

@@ -20,7 +20,7 @@ use sintfuzz_model::{Op, OpResult, Partition, Vtl};
 use sintfuzz_targets::oracle::{Oracle, Skip, Skips};
 use sintfuzz_targets::{run_hooked, Outcome, Settings, StepHook, Target};
 
-use crate::bucket::op_label;
+use crate::findings::bucket::op_label;
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Semantic {
@@ -73,7 +73,7 @@ impl Semantic {
     pub fn replay_dir(&mut self, target: Target, dir: &Path, settings: &Settings) {
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             if let Ok(d) = sintfuzz_targets::files::read_input(&e.path()) {
-                let _ = crate::triage::quietly(|| self.replay(target, &d, settings));
+                let _ = crate::findings::triage::quietly(|| self.replay(target, &d, settings));
             }
         }
     }

@@ -10,8 +10,10 @@ use sintfuzz_model::Revision;
 use sintfuzz_targets::files::{read_input, write_regression, write_seeds, write_witnesses};
 use sintfuzz_targets::invariant::Tier;
 use sintfuzz_targets::{run, Invariant, InvariantSet, Outcome, Settings, Target};
-use sintfuzz_triage::bucket::{bucket, crash_files, infer_from_path, Crash, KnownList};
-use sintfuzz_triage::{bench, campaign, check, explain, finding, minimize, repo_root, tte, Fail};
+use sintfuzz_triage::bench::{self, tte};
+use sintfuzz_triage::findings::bucket::{bucket, crash_files, infer_from_path, Crash, KnownList};
+use sintfuzz_triage::findings::{explain, finding, minimize};
+use sintfuzz_triage::{campaign, check, repo_root, Fail};
 
 #[derive(Parser)]
 #[command(
@@ -135,12 +137,12 @@ enum Cmd {
     },
     /// Coverage of a corpus: the semantic table, then line coverage of model/ and targets/
     /// (HTML report and per-file summary; needs llvm-tools, installed if missing).
-    Cover(sintfuzz_triage::cover::CoverArgs),
+    Cover(sintfuzz_triage::campaign::cover::CoverArgs),
     /// Minimize a corpus directory in place to the inputs that keep its coverage.
-    Cmin(sintfuzz_triage::cmin::CminArgs),
+    Cmin(sintfuzz_triage::campaign::cmin::CminArgs),
     /// Every checked-in input on every revision in every engine's binary: same outcome,
     /// the expected one.
-    Parity(sintfuzz_triage::parity::ParityArgs),
+    Parity(sintfuzz_triage::bench::parity::ParityArgs),
     /// Time-to-exposure trials: engines x defects x corpus modes x N trials.
     Tte(tte::TteArgs),
     /// Explore every operation sequence up to a depth over a small domain: exit 0 clean
@@ -466,9 +468,9 @@ fn dispatch(cmd: Cmd) -> Result<u8, Fail> {
             Ok(0)
         }
         Cmd::Tte(args) => tte::tte(args),
-        Cmd::Parity(args) => sintfuzz_triage::parity::parity(args),
-        Cmd::Cover(args) => sintfuzz_triage::cover::cover(args),
-        Cmd::Cmin(args) => sintfuzz_triage::cmin::cmin_cmd(args),
+        Cmd::Parity(args) => sintfuzz_triage::bench::parity::parity(args),
+        Cmd::Cover(args) => sintfuzz_triage::campaign::cover::cover(args),
+        Cmd::Cmin(args) => sintfuzz_triage::campaign::cmin::cmin_cmd(args),
         Cmd::Check(args) => check::check(args),
         Cmd::Bench(args) => bench::bench_cmd(args),
     }

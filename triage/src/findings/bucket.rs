@@ -20,7 +20,7 @@ use sintfuzz_targets::files::read_input;
 use sintfuzz_targets::signature::analyze_source;
 use sintfuzz_targets::{Scenario, Settings, Source, Target};
 
-use crate::minimize::{minimize, Minimized};
+use crate::findings::minimize::{minimize, Minimized};
 
 /// A short label for one operation: its kind, the VTLs involved and the register class.
 pub fn op_label(op: &Op) -> String {
@@ -263,7 +263,7 @@ fn peer_replay(peer: Peer, data: &[u8], settings: &Settings) -> Result<Option<Mi
     }))
 }
 
-/// A name `crate::store` gives a crash file it keeps: a prefix, `-`, the content's sha1.
+/// A name `crate::campaign::store` gives a crash file it keeps: a prefix, `-`, the content's sha1.
 fn campaign_kept(name: &str) -> bool {
     name.rsplit_once('-').is_some_and(|(prefix, sha)| {
         !prefix.is_empty() && sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit())

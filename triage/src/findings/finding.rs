@@ -13,7 +13,7 @@ use sintfuzz_targets::known::KnownList;
 use sintfuzz_targets::signature::{analyze, Fix};
 use sintfuzz_targets::{InvariantSet, Settings, Target};
 
-use crate::explain::explain;
+use crate::findings::explain::explain;
 
 /// Where the generated reports live.
 pub const REPORTS_DIR: &str = "triage/reports";

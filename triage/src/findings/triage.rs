@@ -12,7 +12,7 @@ use serde::Serialize;
 use sintfuzz_targets::files::read_input;
 use sintfuzz_targets::{Outcome, Settings, Target};
 
-use crate::bucket::{bucket, Buckets, Crash, KnownList};
+use crate::findings::bucket::{bucket, Buckets, Crash, KnownList};
 
 thread_local! {
     static QUIET: Cell<bool> = const { Cell::new(false) };
