@@ -18,9 +18,7 @@ pub mod campaign;
 pub mod check;
 pub mod engine;
 pub mod findings;
-pub mod lock;
 pub mod paths;
-pub mod progress;
 
 /// The paths `check/` names (its imports follow when its own work lands).
 pub use campaign::{parse_duration, parse_targets};

@@ -1,7 +1,8 @@
 //! **campaign/** owns one-command campaigns and what they keep: the orchestration (this
 //! file), the persistent output directory (`store`), running one engine in rounds
-//! (`runner`), the report and its plots (`report`, `plot`), corpus minimization (`cmin`),
-//! coverage (`cover`, `semantic`). It may call `findings/` (triage of crash files),
+//! (`runner`) with its live display (`progress`) and the `--out` lock (`lock`), the report
+//! and its plots (`report`, `plot`), corpus minimization (`cmin`), coverage (`cover`,
+//! `semantic`). It may call `findings/` (triage of crash files),
 //! `engine/` and the targets; never `cli/`, `bench/` or `check/`.
 //!
 //! `sintfuzz campaign`: install and build what the engines need, fuzz every target from
@@ -17,7 +18,9 @@
 
 pub mod cmin;
 pub mod cover;
+pub mod lock;
 pub mod plot;
+pub mod progress;
 pub mod report;
 pub mod runner;
 pub mod semantic;
@@ -327,7 +330,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
     // engines side by side).
     let share = (per_target / phases.len() as u64).max(1);
 
-    let progress = crate::progress::Progress::start(shared.clone(), known.clone());
+    let progress = crate::campaign::progress::Progress::start(shared.clone(), known.clone());
     let mut runs: Vec<RunStats> = Vec::new();
     let mut found: Vec<Found> = Vec::new();
     let mut corpora = Vec::new();
@@ -376,7 +379,9 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
         if let Some(lf) = bins.get(&Engine::Libfuzzer) {
             match crate::campaign::cmin::minimize_corpus(lf, target, &corpus, &settings) {
                 Ok((_, after)) => corpus_report.minimized = Some(after),
-                Err(Fail::Usage(e)) => crate::progress::say(&format!("sintfuzz: cmin: {e}")),
+                Err(Fail::Usage(e)) => {
+                    crate::campaign::progress::say(&format!("sintfuzz: cmin: {e}"))
+                }
             }
         }
         notes.push(crate::findings::skips::corpus_note(
@@ -416,7 +421,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
 }
 
 fn report_run(st: &RunStats) {
-    crate::progress::say(&format!(
+    crate::campaign::progress::say(&format!(
         "sintfuzz: {} {}: {:.0} s, {} execs ({:.0}/s), {} crash file(s), exported {}, imported {}{}",
         st.engine,
         st.target,

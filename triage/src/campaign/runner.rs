@@ -37,8 +37,8 @@ pub struct Shared {
     pub samples: Mutex<Vec<Sample>>,
     /// The output directory's lock (campaigns): the engine groups started are listed with
     /// it, so a run that takes over after this one was killed can stop them.
-    pub lock: Option<std::sync::Arc<crate::lock::OutLock>>,
-    /// Every run started, for the live display (`crate::progress`).
+    pub lock: Option<std::sync::Arc<crate::campaign::lock::OutLock>>,
+    /// Every run started, for the live display (`crate::campaign::progress`).
     pub runs: Mutex<Vec<LiveRun>>,
     /// Every crash file kept so far that is an input of its target, as it comes.
     pub found: Mutex<Vec<(PathBuf, Target, Settings)>>,
@@ -71,7 +71,7 @@ impl Shared {
     }
 
     /// [`Shared::new`] for a run holding `lock`.
-    pub fn locked(lock: std::sync::Arc<crate::lock::OutLock>) -> Self {
+    pub fn locked(lock: std::sync::Arc<crate::campaign::lock::OutLock>) -> Self {
         Shared {
             lock: Some(lock),
             ..Shared::new()
@@ -224,7 +224,7 @@ fn signal_group(pgid: u32, sig: i32) {
 /// The engine process gets SIGKILL when the thread that started it ends, so a killed
 /// campaign (`kill -9` included) leaves no engine running. Processes the engine starts
 /// itself (libFuzzer's fork-mode jobs) are stopped by the next run on the same output
-/// directory ([`crate::lock::OutLock`]).
+/// directory ([`crate::campaign::lock::OutLock`]).
 fn die_with_parent(cmd: &mut std::process::Command) {
     let parent = std::process::id() as i32;
     // SAFETY: the closure runs in the child between fork and exec and only calls
@@ -539,7 +539,7 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
                     .iter()
                     .filter(|&i| i != inv)
                     .fold(InvariantSet::NONE, InvariantSet::with);
-                crate::progress::say(&format!(
+                crate::campaign::progress::say(&format!(
                     "sintfuzz: {} {}: {MASK_AFTER} crashes of {inv}; continuing without it",
                     job.engine.name(),
                     job.target.name()
@@ -675,7 +675,7 @@ fn salvage(job: &Job, work: &Path, shared: &Shared, found: &mut Vec<Found>) {
         let Ok((kept, true)) = add_bytes(&job.crashes, &data, &prefix) else {
             continue;
         };
-        crate::progress::say(&format!(
+        crate::campaign::progress::say(&format!(
             "sintfuzz: kept {} left by an earlier run",
             path.display()
         ));

@@ -25,7 +25,7 @@ use crate::Fail;
 pub struct Store {
     pub root: PathBuf,
     /// Held for the whole run: one campaign per output directory.
-    pub lock: std::sync::Arc<crate::lock::OutLock>,
+    pub lock: std::sync::Arc<crate::campaign::lock::OutLock>,
 }
 
 /// The sha1 of `data` in hex: libFuzzer's corpus file name, so the same input is one file.
@@ -53,7 +53,7 @@ impl Store {
             })?;
         let s = Store {
             root: root.to_path_buf(),
-            lock: std::sync::Arc::new(crate::lock::OutLock::acquire(root)?),
+            lock: std::sync::Arc::new(crate::campaign::lock::OutLock::acquire(root)?),
         };
         if fresh {
             for d in ["corpus", "crashes", "work", "buckets", "plots"] {
