@@ -17,6 +17,7 @@
 //! still written then).
 
 pub mod cmin;
+pub mod console;
 pub mod cover;
 pub mod lock;
 pub mod plot;
@@ -380,7 +381,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
             match crate::campaign::cmin::minimize_corpus(lf, target, &corpus, &settings) {
                 Ok((_, after)) => corpus_report.minimized = Some(after),
                 Err(Fail::Usage(e)) => {
-                    crate::campaign::progress::say(&format!("sintfuzz: cmin: {e}"))
+                    crate::campaign::console::say(&format!("sintfuzz: cmin: {e}"))
                 }
             }
         }
@@ -421,7 +422,7 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
 }
 
 fn report_run(st: &RunStats) {
-    crate::campaign::progress::say(&format!(
+    crate::campaign::console::say(&format!(
         "sintfuzz: {} {}: {:.0} s, {} execs ({:.0}/s), {} crash file(s), exported {}, imported {}{}",
         st.engine,
         st.target,

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sintfuzz_targets::known::KnownList;
 use sintfuzz_targets::signature::analyze;
 
+use crate::campaign::console;
 use crate::campaign::runner::{LiveRun, Sample, Shared};
 
 /// Off a terminal, one line per running engine this often.
@@ -24,20 +25,6 @@ const TICK: Duration = Duration::from_millis(250);
 /// The most time one tick spends sorting new crash files into buckets, so a burst of
 /// crash files cannot starve the display (the rest wait for the next tick).
 const SORT_BUDGET: Duration = Duration::from_millis(150);
-
-/// The display on the terminal while one is running, so that [`say`] prints above it.
-static ACTIVE: Mutex<Option<MultiProgress>> = Mutex::new(None);
-
-/// Print one line to stderr; above the live display when one is running (a plain
-/// `eprintln!` would leave a stale copy of the display behind it).
-pub fn say(line: &str) {
-    match ACTIVE.lock().expect("not poisoned").as_ref() {
-        Some(m) => {
-            let _ = m.println(line);
-        }
-        None => eprintln!("{line}"),
-    }
-}
 
 /// The running display; [`Progress::finish`] clears it.
 pub struct Progress {
@@ -160,7 +147,7 @@ fn show(shared: &Shared, known: &KnownList, stop: &AtomicBool, tty: bool) {
         .expect("a valid template")
         .progress_chars("=> ");
     if tty {
-        *ACTIVE.lock().expect("not poisoned") = Some(multi.clone());
+        console::show_above(Some(multi.clone()));
     }
     let mut bars: BTreeMap<usize, ProgressBar> = BTreeMap::new();
     let mut sorted = Sorted::default();
@@ -215,6 +202,6 @@ fn show(shared: &Shared, known: &KnownList, stop: &AtomicBool, tty: bool) {
             }
         }
     }
-    *ACTIVE.lock().expect("not poisoned") = None;
+    console::show_above(None);
     let _ = multi.clear();
 }

@@ -539,7 +539,7 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
                     .iter()
                     .filter(|&i| i != inv)
                     .fold(InvariantSet::NONE, InvariantSet::with);
-                crate::campaign::progress::say(&format!(
+                crate::campaign::console::say(&format!(
                     "sintfuzz: {} {}: {MASK_AFTER} crashes of {inv}; continuing without it",
                     job.engine.name(),
                     job.target.name()
@@ -675,7 +675,7 @@ fn salvage(job: &Job, work: &Path, shared: &Shared, found: &mut Vec<Found>) {
         let Ok((kept, true)) = add_bytes(&job.crashes, &data, &prefix) else {
             continue;
         };
-        crate::campaign::progress::say(&format!(
+        crate::campaign::console::say(&format!(
             "sintfuzz: kept {} left by an earlier run",
             path.display()
         ));
