@@ -195,25 +195,30 @@ const CHUNK: usize = 256;
 /// Chunks expanded in parallel between two merges into the fingerprint set.
 const BATCH: usize = 64;
 
-/// What expanding one node produced, in operation order.
-enum Event {
-    /// A state not in the fingerprint set when the batch began.
-    Child { fp: u128, op: u16 },
-    /// A violating transition: the whole path (root index first) and its count of
-    /// transitions within the chunk, so the observer sees the same figures as in a
-    /// sequential run.
-    Violation {
-        root: usize,
-        path: Vec<u16>,
-        v: Violation,
-        transitions: u64,
-    },
+/// A state not in the fingerprint set when the batch began: node `node` of the level,
+/// then operation `op`.
+struct Child {
+    fp: u128,
+    node: u32,
+    op: u16,
 }
 
-/// One chunk's expansion: per node (its index in the level), its events.
+/// A violating transition: the whole path (operation indices into the root's `ops`), and
+/// where it falls among the chunk's children and transitions, so the observer sees the
+/// same figures as in a sequential run.
+struct Found {
+    children: usize,
+    transitions: u64,
+    root: usize,
+    path: Vec<u16>,
+    v: Violation,
+}
+
+/// One chunk's expansion, in BFS order.
 #[derive(Default)]
 struct Expanded {
-    nodes: Vec<(u32, Vec<Event>)>,
+    children: Vec<Child>,
+    found: Vec<Found>,
     transitions: u64,
     halted: u64,
 }
@@ -287,7 +292,6 @@ impl Worker {
             }
             let symmetric = r.symmetric_after(&self.path);
             let state = &self.stack[d];
-            let mut events = Vec::new();
             for (o, op) in r.ops.iter().enumerate() {
                 if !r.expands(symmetric, o) {
                     continue;
@@ -297,11 +301,12 @@ impl Worker {
                 if let Some(v) = m.step(d, op, &mut NoHook) {
                     let mut path = self.path.clone();
                     path.push(o as u16);
-                    events.push(Event::Violation {
+                    out.found.push(Found {
+                        children: out.children.len(),
+                        transitions: out.transitions,
                         root,
                         path,
                         v,
-                        transitions: out.transitions,
                     });
                     continue;
                 }
@@ -313,15 +318,24 @@ impl Worker {
                 }
                 let fp = self.fp.digest(r.salt, &m);
                 if !seen.contains(&fp) {
-                    events.push(Event::Child { fp, op: o as u16 });
+                    out.children.push(Child {
+                        fp,
+                        node: i as u32,
+                        op: o as u16,
+                    });
                 }
-            }
-            if !events.is_empty() {
-                out.nodes.push((i as u32, events));
             }
         }
         out
     }
+}
+
+/// Show a violation to the observer with the figures of that moment.
+fn report(f: Found, base: u64, seen: &Seen, stats: &mut Stats, obs: &mut impl Observer) {
+    stats.violations += 1;
+    stats.states = seen.len() as u64;
+    stats.transitions = base + f.transitions;
+    obs.violation(f.root, &f.path, f.v, stats);
 }
 
 /// Explore every sequence of at most `limits.depth` operations from every root, on
@@ -378,27 +392,20 @@ fn search_levels(
             });
             for chunk in chunks {
                 let base = stats.transitions;
-                for (i, events) in chunk.nodes {
-                    for e in events {
-                        match e {
-                            Event::Child { fp, op } => {
-                                if seen.insert(fp) {
-                                    next.push(Node { parent: i, op });
-                                }
-                            }
-                            Event::Violation {
-                                root,
-                                path,
-                                v,
-                                transitions,
-                            } => {
-                                stats.violations += 1;
-                                stats.states = seen.len() as u64;
-                                stats.transitions = base + transitions;
-                                obs.violation(root, &path, v, &stats);
-                            }
-                        }
+                let mut found = chunk.found.into_iter().peekable();
+                for (k, c) in chunk.children.into_iter().enumerate() {
+                    while let Some(f) = found.next_if(|f| f.children <= k) {
+                        report(f, base, &seen, &mut stats, obs);
                     }
+                    if seen.insert(c.fp) {
+                        next.push(Node {
+                            parent: c.node,
+                            op: c.op,
+                        });
+                    }
+                }
+                for f in found {
+                    report(f, base, &seen, &mut stats, obs);
                 }
                 stats.transitions = base + chunk.transitions;
                 stats.halted += chunk.halted;
