@@ -10,8 +10,9 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::harness::{Settings, Source};
+use crate::invariant::Invariant;
 use crate::oracle::Violation;
-use crate::signature::{signature_source, Signature};
+use crate::signature::{signature_source, Fix, Signature};
 use crate::target::Target;
 
 pub const ENV_KNOWN: &str = "SINTFUZZ_KNOWN";
@@ -35,6 +36,10 @@ pub struct Known {
     pub revisions: Vec<String>,
     /// The regression files that witness it.
     pub regressions: Vec<String>,
+    /// The invariants a witness of it violates (ids). A violation of another invariant is
+    /// not this finding, whatever its signature (empty: no restriction).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invariants: Vec<String>,
     /// One paragraph for a bug report: what goes wrong and what it costs the guest.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub summary: String,
@@ -50,6 +55,11 @@ impl Known {
     /// Known open findings and weaknesses are skipped by the engines; fixed ones are not.
     pub fn suppressed(&self) -> bool {
         matches!(self.status.as_str(), "open" | "weakness")
+    }
+
+    /// Whether a violation of `invariant` can be this finding.
+    pub fn covers(&self, invariant: Invariant) -> bool {
+        self.invariants.is_empty() || self.invariants.iter().any(|i| i == invariant.id())
     }
 }
 
@@ -79,23 +89,59 @@ impl KnownList {
         Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// The entry (and its index) one of whose signatures matches `sig`.
-    pub fn find(&self, sig: &Signature) -> Option<(usize, &Known)> {
-        self.matching_indexed(sig).next()
+    /// The entry (and its index) one of whose signatures matches `sig`, and that covers
+    /// the violated `invariant`.
+    pub fn find(&self, sig: &Signature, invariant: Invariant) -> Option<(usize, &Known)> {
+        self.matching_indexed(sig, invariant).next()
     }
 
-    /// Every entry that matches `sig`, in list order ([`KnownList::find`] is the first).
-    /// More than one: stacked root causes, each of whose fixes removes the violation.
-    pub fn matching(&self, sig: &Signature) -> Vec<&Known> {
-        self.matching_indexed(sig).map(|(_, k)| k).collect()
+    /// Every entry that matches `sig` and covers `invariant`, in list order
+    /// ([`KnownList::find`] is the first).
+    pub fn matching(&self, sig: &Signature, invariant: Invariant) -> Vec<&Known> {
+        self.matching_indexed(sig, invariant)
+            .map(|(_, k)| k)
+            .collect()
     }
 
-    fn matching_indexed(&self, sig: &Signature) -> impl Iterator<Item = (usize, &Known)> {
+    /// The root causes a violation is labelled with: one entry, or (when the signature's
+    /// fix has alternatives that separate entries, i.e. separating the coincident values
+    /// did not keep the violation) each entry one alternative alone names: stacked. Empty:
+    /// new. The one computation behind a bucket, `explain`'s and `report`'s root-cause line.
+    pub fn label(&self, sig: &Signature, invariant: Invariant) -> Label<'_> {
+        if let Fix::Choices(alts) = &sig.fix {
+            if alts.len() > 1 {
+                let mut each: Vec<&Known> = Vec::new();
+                for &alt in alts {
+                    let one = Signature {
+                        fix: Fix::Choices(vec![alt]),
+                        ..sig.clone()
+                    };
+                    if let Some((_, k)) = self.find(&one, invariant) {
+                        if !each.iter().any(|e| e.id == k.id) {
+                            each.push(k);
+                        }
+                    }
+                }
+                if each.len() > 1 {
+                    return Label::Stacked(each);
+                }
+            }
+        }
+        match self.find(sig, invariant) {
+            Some((_, k)) => Label::Known(k),
+            None => Label::New,
+        }
+    }
+
+    fn matching_indexed(
+        &self,
+        sig: &Signature,
+        invariant: Invariant,
+    ) -> impl Iterator<Item = (usize, &Known)> {
         let s = sig.to_string();
-        self.finding
-            .iter()
-            .enumerate()
-            .filter(move |(_, k)| k.signatures.iter().any(|p| pattern_matches(p, &s)))
+        self.finding.iter().enumerate().filter(move |(_, k)| {
+            k.covers(invariant) && k.signatures.iter().any(|p| pattern_matches(p, &s))
+        })
     }
 
     pub fn by_id(&self, id: &str) -> Option<&Known> {
@@ -113,6 +159,42 @@ impl KnownList {
                 std::process::exit(2);
             }
         })
+    }
+}
+
+/// What a violation is, against the known list ([`KnownList::label`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Label<'a> {
+    New,
+    Known(&'a Known),
+    /// Several root causes at once, each removed by its own fix alone, which no separation
+    /// of coincident values kept apart: reported under each.
+    Stacked(Vec<&'a Known>),
+}
+
+impl<'a> Label<'a> {
+    /// The entries it is reported under.
+    pub fn entries(&self) -> Vec<&'a Known> {
+        match self {
+            Label::New => Vec::new(),
+            Label::Known(k) => vec![*k],
+            Label::Stacked(ks) => ks.clone(),
+        }
+    }
+
+    /// One line: `new`, `known <id> [<status>]: <title>`, or `stacked: known <id> [..], ...`.
+    pub fn line(&self) -> String {
+        match self {
+            Label::New => "new: no known finding matches".to_string(),
+            Label::Known(k) => format!("known {} [{}]: {}", k.id, k.status, k.title),
+            Label::Stacked(ks) => format!(
+                "stacked: {}",
+                ks.iter()
+                    .map(|k| format!("known {} [{}]", k.id, k.status))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
     }
 }
 
@@ -224,7 +306,7 @@ pub fn judge_source(
         // Cannot happen (same bytes, same outcome); stop rather than hide it.
         return Verdict::Stop(v.to_string());
     };
-    match list.find(&sig) {
+    match list.find(&sig, v.invariant) {
         Some((i, k)) if mode == KnownMode::Suppress && k.suppressed() => Verdict::Suppressed(i),
         Some((_, k)) => Verdict::Stop(format!(
             "{v}\nsintfuzz signature: {sig} (known {} [{}])",

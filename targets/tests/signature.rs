@@ -116,7 +116,7 @@ fn the_issue_input_is_sf006() {
     assert_eq!(a.divergence.op, "SetVpRegister.sint");
     assert!(!a.divergence.recomputed);
     let (_, k) = known()
-        .find(&a.signature)
+        .find(&a.signature, a.violation.invariant)
         .map(|(i, k)| (i, k.clone()))
         .unwrap();
     assert_eq!(k.id, "SF-006");
@@ -348,7 +348,9 @@ fn a_loss_needing_three_choices_is_named_by_the_triple_and_known() {
         "{sig}"
     );
     let list = known();
-    let (_, k) = list.find(&a.signature).expect("a known finding");
+    let (_, k) = list
+        .find(&a.signature, a.violation.invariant)
+        .expect("a known finding");
     assert!(k.id == "SF-002" || k.id == "SF-003", "{}", k.id);
     // On head (which has sync-every-path) the same input is SF-003 by its pair.
     if let Some(h) = analyze(
@@ -367,24 +369,79 @@ fn a_loss_needing_three_choices_is_named_by_the_triple_and_known() {
 /// A lost device interrupt a proxy-bit campaign found (4 VPs, SNP, relay on): VTL0 of VP 3
 /// writes SINT2 = 0x2f without the proxy bit, VP 0 retargets a device to 0x2f on VP 3, the
 /// device interrupts before VP 3 runs. #1162's fix (admit SINT2) removes it, and so does
-/// SF-003's (update every target VP at the retarget): both entries match, #1162 first.
+/// SF-003's (update every target VP at the retarget). Both signatures match, but #1162
+/// covers only `lost-relay` (issue 20: a finding's witness violates one of its
+/// invariants), so this `lost-device` is SF-003 alone.
 #[test]
-fn stacked_root_causes_are_all_matched_in_list_order() {
+fn a_finding_names_only_violations_of_its_own_invariants() {
     let data = [
         0x00, 0x03, 0x01, 0x03, 0x00, 0x02, 0x2f, 0x00, 0x05, 0x00, 0x00, 0x01, 0x2f, 0x00, 0x08,
         0x00, 0x0f, 0x01, 0x00, 0x00, 0x03,
     ];
-    let sig = signature(
+    let a = sintfuzz_targets::signature::analyze(
         Target::RelayLifecycle,
         Revision::ProxyBit,
         InvariantSet::default_set(),
         &data,
     )
     .expect("a violation");
+    let (sig, inv) = (a.signature, a.violation.invariant);
+    assert_eq!(inv.id(), "lost-device");
     let list = known();
-    let ids: Vec<&str> = list.matching(&sig).iter().map(|k| k.id.as_str()).collect();
-    assert_eq!(ids, ["openvmm#1162", "SF-003"], "{sig}");
-    assert_eq!(list.find(&sig).map(|(_, k)| k.id.as_str()), Some(ids[0]));
+    let by_signature: Vec<&str> = list
+        .finding
+        .iter()
+        .filter(|k| {
+            k.signatures
+                .iter()
+                .any(|p| sintfuzz_targets::known::pattern_matches(p, &sig.to_string()))
+        })
+        .map(|k| k.id.as_str())
+        .collect();
+    assert_eq!(by_signature, ["openvmm#1162", "SF-003"], "{sig}");
+    let ids: Vec<&str> = list
+        .matching(&sig, inv)
+        .iter()
+        .map(|k| k.id.as_str())
+        .collect();
+    assert_eq!(ids, ["SF-003"], "{sig}");
+    assert_eq!(
+        list.find(&sig, inv).map(|(_, k)| k.id.as_str()),
+        Some("SF-003")
+    );
+    // With both entries covering the invariant, each alternative names its own entry:
+    // stacked, reported under each (`KnownList::label`).
+    let both = sintfuzz_targets::known::KnownList::parse(
+        r#"
+[[finding]]
+id = "A"
+title = "a"
+status = "fixed"
+invariants = ["lost-device"]
+signatures = ["lost admission+wrmsr-trigger too-closed *"]
+revisions = []
+regressions = []
+
+[[finding]]
+id = "B"
+title = "b"
+status = "open"
+invariants = ["lost-device"]
+signatures = ["lost device-vectors+retarget-sync too-closed *"]
+revisions = []
+regressions = []
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        both.label(&sig, inv).line(),
+        "stacked: known A [fixed], known B [open]",
+        "{sig}"
+    );
+    assert_eq!(
+        list.label(&sig, inv).line().split(':').next(),
+        Some("known SF-003 [open]")
+    );
     // On head the SINT2 write alone admits 0x2f on VP 3 (#1162 fixed, the filter
     // recomputed at the write), so SF-003's window never opens for this vector: clean.
     assert!(signature(

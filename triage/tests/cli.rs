@@ -403,7 +403,7 @@ fn known_findings_are_guarded_by_regressions() {
                 );
                 assert_eq!(again.as_ref(), Some(&m.signature), "{file} on {r}");
                 assert!(
-                    known.find(&m.signature).is_some(),
+                    known.find(&m.signature, m.violation.invariant).is_some(),
                     "{file} on {r}: `{}` is not known",
                     m.signature
                 );

@@ -93,7 +93,9 @@ impl Sorted {
                 .flatten()
             });
             if let Some(a) = analysis {
-                let id = known.find(&a.signature).map(|(_, k)| k.id.clone());
+                let id = known
+                    .find(&a.signature, a.violation.invariant)
+                    .map(|(_, k)| k.id.clone());
                 self.buckets
                     .insert(id.clone().unwrap_or_else(|| a.signature.to_string()), id);
             }

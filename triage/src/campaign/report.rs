@@ -282,6 +282,13 @@ fn markdown(r: &Report, plots: &[(String, String, String)]) -> String {
             b.bucket.ops_after,
             b.minimized_file
         );
+        if !b.bucket.stacked.is_empty() {
+            let _ = writeln!(
+                s,
+                "**Stacked**: {} of its crash file(s) have stacked root causes (no separation of coincident values kept the violation with one fix); each is also counted under its other finding(s).\n",
+                b.bucket.stacked.len()
+            );
+        }
         let _ = writeln!(
             s,
             "History: first seen {}, last seen {}, {} crash file(s) in {} run(s).\n",

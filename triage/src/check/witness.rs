@@ -68,7 +68,7 @@ impl Group {
             eprintln!("sintfuzz check: internal: a witness replays clean; skipped");
             return None;
         };
-        let known = known.find(&sig).map(|(_, k)| k);
+        let known = known.find(&sig, violation.invariant).map(|(_, k)| k);
         // The shortest of the finding's regression files.
         let known_len = known.and_then(|k| {
             k.regressions

@@ -71,7 +71,7 @@ pub fn skeleton(s: &Scenario) -> String {
     labels.into_iter().collect::<Vec<_>>().join(" ")
 }
 
-pub use sintfuzz_targets::known::{Known, KnownList};
+pub use sintfuzz_targets::known::{Known, KnownList, Label as KnownLabel};
 
 /// The secondary label of a bucket: the representative's invariant, revision, target and
 /// minimized action skeleton. The bucket itself is keyed by the root-cause signature.
@@ -105,6 +105,10 @@ pub struct Bucket {
     /// `new`, or the known finding's id.
     pub known: Option<String>,
     pub known_status: Option<String>,
+    /// Of `files`, those whose root causes are stacked: no separation of coincident
+    /// values kept the violation with one fix, so each is reported under every finding
+    /// one of its fixes names (`KnownList::label`).
+    pub stacked: Vec<PathBuf>,
     pub files: Vec<PathBuf>,
     /// The representative: the bucket's shortest minimized reproducer.
     pub representative: PathBuf,
@@ -195,43 +199,63 @@ pub fn bucket(crashes: &[Crash], known: &KnownList) -> Buckets {
             skeleton: skeleton(&m.scenario),
         };
         let sig = m.signature.to_string();
-        let k = known.find(&m.signature).map(|(_, k)| k);
-        // One bucket per known root cause (whatever vehicle its signature shows); a new
-        // one is keyed by its whole signature.
-        let key = k.map_or_else(|| sig.clone(), |k| format!("known {}", k.id));
-        let b = map.entry(key).or_insert_with(|| Bucket {
-            signature: sig,
-            label: label.clone(),
-            known: k.map(|k| k.id.clone()),
-            known_status: k.map(|k| k.status.clone()),
-            files: Vec::new(),
-            representative: c.path.clone(),
-            violation_line: m.violation.to_string(),
-            ops_before: m.ops_before,
-            ops_after: m.ops_after,
-            minimized: m.bytes.clone(),
-            settings: Some(c.settings),
-            target: Some(c.target),
-            peer: c.peer,
-        });
-        b.files.push(c.path.clone());
-        // A minimized input of `target` is preferred to a peer's raw file as the
-        // representative, whatever their lengths.
-        let better = match (c.peer.is_some(), b.peer.is_some()) {
-            (false, true) => true,
-            (true, false) => false,
-            _ => m.ops_after < b.ops_after,
+        let verdict = known.label(&m.signature, m.violation.invariant);
+        let stacked = matches!(verdict, KnownLabel::Stacked(_));
+        let entries = verdict.entries();
+        // One bucket per known root cause (whatever vehicle its signature shows), a
+        // stacked crash in each of its; a new one is keyed by its whole signature.
+        let keys: Vec<(String, Option<&Known>)> = if entries.is_empty() {
+            vec![(sig.clone(), None)]
+        } else {
+            entries
+                .into_iter()
+                .map(|k| (format!("known {}", k.id), Some(k)))
+                .collect()
         };
-        if better {
-            b.representative = c.path.clone();
-            b.ops_before = m.ops_before;
-            b.ops_after = m.ops_after;
-            b.minimized = m.bytes;
-            b.violation_line = m.violation.to_string();
-            b.label = label;
-            b.settings = Some(c.settings);
-            b.target = Some(c.target);
-            b.peer = c.peer;
+        for (key, k) in keys {
+            let b = map.entry(key).or_insert_with(|| Bucket {
+                signature: sig.clone(),
+                label: label.clone(),
+                known: k.map(|k| k.id.clone()),
+                known_status: k.map(|k| k.status.clone()),
+                stacked: Vec::new(),
+                files: Vec::new(),
+                representative: c.path.clone(),
+                violation_line: m.violation.to_string(),
+                ops_before: m.ops_before,
+                ops_after: m.ops_after,
+                minimized: m.bytes.clone(),
+                settings: Some(c.settings),
+                target: Some(c.target),
+                peer: c.peer,
+            });
+            b.files.push(c.path.clone());
+            if stacked {
+                b.stacked.push(c.path.clone());
+            }
+            // A minimized input of `target` is preferred to a peer's raw file as the
+            // representative, whatever their lengths; a single root cause to a stacked
+            // one (its witness shows only that cause).
+            let b_stacked = b.stacked.contains(&b.representative);
+            let better = match (c.peer.is_some(), b.peer.is_some()) {
+                (false, true) => true,
+                (true, false) => false,
+                _ => (stacked, m.ops_after) < (b_stacked, b.ops_after),
+            };
+            if better {
+                // The representative's signature with it: the bucket's signature, explain's
+                // and report's root-cause lines are of the same file.
+                b.signature = sig.clone();
+                b.representative = c.path.clone();
+                b.ops_before = m.ops_before;
+                b.ops_after = m.ops_after;
+                b.minimized = m.bytes.clone();
+                b.violation_line = m.violation.to_string();
+                b.label = label.clone();
+                b.settings = Some(c.settings);
+                b.target = Some(c.target);
+                b.peer = c.peer;
+            }
         }
     }
     out.buckets = map.into_values().collect();

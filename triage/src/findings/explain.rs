@@ -210,23 +210,9 @@ impl StepHook for Explainer {
 /// policy choice removes the violation, and the known finding it is.
 fn root_cause(out: &mut String, a: &Analysis, ops: &[Op], revision: Revision) {
     let d = &a.divergence;
-    let matching = KnownList::embedded().matching(&a.signature);
-    let known = match matching.split_first() {
-        None => "new: no known finding matches".to_string(),
-        Some((k, [])) => format!("known {} [{}]: {}", k.id, k.status, k.title),
-        // Stacked root causes: the first entry labels the bucket, the others are named so
-        // that a reader sees each fix that removes it.
-        Some((k, also)) => format!(
-            "known {} [{}]: {}; also matches {}",
-            k.id,
-            k.status,
-            k.title,
-            also.iter()
-                .map(|k| format!("{} [{}]", k.id, k.status))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
+    let known = KnownList::embedded()
+        .label(&a.signature, a.violation.invariant)
+        .line();
     let _ = writeln!(out, "root cause: {} ({known})", a.signature);
     let what = |step: Option<u16>| match step.and_then(|s| ops.get(s as usize).map(|o| (s, o))) {
         Some((s, op)) => format!("step {s}: {}", describe(op)),

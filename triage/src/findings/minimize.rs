@@ -22,7 +22,8 @@ pub struct Minimized {
     pub ops_before: usize,
     pub ops_after: usize,
     pub violation: Violation,
-    /// The root-cause signature every accepted step kept.
+    /// The root-cause signature of the result: the input's, or the narrower one its
+    /// separated coincident values have (`super::separate`); every later step kept it.
     pub signature: Signature,
     /// Oracle runs spent (signature replays not counted).
     pub runs: usize,
@@ -369,7 +370,7 @@ pub fn minimize(target: Target, data: &[u8], settings: &Settings) -> Result<Mini
         target,
         settings,
         invariant: violation.invariant,
-        signature: sig.clone(),
+        signature: sig,
         runs: 0,
     };
     // The decoded scenario re-encodes canonically; it must still violate.
@@ -381,6 +382,25 @@ pub fn minimize(target: Target, data: &[u8], settings: &Settings) -> Result<Mini
     search.shrink_config(&mut s);
     search.simplify_values(&mut s);
     search.one_minimal(&mut s);
+    // One root cause: separate coincident values while the fix has alternatives
+    // (`super::separate`), then minimize again under the narrower signature.
+    let mut probes = 0;
+    if let Some((separated, sig)) = super::separate::separate(
+        target,
+        settings,
+        violation.invariant,
+        &s,
+        &search.signature,
+        &mut probes,
+    ) {
+        s = separated;
+        search.signature = sig;
+        search.one_minimal(&mut s);
+        search.shrink_config(&mut s);
+        search.simplify_values(&mut s);
+        search.one_minimal(&mut s);
+    }
+    search.runs += probes;
     let bytes = encode(target, &s).map_err(|e| e.to_string())?;
     let violation = run(target, &bytes, settings)
         .violation()
@@ -391,7 +411,7 @@ pub fn minimize(target: Target, data: &[u8], settings: &Settings) -> Result<Mini
         bytes,
         ops_before,
         violation,
-        signature: sig,
+        signature: search.signature,
         runs: search.runs,
     })
 }

@@ -1,5 +1,6 @@
 //! **findings/** owns what is done with one violation or crash file: replay it with model
-//! panics caught (`triage`), minimize it keeping its root cause (`minimize`), bucket it by
+//! panics caught (`triage`), minimize it keeping its root cause (`minimize`), separating coincident values until one
+//! root cause is left (`separate`), bucket it by
 //! signature against the known list (`bucket`), explain it step by step (`explain`), write
 //! a known finding's upstream report (`finding`), and count the oracle's skips over a
 //! corpus (`skips`). It may call `engine/` and the targets (and the peer harnesses'
@@ -10,5 +11,6 @@ pub mod bucket;
 pub mod explain;
 pub mod finding;
 pub mod minimize;
+pub mod separate;
 pub mod skips;
 pub mod triage;

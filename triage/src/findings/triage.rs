@@ -97,8 +97,16 @@ pub fn triage_with(crashes: &[Crash], known: &KnownList, replay: Replay) -> Tria
                 match quietly(|| bucket(std::slice::from_ref(c), known)) {
                     Ok(b) => {
                         for nb in b.buckets {
-                            match all.buckets.iter_mut().find(|x| x.signature == nb.signature) {
-                                Some(x) => x.files.extend(nb.files),
+                            // The key `bucket` uses: the known finding, else the signature.
+                            let same = |x: &&mut super::bucket::Bucket| match &nb.known {
+                                Some(id) => x.known.as_ref() == Some(id),
+                                None => x.known.is_none() && x.signature == nb.signature,
+                            };
+                            match all.buckets.iter_mut().find(same) {
+                                Some(x) => {
+                                    x.files.extend(nb.files);
+                                    x.stacked.extend(nb.stacked);
+                                }
                                 None => all.buckets.push(nb),
                             }
                         }
