@@ -12,7 +12,7 @@ use sintfuzz_targets::known::Label;
 use sintfuzz_targets::signature::{analyze, Fix};
 use sintfuzz_targets::{InvariantSet, Settings, Target};
 use sintfuzz_triage::bucket::KnownList;
-use sintfuzz_triage::minimize::minimize;
+use sintfuzz_triage::findings::minimize::minimize;
 
 fn known() -> KnownList {
     KnownList::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("known.toml")).unwrap()
