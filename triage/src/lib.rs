@@ -13,6 +13,7 @@
 //! Each folder's `mod.rs` says what it owns and what it may call; `tests/layers.rs`
 //! checks the arrows.
 
+pub mod args;
 pub mod bench;
 pub mod campaign;
 pub mod check;

@@ -22,8 +22,9 @@ const MAY_CALL: &[(&str, &[&str])] = &[
     ("engine", &[]),
 ];
 
-/// Shared by every folder, like the crate root's own items: paths the user gives.
-const SHARED: &[&str] = &["lib", "paths"];
+/// Shared by every folder, like the crate root's own items: the paths and arguments the
+/// user gives.
+const SHARED: &[&str] = &["lib", "paths", "args"];
 
 fn graph() -> BTreeMap<String, std::collections::BTreeSet<String>> {
     arrows(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use clap::Args;
-use sintfuzz_model::Revision;
-use sintfuzz_targets::{InvariantSet, Settings, Target};
+use sintfuzz_targets::{Settings, Target};
 
 use crate::campaign::store::count_files;
 use crate::engine::{Binaries, Engine, RunSpec};
@@ -16,13 +15,8 @@ use crate::{repo_root, Fail};
 
 #[derive(Args, Clone, Debug)]
 pub struct CminArgs {
-    #[arg(long, value_parser = |s: &str| s.parse::<Target>())]
-    pub target: Target,
-    /// Filter revision (default: $SINTFUZZ_REVISION or head).
-    #[arg(long, value_parser = |s: &str| s.parse::<Revision>().map_err(|e| e.to_string()))]
-    pub revision: Option<Revision>,
-    #[arg(long, value_parser = InvariantSet::parse)]
-    pub invariants: Option<InvariantSet>,
+    #[command(flatten)]
+    pub run: crate::args::Run,
     /// libFuzzer binaries built before (default: build them with cargo fuzz).
     #[arg(long, value_parser = crate::paths::absolute)]
     pub bin_dir: Option<PathBuf>,
@@ -32,11 +26,7 @@ pub struct CminArgs {
 }
 
 pub fn cmin_cmd(args: CminArgs) -> Result<u8, Fail> {
-    let env = Settings::from_env().map_err(Fail::Usage)?;
-    let settings = Settings {
-        revision: args.revision.unwrap_or(env.revision),
-        invariants: args.invariants.unwrap_or(env.invariants),
-    };
+    let settings = args.run.settings()?;
     let root = repo_root();
     let dir = args
         .dir
@@ -62,7 +52,7 @@ pub fn cmin_cmd(args: CminArgs) -> Result<u8, Fail> {
             Engine::Libfuzzer.build(&root)?
         }
     };
-    let (before, after) = minimize_corpus(&bins, args.target, &dir, &settings)?;
+    let (before, after) = minimize_corpus(&bins, args.run.target, &dir, &settings)?;
     println!("{}: {before} -> {after} files", dir.display());
     Ok(0)
 }

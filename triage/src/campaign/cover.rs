@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use clap::Args;
-use sintfuzz_model::Revision;
 use sintfuzz_targets::files::read_input;
-use sintfuzz_targets::{InvariantSet, Settings, Target};
 
 use crate::campaign::semantic::Semantic;
 use crate::engine::run_cmd;
@@ -19,13 +17,8 @@ use crate::{repo_root, Fail};
 
 #[derive(Args, Clone, Debug)]
 pub struct CoverArgs {
-    #[arg(long, value_parser = |s: &str| s.parse::<Target>())]
-    pub target: Target,
-    /// Filter revision (default: $SINTFUZZ_REVISION or head).
-    #[arg(long, value_parser = |s: &str| s.parse::<Revision>().map_err(|e| e.to_string()))]
-    pub revision: Option<Revision>,
-    #[arg(long, value_parser = InvariantSet::parse)]
-    pub invariants: Option<InvariantSet>,
+    #[command(flatten)]
+    pub run: crate::args::Run,
     /// Where the HTML report and the tables go (default: sintfuzz-cover).
     #[arg(long, default_value = "sintfuzz-cover", value_parser = crate::paths::absolute)]
     pub out: PathBuf,
@@ -110,11 +103,7 @@ pub fn llvm_tools() -> Result<(PathBuf, PathBuf), Fail> {
 }
 
 pub fn cover(args: CoverArgs) -> Result<u8, Fail> {
-    let env = Settings::from_env().map_err(Fail::Usage)?;
-    let settings = Settings {
-        revision: args.revision.unwrap_or(env.revision),
-        invariants: args.invariants.unwrap_or(env.invariants),
-    };
+    let settings = args.run.settings()?;
     let files = files(&args.inputs)?;
     if files.is_empty() {
         return Err(fail("no readable input files"));
@@ -124,12 +113,12 @@ pub fn cover(args: CoverArgs) -> Result<u8, Fail> {
     let mut sem = Semantic::default();
     for f in &files {
         if let Ok(d) = read_input(f) {
-            let _ = crate::findings::triage::quietly(|| sem.replay(args.target, &d, &settings));
+            let _ = crate::findings::triage::quietly(|| sem.replay(args.run.target, &d, &settings));
         }
     }
     let table = sem.markdown(&format!(
         "Semantic coverage of `{}` on `{}`",
-        args.target.name(),
+        args.run.target.name(),
         settings.revision.name()
     ));
     print!("{table}");
@@ -165,7 +154,7 @@ pub fn cover(args: CoverArgs) -> Result<u8, Fail> {
     std::fs::create_dir_all(&prof).map_err(|e| fail(format!("{}: {e}", prof.display())))?;
     for chunk in files.chunks(500) {
         let st = Command::new(&bin)
-            .args(["repro", "--target", args.target.name()])
+            .args(["repro", "--target", args.run.target.name()])
             .args(["--revision", settings.revision.name()])
             .args(["--invariants", &settings.invariants.to_string()])
             .args(chunk)

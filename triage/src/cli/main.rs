@@ -5,11 +5,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use sintfuzz_model::Revision;
 use sintfuzz_targets::files::{read_input, write_regression, write_seeds, write_witnesses};
 use sintfuzz_targets::invariant::Tier;
 use sintfuzz_targets::{run, Invariant, InvariantSet, Outcome, Settings, Target};
+use sintfuzz_triage::args::{parse_invariants, parse_revision, parse_target, settings, Run};
 use sintfuzz_triage::bench::{self, tte};
 use sintfuzz_triage::findings::bucket::{bucket, crash_files, infer_from_path, Crash, KnownList};
 use sintfuzz_triage::findings::{explain, finding, minimize};
@@ -24,20 +25,6 @@ use sintfuzz_triage::{campaign, check, repo_root, Fail};
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
-}
-
-#[derive(Args, Clone)]
-struct Run {
-    /// Fuzz target: synic_msr, proxy_filter, relay_lifecycle or all_ops.
-    #[arg(long, value_parser = parse_target)]
-    target: Target,
-    /// Filter revision (default: $SINTFUZZ_REVISION or head).
-    #[arg(long, value_parser = parse_revision)]
-    revision: Option<Revision>,
-    /// Invariants: default, strict, or comma-separated ids (default: $SINTFUZZ_INVARIANTS
-    /// or default).
-    #[arg(long, value_parser = parse_invariants)]
-    invariants: Option<InvariantSet>,
 }
 
 #[derive(Subcommand)]
@@ -151,35 +138,6 @@ enum Cmd {
     /// Executions per second: in-process per target and revision (fixed-seed inputs), or
     /// with --engines under each engine as a share of its empty target.
     Bench(bench::BenchArgs),
-}
-
-fn parse_target(s: &str) -> Result<Target, String> {
-    s.parse()
-}
-fn parse_revision(s: &str) -> Result<Revision, String> {
-    s.parse()
-        .map_err(|e: sintfuzz_model::UnknownRevision| e.to_string())
-}
-fn parse_invariants(s: &str) -> Result<InvariantSet, String> {
-    InvariantSet::parse(s)
-}
-
-impl Run {
-    fn settings(&self) -> Result<Settings, Fail> {
-        settings(self.revision, self.invariants)
-    }
-}
-
-/// Explicit flags win over the environment; a bad environment value is an error.
-fn settings(
-    revision: Option<Revision>,
-    invariants: Option<InvariantSet>,
-) -> Result<Settings, Fail> {
-    let env = Settings::from_env().map_err(Fail::Usage)?;
-    Ok(Settings {
-        revision: revision.unwrap_or(env.revision),
-        invariants: invariants.unwrap_or(env.invariants),
-    })
 }
 
 fn main() -> ExitCode {
