@@ -316,30 +316,9 @@ fn spawn(
 /// `failure` says why, so the campaign still triages and reports everything else.
 pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
     let began = shared.start.elapsed().as_secs_f64();
-    let mut stats = RunStats {
-        engine: job.engine.name().into(),
-        target: job.target.name().into(),
-        jobs: job.jobs,
-        began,
-        ..RunStats::default()
-    };
-    let mut found: Vec<Found> = Vec::new();
+    let mut t = Tally::new(job, began);
+    let live = show_live(job, shared, began);
     let mut invariants = job.settings.invariants;
-    let live = {
-        let mut runs = shared.runs.lock().expect("not poisoned");
-        runs.push(LiveRun {
-            engine: job.engine.name(),
-            target: job.target.name(),
-            revision: job.settings.revision.name(),
-            began,
-            seconds: job.seconds,
-            done: false,
-        });
-        runs.len() - 1
-    };
-    let mut seen = std::collections::BTreeSet::new();
-    let mut exported = std::collections::BTreeSet::new();
-    let mut counts: std::collections::BTreeMap<Invariant, usize> = Default::default();
     let start = Instant::now();
     // A run that never restarts to import is one round unless it crashes or masks.
     let round_cap = if job.shared && !job.engine.reloads_corpus() {
@@ -347,16 +326,11 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
     } else {
         None
     };
-    let mut last_sample = Instant::now() - Duration::from_secs(10);
-    let mut total_execs = 0u64;
-    let mut last = Stats::default();
-    // Whether a round's new crash files include the one the job waits for.
-    let reached = |new: &[Found]| job.until.is_some_and(|u| new.iter().any(u));
     // What an earlier run that was killed left in its rounds' directories (crash files it
     // had not collected, AFL++'s queue) is kept before those directories are reused.
     for work in rounds_left(&job.work) {
-        salvage(job, &work, shared, &mut found);
-        export_finds(job, &work, &mut exported, &mut stats.exported);
+        salvage(job, &work, shared, &mut t.found);
+        export_finds(job, &work, &mut t.exported, &mut t.stats.exported);
     }
     for round in 0u32.. {
         let left = job.seconds.saturating_sub(start.elapsed().as_secs());
@@ -364,204 +338,327 @@ pub fn run(job: &Job, shared: &Shared) -> (RunStats, Vec<Found>) {
             break;
         }
         let secs = round_cap.map_or(left, |c| c.min(left));
-        let work = job.work.join(format!("round-{round}"));
-        let _ = std::fs::remove_dir_all(&work);
-        if let Err(e) = std::fs::create_dir_all(&work) {
-            stats.failure = Some(format!("{}: {e}", work.display()));
+        let Some(mut r) = start_round(job, shared, &mut t, round, secs, invariants) else {
             break;
-        }
-        let settings = Settings {
-            revision: job.settings.revision,
-            invariants,
         };
-        let spec = RunSpec {
-            target: job.target,
-            binary: job.binary.clone(),
-            corpus: job.corpus.clone(),
-            work: work.clone(),
-            seconds: secs,
-            jobs: job.jobs,
-            settings,
-            seed: job.seed.map(|s| s + round as u64 * 1000),
-            stop_on_crash: job.stop_on_crash,
-            shared: job.shared,
-        };
-        if !job.binary.is_file() {
-            stats.failure = Some(crate::engine::missing_binary(job.engine, &job.binary));
+        watch_round(job, shared, &mut t, &mut r, round_cap.is_some());
+        if !end_round(job, shared, &mut t, r, round_cap.is_some(), &mut invariants) {
             break;
-        }
-        let (mut children, mut tails) = match spawn(job, &spec, round, shared) {
-            Ok(x) => x,
-            Err(Fail::Usage(e)) => {
-                stats.failure = Some(e);
-                break;
-            }
-        };
-        stats.rounds += 1;
-        let pgid = children[0].id();
-        let round_start = Instant::now();
-        let mut live = Stats::default();
-        let mut statuses: Vec<Option<std::process::ExitStatus>> = vec![None; children.len()];
-        let mut mask: Option<Invariant> = None;
-        let mut stopped_by_us = false;
-        let found_before = found.len();
-        let mut raw = 0usize;
-        loop {
-            for (c, s) in children.iter_mut().zip(statuses.iter_mut()) {
-                if s.is_none() {
-                    if let Ok(Some(st)) = c.try_wait() {
-                        *s = Some(st);
-                    }
-                }
-            }
-            let all_done = statuses.iter().all(Option::is_some);
-            for t in &mut tails {
-                for l in t.lines() {
-                    job.engine.parse_line(&l, &mut live);
-                }
-            }
-            job.engine.read_stats(&work, &mut live);
-            collect_crashes(
-                job,
-                &work,
-                settings,
-                shared,
-                all_done,
-                &mut seen,
-                &mut counts,
-                &mut found,
-                &mut mask,
-                &mut raw,
-                total_execs + live.execs,
-            );
-            export_finds(job, &work, &mut exported, &mut stats.exported);
-            if last_sample.elapsed() >= Duration::from_secs(1) || all_done {
-                job.engine.sync_in(&spec);
-                last_sample = Instant::now();
-                shared.samples.lock().expect("not poisoned").push(Sample {
-                    t: shared.start.elapsed().as_secs_f64(),
-                    engine: job.engine.name(),
-                    target: job.target.name(),
-                    execs: total_execs + live.execs,
-                    exec_per_sec: live.exec_per_sec,
-                    corpus: live.corpus.or(Some(count_files(&job.corpus))),
-                    coverage: live.coverage,
-                    crash_files: found.len(),
-                });
-            }
-            // Before leaving on the engine's exit: libFuzzer exits at its crash, and that
-            // crash may be the one the job waits for.
-            if reached(&found[found_before..]) {
-                shared.stop.store(true, Ordering::SeqCst);
-            }
-            if all_done {
-                break;
-            }
-            let over = round_start.elapsed() > Duration::from_secs(secs + 60);
-            let restart =
-                round_cap.is_some() && round_start.elapsed() > Duration::from_secs(secs + 5);
-            if (mask.is_some() && job.mask) || shared.stopped() || over || restart {
-                stopped_by_us = true;
-                signal_group(pgid, libc::SIGTERM);
-                if round_start.elapsed() > Duration::from_secs(secs + 70) {
-                    signal_group(pgid, libc::SIGKILL);
-                }
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        // Whatever the leaders left behind goes too.
-        signal_group(pgid, libc::SIGKILL);
-        if let Some(l) = &shared.lock {
-            l.ended(pgid);
-        }
-        for t in &mut tails {
-            for l in t.lines() {
-                job.engine.parse_line(&l, &mut live);
-            }
-        }
-        job.engine.read_stats(&work, &mut live);
-        collect_crashes(
-            job,
-            &work,
-            settings,
-            shared,
-            true,
-            &mut seen,
-            &mut counts,
-            &mut found,
-            &mut mask,
-            &mut raw,
-            total_execs + live.execs,
-        );
-        export_finds(job, &work, &mut exported, &mut stats.exported);
-        if reached(&found[found_before..]) {
-            shared.stop.store(true, Ordering::SeqCst);
-        }
-        // An engine that stopped itself at a crash printed its count at the crash.
-        if !stopped_by_us && found.len() == found_before + 1 {
-            found[found_before].execs = total_execs + live.execs;
-        }
-        let log: String = tails
-            .iter()
-            .map(|t| std::fs::read_to_string(&t.file).unwrap_or_default())
-            .collect();
-        if job.shared {
-            stats.imported += job.engine.imported(&work, &log);
-        }
-        total_execs += live.execs;
-        last = live;
-        let crashed = raw > 0;
-        let mut failed = None;
-        for s in statuses.into_iter().flatten() {
-            let exit = job.engine.classify_exit(s, stopped_by_us, crashed);
-            if let Exit::Failed(why) = &exit {
-                let tail = log
-                    .lines()
-                    .rev()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
-                failed = Some(format!("{why}; last output: {tail}"));
-            }
-            stats.exits.push(exit);
-        }
-        if let Some(f) = failed {
-            stats.failure = Some(f);
-            break;
-        }
-        if job.stop_on_crash && crashed {
-            break;
-        }
-        match mask {
-            Some(inv) if job.mask => {
-                invariants = invariants
-                    .iter()
-                    .filter(|&i| i != inv)
-                    .fold(InvariantSet::NONE, InvariantSet::with);
-                crate::campaign::console::say(&format!(
-                    "sintfuzz: {} {}: {MASK_AFTER} crashes of {inv}; continuing without it",
-                    job.engine.name(),
-                    job.target.name()
-                ));
-            }
-            // The engine stopped at a crash, or a restart to import: go on.
-            _ if crashed || round_cap.is_some() => {}
-            _ => break,
         }
     }
     shared.runs.lock().expect("not poisoned")[live].done = true;
-    let end = shared.start.elapsed().as_secs_f64();
-    stats.seconds = end - began;
-    stats.execs = total_execs;
-    stats.exec_per_sec = total_execs as f64 / stats.seconds.max(1e-9);
-    stats.coverage = last.coverage_label;
-    stats.crash_files = found.len();
-    stats.interrupted = shared.stopped() && job.until.is_none();
-    if stats.failure.is_none() && stats.rounds > 0 && total_execs == 0 && !shared.stopped() {
-        stats.failure = Some("the engine reported zero executions".into());
+    t.finish(job, shared, began)
+}
+
+/// What a run carries from round to round.
+struct Tally {
+    stats: RunStats,
+    found: Vec<Found>,
+    /// Crash files already read, and the engine's finds already exported.
+    seen: std::collections::BTreeSet<PathBuf>,
+    exported: std::collections::BTreeSet<PathBuf>,
+    /// Crash files per invariant, for masking.
+    counts: std::collections::BTreeMap<Invariant, usize>,
+    /// Executions of the rounds that ended, and the last round's stats.
+    total_execs: u64,
+    last: Stats,
+    last_sample: Instant,
+}
+
+impl Tally {
+    fn new(job: &Job, began: f64) -> Self {
+        Tally {
+            stats: RunStats {
+                engine: job.engine.name().into(),
+                target: job.target.name().into(),
+                jobs: job.jobs,
+                began,
+                ..RunStats::default()
+            },
+            found: Vec::new(),
+            seen: Default::default(),
+            exported: Default::default(),
+            counts: Default::default(),
+            total_execs: 0,
+            last: Stats::default(),
+            last_sample: Instant::now() - Duration::from_secs(10),
+        }
     }
-    (stats, found)
+
+    /// The run's stats once its last round ended.
+    fn finish(mut self, job: &Job, shared: &Shared, began: f64) -> (RunStats, Vec<Found>) {
+        let stats = &mut self.stats;
+        let end = shared.start.elapsed().as_secs_f64();
+        stats.seconds = end - began;
+        stats.execs = self.total_execs;
+        stats.exec_per_sec = self.total_execs as f64 / stats.seconds.max(1e-9);
+        stats.coverage = self.last.coverage_label;
+        stats.crash_files = self.found.len();
+        stats.interrupted = shared.stopped() && job.until.is_none();
+        if stats.failure.is_none() && stats.rounds > 0 && self.total_execs == 0 && !shared.stopped()
+        {
+            stats.failure = Some("the engine reported zero executions".into());
+        }
+        (self.stats, self.found)
+    }
+}
+
+/// List the run for the live display; its index there.
+fn show_live(job: &Job, shared: &Shared, began: f64) -> usize {
+    let mut runs = shared.runs.lock().expect("not poisoned");
+    runs.push(LiveRun {
+        engine: job.engine.name(),
+        target: job.target.name(),
+        revision: job.settings.revision.name(),
+        began,
+        seconds: job.seconds,
+        done: false,
+    });
+    runs.len() - 1
+}
+
+/// One round's engine processes and what they have shown so far.
+struct Round {
+    work: PathBuf,
+    settings: Settings,
+    spec: RunSpec,
+    secs: u64,
+    children: Vec<Child>,
+    tails: Vec<Tail>,
+    pgid: u32,
+    start: Instant,
+    live: Stats,
+    statuses: Vec<Option<std::process::ExitStatus>>,
+    /// The invariant to mask, once it crashed `MASK_AFTER` times.
+    mask: Option<Invariant>,
+    stopped_by_us: bool,
+    found_before: usize,
+    /// Crash files the engine wrote this round.
+    raw: usize,
+}
+
+/// Start round `round` for `secs` seconds under `invariants`; `None` (with the run's
+/// failure set) when it cannot.
+fn start_round(
+    job: &Job,
+    shared: &Shared,
+    t: &mut Tally,
+    round: u32,
+    secs: u64,
+    invariants: InvariantSet,
+) -> Option<Round> {
+    let work = job.work.join(format!("round-{round}"));
+    let _ = std::fs::remove_dir_all(&work);
+    if let Err(e) = std::fs::create_dir_all(&work) {
+        t.stats.failure = Some(format!("{}: {e}", work.display()));
+        return None;
+    }
+    let settings = Settings {
+        revision: job.settings.revision,
+        invariants,
+    };
+    let spec = RunSpec {
+        target: job.target,
+        binary: job.binary.clone(),
+        corpus: job.corpus.clone(),
+        work: work.clone(),
+        seconds: secs,
+        jobs: job.jobs,
+        settings,
+        seed: job.seed.map(|s| s + round as u64 * 1000),
+        stop_on_crash: job.stop_on_crash,
+        shared: job.shared,
+    };
+    if !job.binary.is_file() {
+        t.stats.failure = Some(crate::engine::missing_binary(job.engine, &job.binary));
+        return None;
+    }
+    let (children, tails) = match spawn(job, &spec, round, shared) {
+        Ok(x) => x,
+        Err(Fail::Usage(e)) => {
+            t.stats.failure = Some(e);
+            return None;
+        }
+    };
+    t.stats.rounds += 1;
+    Some(Round {
+        pgid: children[0].id(),
+        statuses: vec![None; children.len()],
+        work,
+        settings,
+        spec,
+        secs,
+        children,
+        tails,
+        start: Instant::now(),
+        live: Stats::default(),
+        mask: None,
+        stopped_by_us: false,
+        found_before: t.found.len(),
+        raw: 0,
+    })
+}
+
+/// Follow the round until its processes exit: poll them every 250 ms, sample once a
+/// second, and stop them when the run must (a mask, a stop, over time, a restart).
+fn watch_round(job: &Job, shared: &Shared, t: &mut Tally, r: &mut Round, restarts: bool) {
+    loop {
+        for (c, s) in r.children.iter_mut().zip(r.statuses.iter_mut()) {
+            if s.is_none() {
+                if let Ok(Some(st)) = c.try_wait() {
+                    *s = Some(st);
+                }
+            }
+        }
+        let all_done = r.statuses.iter().all(Option::is_some);
+        // Before leaving on the engine's exit: libFuzzer exits at its crash, and that
+        // crash may be the one the job waits for.
+        poll(job, shared, t, r, all_done);
+        if t.last_sample.elapsed() >= Duration::from_secs(1) || all_done {
+            sample(job, shared, t, r);
+        }
+        if all_done {
+            break;
+        }
+        let over = r.start.elapsed() > Duration::from_secs(r.secs + 60);
+        let restart = restarts && r.start.elapsed() > Duration::from_secs(r.secs + 5);
+        if (r.mask.is_some() && job.mask) || shared.stopped() || over || restart {
+            r.stopped_by_us = true;
+            signal_group(r.pgid, libc::SIGTERM);
+            if r.start.elapsed() > Duration::from_secs(r.secs + 70) {
+                signal_group(r.pgid, libc::SIGKILL);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// One look at a running (or, `settled`, ended) round: the engine's output and stats, its
+/// new crash files and finds; the campaign stops once the crash the job waits for came.
+fn poll(job: &Job, shared: &Shared, t: &mut Tally, r: &mut Round, settled: bool) {
+    for tail in &mut r.tails {
+        for l in tail.lines() {
+            job.engine.parse_line(&l, &mut r.live);
+        }
+    }
+    job.engine.read_stats(&r.work, &mut r.live);
+    collect_crashes(
+        job,
+        &r.work,
+        r.settings,
+        shared,
+        settled,
+        &mut t.seen,
+        &mut t.counts,
+        &mut t.found,
+        &mut r.mask,
+        &mut r.raw,
+        t.total_execs + r.live.execs,
+    );
+    export_finds(job, &r.work, &mut t.exported, &mut t.stats.exported);
+    let new = &t.found[r.found_before..];
+    if job.until.is_some_and(|u| new.iter().any(u)) {
+        shared.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A sample of the run for the report's plots.
+fn sample(job: &Job, shared: &Shared, t: &mut Tally, r: &Round) {
+    job.engine.sync_in(&r.spec);
+    t.last_sample = Instant::now();
+    shared.samples.lock().expect("not poisoned").push(Sample {
+        t: shared.start.elapsed().as_secs_f64(),
+        engine: job.engine.name(),
+        target: job.target.name(),
+        execs: t.total_execs + r.live.execs,
+        exec_per_sec: r.live.exec_per_sec,
+        corpus: r.live.corpus.or(Some(count_files(&job.corpus))),
+        coverage: r.live.coverage,
+        crash_files: t.found.len(),
+    });
+}
+
+/// After the round's processes exited: a last poll, its executions and exits, and
+/// whether the run goes on (with `invariants` less a masked one).
+fn end_round(
+    job: &Job,
+    shared: &Shared,
+    t: &mut Tally,
+    mut r: Round,
+    restarts: bool,
+    invariants: &mut InvariantSet,
+) -> bool {
+    // Whatever the leaders left behind goes too.
+    signal_group(r.pgid, libc::SIGKILL);
+    if let Some(l) = &shared.lock {
+        l.ended(r.pgid);
+    }
+    poll(job, shared, t, &mut r, true);
+    // An engine that stopped itself at a crash printed its count at the crash.
+    if !r.stopped_by_us && t.found.len() == r.found_before + 1 {
+        t.found[r.found_before].execs = t.total_execs + r.live.execs;
+    }
+    let log: String = r
+        .tails
+        .iter()
+        .map(|tail| std::fs::read_to_string(&tail.file).unwrap_or_default())
+        .collect();
+    if job.shared {
+        t.stats.imported += job.engine.imported(&r.work, &log);
+    }
+    t.total_execs += r.live.execs;
+    t.last = std::mem::take(&mut r.live);
+    let crashed = r.raw > 0;
+    if let Some(f) = classify_exits(job, &mut t.stats, &r, crashed, &log) {
+        t.stats.failure = Some(f);
+        return false;
+    }
+    if job.stop_on_crash && crashed {
+        return false;
+    }
+    match r.mask {
+        Some(inv) if job.mask => {
+            *invariants = invariants
+                .iter()
+                .filter(|&i| i != inv)
+                .fold(InvariantSet::NONE, InvariantSet::with);
+            crate::campaign::console::say(&format!(
+                "sintfuzz: {} {}: {MASK_AFTER} crashes of {inv}; continuing without it",
+                job.engine.name(),
+                job.target.name()
+            ));
+            true
+        }
+        // The engine stopped at a crash, or a restart to import: go on.
+        _ => crashed || restarts,
+    }
+}
+
+/// Each process's exit into `stats`; why the run failed, if it did (with the last line
+/// of its output).
+fn classify_exits(
+    job: &Job,
+    stats: &mut RunStats,
+    r: &Round,
+    crashed: bool,
+    log: &str,
+) -> Option<String> {
+    let mut failed = None;
+    for s in r.statuses.iter().flatten() {
+        let exit = job.engine.classify_exit(*s, r.stopped_by_us, crashed);
+        if let Exit::Failed(why) = &exit {
+            let tail = log
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            failed = Some(format!("{why}; last output: {tail}"));
+        }
+        stats.exits.push(exit);
+    }
+    failed
 }
 
 /// How long a crash file must go unmodified before it is read while its engine still
