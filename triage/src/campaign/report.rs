@@ -115,8 +115,23 @@ pub fn write(out: &Path, r: &Report) -> Result<(), Fail> {
 }
 
 fn markdown(r: &Report, plots: &[(String, String, String)]) -> String {
-    let h = &r.header;
     let mut s = String::new();
+    md_header(&mut s, r);
+    md_corpus(&mut s, r);
+    md_runs(&mut s, r, plots);
+    md_semantic(&mut s, r);
+    md_buckets(&mut s, r);
+    let _ = writeln!(
+        s,
+        "{} crash file(s) replayed clean, {} unreadable. Exit code {}.",
+        r.clean_crash_files, r.unreadable_crash_files, r.exit_code
+    );
+    s
+}
+
+/// The title, the settings, the previous run, notes and engine failures.
+fn md_header(s: &mut String, r: &Report) {
+    let h = &r.header;
     let _ = writeln!(s, "# sintfuzz campaign\n");
     let _ = writeln!(
         s,
@@ -152,6 +167,10 @@ fn markdown(r: &Report, plots: &[(String, String, String)]) -> String {
         }
         let _ = writeln!(s);
     }
+}
+
+/// The corpus table: resumed, seeded, moved, at start and end, after cmin.
+fn md_corpus(s: &mut String, r: &Report) {
     let _ = writeln!(s, "## Corpus\n");
     let _ = writeln!(
         s,
@@ -171,6 +190,10 @@ fn markdown(r: &Report, plots: &[(String, String, String)]) -> String {
             c.minimized.map_or("-".into(), |m| m.to_string())
         );
     }
+}
+
+/// The runs table, what its columns mean, and the plots.
+fn md_runs(s: &mut String, r: &Report, plots: &[(String, String, String)]) {
     let _ = writeln!(s, "\n## Runs\n");
     let _ = writeln!(
         s,
@@ -217,6 +240,10 @@ fn markdown(r: &Report, plots: &[(String, String, String)]) -> String {
     for (engine, target, file) in plots {
         let _ = writeln!(s, "![{engine} {target}](plots/{file})\n");
     }
+}
+
+/// Each final corpus's semantic coverage.
+fn md_semantic(s: &mut String, r: &Report) {
     let _ = writeln!(s, "## Semantic coverage\n");
     for c in &r.corpora {
         let _ = writeln!(
@@ -226,6 +253,10 @@ fn markdown(r: &Report, plots: &[(String, String, String)]) -> String {
                 .markdown(&format!("`{}`, the final corpus", c.target))
         );
     }
+}
+
+/// Every model panic and every bucket, with its history and explanation.
+fn md_buckets(s: &mut String, r: &Report) {
     let _ = writeln!(s, "## Buckets\n");
     if r.buckets.is_empty() && r.model_panics.is_empty() {
         let _ = writeln!(s, "No violations.\n");
@@ -299,10 +330,4 @@ fn markdown(r: &Report, plots: &[(String, String, String)]) -> String {
         );
         let _ = writeln!(s, "```\n{}```\n", b.explain);
     }
-    let _ = writeln!(
-        s,
-        "{} crash file(s) replayed clean, {} unreadable. Exit code {}.",
-        r.clean_crash_files, r.unreadable_crash_files, r.exit_code
-    );
-    s
 }
