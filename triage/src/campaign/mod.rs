@@ -463,10 +463,59 @@ pub fn finish(
         })
         .collect();
     let t = triage_with(&crashes, known, replay);
+    let previous_run = history.runs.last().map(|r| r.started);
+    let buckets = bucket_reports(store, history, &header, previous_run, &t, found)?;
+    let panics = panic_reports(history, &header, previous_run, &t);
+    let failures = run_failures(&runs);
+    let fails = t.buckets.buckets.iter().any(|b| b.fails()) || !t.panics.is_empty();
+    let code = if failures.is_empty() { fails as u8 } else { 2 };
+    let new_since = buckets.iter().filter(|b| b.new_since_previous).count()
+        + panics.iter().filter(|p| p.new_since_previous).count();
+    history.runs.push(crate::campaign::store::RunRecord {
+        started: header.started,
+        engines: header.engine.clone(),
+        targets: corpora
+            .iter()
+            .map(|c| c.target.clone())
+            .collect::<Vec<_>>()
+            .join(","),
+        revision: header.revision.clone(),
+        invariants: header.invariants.clone(),
+        budget_seconds: header.budget_seconds,
+        buckets: buckets.len() + panics.len(),
+        new_since_previous: new_since,
+    });
+    store.save_history(history)?;
+    let rep = Report {
+        header,
+        previous_run,
+        corpora,
+        runs,
+        samples,
+        buckets,
+        model_panics: panics,
+        failures,
+        clean_crash_files: t.buckets.clean.len(),
+        unreadable_crash_files: t.buckets.errors.len(),
+        exit_code: code,
+    };
+    report::write(&store.root, &rep)?;
+    print_summary(store, &rep, new_since);
+    Ok(code)
+}
+
+/// Each bucket's minimized file (`OUT/buckets/`), explanation and history.
+fn bucket_reports(
+    store: &Store,
+    history: &mut crate::campaign::store::History,
+    header: &report::Header,
+    previous_run: Option<u64>,
+    t: &crate::findings::triage::Triage,
+    found: &[Found],
+) -> Result<Vec<BucketReport>, Fail> {
     let dir = store.root.join("buckets");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| Fail::Usage(format!("{}: {e}", dir.display())))?;
-    let previous_run = history.runs.last().map(|r| r.started);
     let mut buckets = Vec::new();
     for (i, b) in t.buckets.buckets.iter().enumerate() {
         let file = dir.join(format!(
@@ -506,6 +555,16 @@ pub fn finish(
             first_found_by: first.map(|f| f.engine.to_string()),
         });
     }
+    Ok(buckets)
+}
+
+/// Each model panic with its history.
+fn panic_reports(
+    history: &mut crate::campaign::store::History,
+    header: &report::Header,
+    previous_run: Option<u64>,
+    t: &crate::findings::triage::Triage,
+) -> Vec<PanicReport> {
     let mut panics = Vec::new();
     for p in &t.panics {
         let key = format!("model-panic/{}/{}/{}", p.target, p.revision, p.message);
@@ -517,47 +576,22 @@ pub fn finish(
             new_since_previous: new_here && previous_run.is_some(),
         });
     }
-    let failures: Vec<String> = runs
-        .iter()
+    panics
+}
+
+/// `engine target: why` for each run that failed.
+fn run_failures(runs: &[RunStats]) -> Vec<String> {
+    runs.iter()
         .filter_map(|r| {
             r.failure
                 .as_ref()
                 .map(|f| format!("{} {}: {f}", r.engine, r.target))
         })
-        .collect();
-    let fails = t.buckets.buckets.iter().any(|b| b.fails()) || !t.panics.is_empty();
-    let code = if failures.is_empty() { fails as u8 } else { 2 };
-    let new_since = buckets.iter().filter(|b| b.new_since_previous).count()
-        + panics.iter().filter(|p| p.new_since_previous).count();
-    history.runs.push(crate::campaign::store::RunRecord {
-        started: header.started,
-        engines: header.engine.clone(),
-        targets: corpora
-            .iter()
-            .map(|c| c.target.clone())
-            .collect::<Vec<_>>()
-            .join(","),
-        revision: header.revision.clone(),
-        invariants: header.invariants.clone(),
-        budget_seconds: header.budget_seconds,
-        buckets: buckets.len() + panics.len(),
-        new_since_previous: new_since,
-    });
-    store.save_history(history)?;
-    let rep = Report {
-        header,
-        previous_run,
-        corpora,
-        runs,
-        samples,
-        buckets,
-        model_panics: panics,
-        failures,
-        clean_crash_files: t.buckets.clean.len(),
-        unreadable_crash_files: t.buckets.errors.len(),
-        exit_code: code,
-    };
-    report::write(&store.root, &rep)?;
+        .collect()
+}
+
+/// One line per bucket and model panic, the failures, and the totals.
+fn print_summary(store: &Store, rep: &Report, new_since: usize) {
     for b in &rep.buckets {
         println!(
             "[{}{}] {} ({} -> {} actions, {} file(s)) {}",
@@ -597,7 +631,6 @@ pub fn finish(
         rep.model_panics.len(),
         store.root.join("report.md").display()
     );
-    Ok(code)
 }
 
 #[cfg(test)]
