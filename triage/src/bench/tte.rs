@@ -173,84 +173,33 @@ fn list<T>(s: &str, f: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, Fai
 }
 
 pub fn tte(args: TteArgs) -> Result<u8, Fail> {
-    let engines: Vec<EngineChoice> = list(&args.engines, |s| {
-        <EngineChoice as clap::ValueEnum>::from_str(s, true)
-            .map_err(|_| format!("unknown engine '{s}' (libfuzzer, afl, honggfuzz, all)"))
-    })?;
-    let defects: Vec<&Defect> = if args.defects.trim() == "all" {
-        DEFECTS.iter().collect()
-    } else {
-        list(&args.defects, |s| {
-            DEFECTS
-                .iter()
-                .find(|d| d.id == s)
-                .ok_or_else(|| format!("unknown defect '{s}'"))
-        })?
-    };
-    let modes: Vec<String> = list(&args.modes, |s| match s {
-        "empty" | "seeds" => Ok(s.to_string()),
-        _ => Err(format!("unknown corpus mode '{s}' (empty, seeds)")),
-    })?;
-    let harnesses: Vec<Harness> = list(&args.harnesses, |s| {
-        <Harness as clap::ValueEnum>::from_str(s, true)
-            .map_err(|_| format!("unknown harness '{s}' (ours, nofb, ops, naive, shaped)"))
-    })?;
+    let plan = Plan::parse(&args)?;
     // Every (engine, harness, defect) must have a binary before anything runs.
-    for &h in &harnesses {
-        for &e in &engines {
-            for d in &defects {
-                for engine in e.engines() {
-                    let probe = engine.prebuilt(Path::new("."));
-                    h.binary(&probe, d.target).map_err(|why| {
-                        Fail::Usage(format!("{} with {} on {}: {why}", h.name(), e.name(), d.id))
-                    })?;
-                }
-            }
-        }
-    }
+    plan.each_binary(|h, e, d, engine| {
+        let probe = engine.prebuilt(Path::new("."));
+        h.binary(&probe, d.target).map(|_| ()).map_err(|why| {
+            Fail::Usage(format!("{} with {} on {}: {why}", h.name(), e.name(), d.id))
+        })
+    })?;
     let root = repo_root();
     let known = KnownList::load(&root.join("triage/known.toml")).map_err(Fail::Usage)?;
     let out = args.out.clone();
     std::fs::create_dir_all(&out).map_err(|e| Fail::Usage(format!("{}: {e}", out.display())))?;
-    // Build every engine needed once (libFuzzer also measures the final corpora).
-    let mut bins: BTreeMap<Engine, Binaries> = BTreeMap::new();
-    let mut need: Vec<Engine> = engines.iter().flat_map(|e| e.engines()).collect();
-    need.push(Engine::Libfuzzer);
-    need.sort();
-    need.dedup();
-    for e in need {
-        let b = match &args.bin_dir {
-            Some(d) => e.prebuilt(d),
-            None => {
-                e.ensure_tools()?;
-                e.build(&root)?
-            }
-        };
-        bins.insert(e, b);
-    }
+    let bins = build_engines(&args, &plan.engines, &root)?;
     // Every trial's binary is there before the first trial runs.
-    for &h in &harnesses {
-        for &e in &engines {
-            for d in &defects {
-                for engine in e.engines() {
-                    let b = &bins[&engine];
-                    let binary = h.binary(b, d.target).map_err(Fail::Usage)?;
-                    b.require(binary)?;
-                }
-            }
-        }
-    }
-    let tsv = out.join("trials.tsv");
-    let fresh = !tsv.exists();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&tsv)
-        .map_err(|e| Fail::Usage(format!("{}: {e}", tsv.display())))?;
+    plan.each_binary(|h, _, d, engine| {
+        let b = &bins[&engine];
+        let binary = h.binary(b, d.target).map_err(Fail::Usage)?;
+        b.require(binary).map(|_| ())
+    })?;
+    let mut f = open_tsv(&out)?;
     use std::io::Write;
-    if fresh {
-        let _ = writeln!(f, "engine\tdefect\tmode\ttrial\tjobs\tbudget\toutcome\tseconds\texecs\tcorpus\tcov\tft\twitness_ops\tbefore\tloadavg\tfailure\tharness\tcpu_s\texposure_execs");
-    }
+    let Plan {
+        engines,
+        defects,
+        modes,
+        harnesses,
+    } = &plan;
     let mut all = Vec::new();
     let total =
         args.trials as usize * defects.len() * modes.len() * engines.len() * harnesses.len();
@@ -258,8 +207,8 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
     // so a change of machine load over the run hits all of them alike.
     runner::stop_on_ctrl_c();
     for n in 1..=args.trials {
-        for d in &defects {
-            for mode in &modes {
+        for &d in defects {
+            for mode in modes {
                 for (&choice, &harness) in engines
                     .iter()
                     .flat_map(|c| harnesses.iter().map(move |h| (c, h)))
@@ -280,58 +229,8 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
                     let t = trial(
                         &root, &bins, &known, choice, harness, d, mode, n, &args, &out,
                     )?;
-                    let _ = writeln!(
-                        f,
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.2}\t{}",
-                        t.engine,
-                        t.defect,
-                        t.mode,
-                        t.n,
-                        args.jobs,
-                        args.budget.as_secs(),
-                        if t.failure.is_some() {
-                            "error"
-                        } else if t.exposed.is_some() {
-                            "hit"
-                        } else {
-                            "miss"
-                        },
-                        t.exposed
-                            .map_or(format!("{:.2}", t.seconds), |s| format!("{s:.2}")),
-                        t.execs,
-                        t.corpus,
-                        t.cov.map_or("-".into(), |c| c.0.to_string()),
-                        t.cov.map_or("-".into(), |c| c.1.to_string()),
-                        t.witness_ops.map_or("-".into(), |n| n.to_string()),
-                        if t.others.is_empty() {
-                            "-".into()
-                        } else {
-                            t.others.join(",")
-                        },
-                        t.loadavg,
-                        t.failure.as_deref().unwrap_or("-"),
-                        t.harness.name(),
-                        t.cpu,
-                        t.exposure_execs.map_or("-".into(), |n| n.to_string())
-                    );
-                    eprintln!(
-                        "tte: {} {} {} {} trial {} of {}: {} {} execs, corpus {}{}",
-                        t.engine,
-                        t.harness.name(),
-                        t.defect,
-                        t.mode,
-                        t.n,
-                        args.trials,
-                        match (&t.failure, t.exposed) {
-                            (Some(why), _) => format!("error ({why}),"),
-                            (None, Some(s)) => format!("hit at {s:.2} s,"),
-                            (None, None) => "miss".into(),
-                        },
-                        t.execs,
-                        t.corpus,
-                        t.cov
-                            .map_or(String::new(), |c| format!(", cov {} ft {}", c.0, c.1))
-                    );
+                    let _ = writeln!(f, "{}", tsv_row(&t, &args));
+                    eprintln!("{}", trial_line(&t, &args));
                     all.push(t);
                 }
             }
@@ -342,6 +241,164 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
     std::fs::write(out.join("summary.md"), &md)
         .map_err(|e| Fail::Usage(format!("{}: {e}", out.display())))?;
     Ok(all.iter().any(|t| t.failure.is_some()) as u8 * 2)
+}
+
+/// What `--engines`, `--defects`, `--modes` and `--harnesses` ask for.
+struct Plan {
+    engines: Vec<EngineChoice>,
+    defects: Vec<&'static Defect>,
+    modes: Vec<String>,
+    harnesses: Vec<Harness>,
+}
+
+impl Plan {
+    fn parse(args: &TteArgs) -> Result<Plan, Fail> {
+        let engines: Vec<EngineChoice> = list(&args.engines, |s| {
+            <EngineChoice as clap::ValueEnum>::from_str(s, true)
+                .map_err(|_| format!("unknown engine '{s}' (libfuzzer, afl, honggfuzz, all)"))
+        })?;
+        let defects: Vec<&Defect> = if args.defects.trim() == "all" {
+            DEFECTS.iter().collect()
+        } else {
+            list(&args.defects, |s| {
+                DEFECTS
+                    .iter()
+                    .find(|d| d.id == s)
+                    .ok_or_else(|| format!("unknown defect '{s}'"))
+            })?
+        };
+        let modes: Vec<String> = list(&args.modes, |s| match s {
+            "empty" | "seeds" => Ok(s.to_string()),
+            _ => Err(format!("unknown corpus mode '{s}' (empty, seeds)")),
+        })?;
+        let harnesses: Vec<Harness> = list(&args.harnesses, |s| {
+            <Harness as clap::ValueEnum>::from_str(s, true)
+                .map_err(|_| format!("unknown harness '{s}' (ours, nofb, ops, naive, shaped)"))
+        })?;
+        Ok(Plan {
+            engines,
+            defects,
+            modes,
+            harnesses,
+        })
+    }
+
+    /// `f` of every harness, engine choice, defect and engine of the choice.
+    fn each_binary(
+        &self,
+        mut f: impl FnMut(Harness, EngineChoice, &Defect, Engine) -> Result<(), Fail>,
+    ) -> Result<(), Fail> {
+        for &h in &self.harnesses {
+            for &e in &self.engines {
+                for d in &self.defects {
+                    for engine in e.engines() {
+                        f(h, e, d, engine)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every engine the choices need, built once (libFuzzer also measures the final
+/// corpora), or taken from `--bin-dir`.
+fn build_engines(
+    args: &TteArgs,
+    engines: &[EngineChoice],
+    root: &Path,
+) -> Result<BTreeMap<Engine, Binaries>, Fail> {
+    let mut bins: BTreeMap<Engine, Binaries> = BTreeMap::new();
+    let mut need: Vec<Engine> = engines.iter().flat_map(|e| e.engines()).collect();
+    need.push(Engine::Libfuzzer);
+    need.sort();
+    need.dedup();
+    for e in need {
+        let b = match &args.bin_dir {
+            Some(d) => e.prebuilt(d),
+            None => {
+                e.ensure_tools()?;
+                e.build(root)?
+            }
+        };
+        bins.insert(e, b);
+    }
+    Ok(bins)
+}
+
+/// `out/trials.tsv`, opened to append (with its header line when new).
+fn open_tsv(out: &Path) -> Result<std::fs::File, Fail> {
+    use std::io::Write;
+    let tsv = out.join("trials.tsv");
+    let fresh = !tsv.exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&tsv)
+        .map_err(|e| Fail::Usage(format!("{}: {e}", tsv.display())))?;
+    if fresh {
+        let _ = writeln!(f, "engine\tdefect\tmode\ttrial\tjobs\tbudget\toutcome\tseconds\texecs\tcorpus\tcov\tft\twitness_ops\tbefore\tloadavg\tfailure\tharness\tcpu_s\texposure_execs");
+    }
+    Ok(f)
+}
+
+/// A trial's row of `trials.tsv`.
+fn tsv_row(t: &Trial, args: &TteArgs) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.2}\t{}",
+        t.engine,
+        t.defect,
+        t.mode,
+        t.n,
+        args.jobs,
+        args.budget.as_secs(),
+        if t.failure.is_some() {
+            "error"
+        } else if t.exposed.is_some() {
+            "hit"
+        } else {
+            "miss"
+        },
+        t.exposed
+            .map_or(format!("{:.2}", t.seconds), |s| format!("{s:.2}")),
+        t.execs,
+        t.corpus,
+        t.cov.map_or("-".into(), |c| c.0.to_string()),
+        t.cov.map_or("-".into(), |c| c.1.to_string()),
+        t.witness_ops.map_or("-".into(), |n| n.to_string()),
+        if t.others.is_empty() {
+            "-".into()
+        } else {
+            t.others.join(",")
+        },
+        t.loadavg,
+        t.failure.as_deref().unwrap_or("-"),
+        t.harness.name(),
+        t.cpu,
+        t.exposure_execs.map_or("-".into(), |n| n.to_string())
+    )
+}
+
+/// A trial's line on stderr.
+fn trial_line(t: &Trial, args: &TteArgs) -> String {
+    format!(
+        "tte: {} {} {} {} trial {} of {}: {} {} execs, corpus {}{}",
+        t.engine,
+        t.harness.name(),
+        t.defect,
+        t.mode,
+        t.n,
+        args.trials,
+        match (&t.failure, t.exposed) {
+            (Some(why), _) => format!("error ({why}),"),
+            (None, Some(s)) => format!("hit at {s:.2} s,"),
+            (None, None) => "miss".into(),
+        },
+        t.execs,
+        t.corpus,
+        t.cov
+            .map_or(String::new(), |c| format!(", cov {} ft {}", c.0, c.1))
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -364,19 +421,7 @@ fn trial(
         harness.name(),
         d.id
     ));
-    let _ = std::fs::remove_dir_all(&dir);
-    let corpus = dir.join("corpus");
-    std::fs::create_dir_all(&corpus)
-        .map_err(|e| Fail::Usage(format!("{}: {e}", corpus.display())))?;
-    if mode == "seeds" {
-        for e in std::fs::read_dir(root.join("corpus").join(d.target.name()))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            add_file(&corpus, &e.path(), "")?;
-        }
-    }
+    let corpus = fresh_corpus(root, d, mode, &dir)?;
     let settings = Settings {
         revision: d.revision,
         invariants: InvariantSet::parse(d.invariants).map_err(Fail::Usage)?,
@@ -401,36 +446,12 @@ fn trial(
         vec![vec![(engines[0], args.jobs)]]
     };
     let phase_seconds = (args.budget.as_secs() / phases.len() as u64).max(1);
-    // Known id (or `new`/`clean`) and minimized length of each crash file.
-    type Class = (String, Option<usize>);
-    let memo: Mutex<BTreeMap<PathBuf, Class>> = Mutex::new(BTreeMap::new());
-    let classify = |f: &Found| -> Class {
-        if let Some(k) = memo.lock().expect("not poisoned").get(&f.path) {
-            return k.clone();
-        }
-        // A peer's crash file is its canonical all_ops input (the runner translated it),
-        // or, where the peer's scenario has no such form, the peer's raw file, bucketed
-        // by the peer's own replay.
-        let c = Crash {
-            path: f.path.clone(),
-            target: f.target,
-            settings: f.settings,
-            peer: if f.untranslated { harness.peer() } else { None },
-        };
-        let k = crate::findings::triage::quietly(|| bucket(&[c], known))
-            .ok()
-            .and_then(|b| {
-                b.buckets.first().map(|b| {
-                    let k = b.known.clone().unwrap_or_else(|| "new".into());
-                    (k, b.peer.is_none().then_some(b.ops_after))
-                })
-            })
-            .unwrap_or_else(|| ("clean".into(), None));
-        memo.lock()
-            .expect("not poisoned")
-            .insert(f.path.clone(), k.clone());
-        k
+    let classifier = Classifier {
+        known,
+        harness,
+        memo: Mutex::new(BTreeMap::new()),
     };
+    let classify = |f: &Found| classifier.class(f);
     let hit = |f: &Found| d.known.contains(&classify(f).0.as_str());
     let until: Option<&(dyn Fn(&Found) -> bool + Sync)> =
         if args.full_budget { None } else { Some(&hit) };
@@ -472,101 +493,29 @@ fn trial(
     };
     let cpu_before = runner::children_cpu_seconds();
     let results = runner::run_phases(&phases, &shared, job);
-    let runs: Vec<(String, f64, f64, u64)> = results
-        .iter()
-        .map(|(st, _)| (st.engine.clone(), st.began, st.began + st.seconds, st.execs))
-        .collect();
-    let mut found: Vec<Found> = Vec::new();
-    let (mut execs, mut seconds, mut failure) = (0u64, 0f64, None);
-    for (st, f) in results {
-        execs += st.execs;
-        seconds = seconds.max(st.seconds);
-        if let Some(x) = st.failure {
-            failure = Some(format!("{}: {x}", st.engine));
-        }
-        found.extend(f);
-    }
+    let Gathered {
+        runs,
+        mut found,
+        execs,
+        seconds,
+        failure,
+    } = gather(results);
     let cpu = runner::children_cpu_seconds() - cpu_before;
     found.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
-    let (mut exposed, mut witness_ops, mut exposure_execs) = (None, None, None);
-    let mut others = Vec::new();
-    let mut unexplained = Vec::new();
     let samples = shared.samples.lock().expect("not poisoned").clone();
-    for f in &found {
-        let (k, ops) = classify(f);
-        if k == "new" || k == "clean" {
-            unexplained.push((k.clone(), f.path.clone()));
-        }
-        if d.known.contains(&k.as_str()) {
-            exposed = Some(f.seconds);
-            witness_ops = ops;
-            // The finding run's count at the crash, plus every other run's by then:
-            // whole for runs that had ended, the last sample for runs beside it.
-            let finder = runs
-                .iter()
-                .position(|r| r.0 == f.engine && r.1 <= f.seconds && f.seconds <= r.2 + 1.0);
-            let others: u64 = runs
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| Some(*i) != finder)
-                .map(|(_, (e, began, end, total))| {
-                    if *end <= f.seconds {
-                        *total
-                    } else if *began > f.seconds {
-                        0
-                    } else {
-                        samples
-                            .iter()
-                            .filter(|s| s.engine == e && *began <= s.t && s.t <= f.seconds)
-                            .map(|s| s.execs)
-                            .max()
-                            .unwrap_or(0)
-                    }
-                })
-                .sum();
-            exposure_execs = Some(f.execs + others);
-            break;
-        }
-        others.push(k);
-    }
+    let Exposure {
+        exposed,
+        witness_ops,
+        exposure_execs,
+        others,
+        unexplained,
+    } = exposure(&found, &classify, d, &runs, &samples);
     let corpus_n = crate::campaign::store::count_files(&corpus);
-    // The corpus of a peer is in the peer's format: libFuzzer's merge of it by our
-    // target would measure nothing meaningful, so it is measured by the peer's binary.
-    let cov = match harness {
-        Harness::Ours | Harness::NoFeedback => corpus_coverage(
-            &bins[&Engine::Libfuzzer].target(d.target),
-            &corpus,
-            &settings,
-            &env,
-        ),
-        h => h
-            .binary(&bins[&Engine::Libfuzzer], d.target)
-            .ok()
-            .and_then(|b| corpus_coverage(&b, &corpus, &settings, &env)),
-    };
+    let cov = trial_coverage(harness, bins, d, &corpus, &settings, &env);
     // A crash of no known root cause, or one that does not replay, may be a finding or a
     // harness fault: it is kept, since the trial's directory goes next.
-    if !unexplained.is_empty() {
-        let keep = out.join("unexplained");
-        let mut kept = 0;
-        for (i, (k, path)) in unexplained.iter().enumerate() {
-            let name = format!(
-                "{}-{}-{}-{mode}-{n}-{i}-{k}.bin",
-                choice.name(),
-                harness.name(),
-                d.id
-            );
-            if std::fs::create_dir_all(&keep).is_ok()
-                && std::fs::copy(path, keep.join(name)).is_ok()
-            {
-                kept += 1;
-            }
-        }
-        eprintln!(
-            "tte: kept {kept} crash file(s) that bucket as no known root cause or replay clean in {}",
-            keep.display()
-        );
-    }
+    let name = format!("{}-{}-{}-{mode}-{n}", choice.name(), harness.name(), d.id);
+    keep_unexplained(out, &name, &unexplained);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Trial {
         engine: choice.name().into(),
@@ -586,6 +535,222 @@ fn trial(
         cpu,
         failure,
     })
+}
+
+/// Known id (or `new`/`clean`) and minimized length of a crash file.
+type Class = (String, Option<usize>);
+
+/// Classifies a trial's crash files by bucketing each once (the engines' `until` and the
+/// exposure read them again).
+struct Classifier<'a> {
+    known: &'a KnownList,
+    harness: Harness,
+    memo: Mutex<BTreeMap<PathBuf, Class>>,
+}
+
+impl Classifier<'_> {
+    fn class(&self, f: &Found) -> Class {
+        if let Some(k) = self.memo.lock().expect("not poisoned").get(&f.path) {
+            return k.clone();
+        }
+        // A peer's crash file is its canonical all_ops input (the runner translated it),
+        // or, where the peer's scenario has no such form, the peer's raw file, bucketed
+        // by the peer's own replay.
+        let c = Crash {
+            path: f.path.clone(),
+            target: f.target,
+            settings: f.settings,
+            peer: if f.untranslated {
+                self.harness.peer()
+            } else {
+                None
+            },
+        };
+        let k = crate::findings::triage::quietly(|| bucket(&[c], self.known))
+            .ok()
+            .and_then(|b| {
+                b.buckets.first().map(|b| {
+                    let k = b.known.clone().unwrap_or_else(|| "new".into());
+                    (k, b.peer.is_none().then_some(b.ops_after))
+                })
+            })
+            .unwrap_or_else(|| ("clean".into(), None));
+        self.memo
+            .lock()
+            .expect("not poisoned")
+            .insert(f.path.clone(), k.clone());
+        k
+    }
+}
+
+/// What the runs of a trial add up to.
+struct Gathered {
+    runs: Vec<RunSpan>,
+    found: Vec<Found>,
+    execs: u64,
+    seconds: f64,
+    failure: Option<String>,
+}
+
+fn gather(results: Vec<(runner::RunStats, Vec<Found>)>) -> Gathered {
+    let runs: Vec<RunSpan> = results
+        .iter()
+        .map(|(st, _)| (st.engine.clone(), st.began, st.began + st.seconds, st.execs))
+        .collect();
+    let mut found: Vec<Found> = Vec::new();
+    let (mut execs, mut seconds, mut failure) = (0u64, 0f64, None);
+    for (st, f) in results {
+        execs += st.execs;
+        seconds = seconds.max(st.seconds);
+        if let Some(x) = st.failure {
+            failure = Some(format!("{}: {x}", st.engine));
+        }
+        found.extend(f);
+    }
+    Gathered {
+        runs,
+        found,
+        execs,
+        seconds,
+        failure,
+    }
+}
+
+/// The trial's scratch directory `dir` with an empty corpus, or (`mode` `seeds`) the
+/// target's seeds.
+fn fresh_corpus(root: &Path, d: &Defect, mode: &str, dir: &Path) -> Result<PathBuf, Fail> {
+    let _ = std::fs::remove_dir_all(dir);
+    let corpus = dir.join("corpus");
+    std::fs::create_dir_all(&corpus)
+        .map_err(|e| Fail::Usage(format!("{}: {e}", corpus.display())))?;
+    if mode == "seeds" {
+        for e in std::fs::read_dir(root.join("corpus").join(d.target.name()))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            add_file(&corpus, &e.path(), "")?;
+        }
+    }
+    Ok(corpus)
+}
+
+/// The runs of a trial: engine, began and ended (s since its start), executions.
+type RunSpan = (String, f64, f64, u64);
+
+/// What a trial's crash files tell: when (and after how many executions, with how long
+/// a witness) the defect was exposed, what other root causes came first, and the files
+/// that bucket as no known root cause or replay clean.
+struct Exposure {
+    exposed: Option<f64>,
+    witness_ops: Option<usize>,
+    exposure_execs: Option<u64>,
+    others: Vec<String>,
+    unexplained: Vec<(String, PathBuf)>,
+}
+
+/// [`Exposure`] of `found` (sorted by time), each file classified by `classify`.
+fn exposure(
+    found: &[Found],
+    classify: &dyn Fn(&Found) -> Class,
+    d: &Defect,
+    runs: &[RunSpan],
+    samples: &[runner::Sample],
+) -> Exposure {
+    let (mut exposed, mut witness_ops, mut exposure_execs) = (None, None, None);
+    let mut others = Vec::new();
+    let mut unexplained = Vec::new();
+    for f in found {
+        let (k, ops) = classify(f);
+        if k == "new" || k == "clean" {
+            unexplained.push((k.clone(), f.path.clone()));
+        }
+        if d.known.contains(&k.as_str()) {
+            exposed = Some(f.seconds);
+            witness_ops = ops;
+            exposure_execs = Some(f.execs + execs_elsewhere(runs, samples, f));
+            break;
+        }
+        others.push(k);
+    }
+    Exposure {
+        exposed,
+        witness_ops,
+        exposure_execs,
+        others,
+        unexplained,
+    }
+}
+
+/// The executions of every run but the one that found `f`, by `f`'s time: whole for runs
+/// that had ended, the last sample for runs beside it.
+fn execs_elsewhere(runs: &[RunSpan], samples: &[runner::Sample], f: &Found) -> u64 {
+    let finder = runs
+        .iter()
+        .position(|r| r.0 == f.engine && r.1 <= f.seconds && f.seconds <= r.2 + 1.0);
+    runs.iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != finder)
+        .map(|(_, (e, began, end, total))| {
+            if *end <= f.seconds {
+                *total
+            } else if *began > f.seconds {
+                0
+            } else {
+                samples
+                    .iter()
+                    .filter(|s| s.engine == e && *began <= s.t && s.t <= f.seconds)
+                    .map(|s| s.execs)
+                    .max()
+                    .unwrap_or(0)
+            }
+        })
+        .sum()
+}
+
+/// The final corpus's coverage ([`corpus_coverage`]).
+fn trial_coverage(
+    harness: Harness,
+    bins: &BTreeMap<Engine, Binaries>,
+    d: &Defect,
+    corpus: &Path,
+    settings: &Settings,
+    env: &[(String, String)],
+) -> Option<(u64, u64)> {
+    // The corpus of a peer is in the peer's format: libFuzzer's merge of it by our
+    // target would measure nothing meaningful, so it is measured by the peer's binary.
+    match harness {
+        Harness::Ours | Harness::NoFeedback => corpus_coverage(
+            &bins[&Engine::Libfuzzer].target(d.target),
+            corpus,
+            settings,
+            env,
+        ),
+        h => h
+            .binary(&bins[&Engine::Libfuzzer], d.target)
+            .ok()
+            .and_then(|b| corpus_coverage(&b, corpus, settings, env)),
+    }
+}
+
+/// Copy the unexplained crash files to `out/unexplained/`, named `name-<i>-<class>.bin`.
+fn keep_unexplained(out: &Path, name: &str, unexplained: &[(String, PathBuf)]) {
+    if !unexplained.is_empty() {
+        let keep = out.join("unexplained");
+        let mut kept = 0;
+        for (i, (k, path)) in unexplained.iter().enumerate() {
+            let file = format!("{name}-{i}-{k}.bin");
+            if std::fs::create_dir_all(&keep).is_ok()
+                && std::fs::copy(path, keep.join(file)).is_ok()
+            {
+                kept += 1;
+            }
+        }
+        eprintln!(
+            "tte: kept {kept} crash file(s) that bucket as no known root cause or replay clean in {}",
+            keep.display()
+        );
+    }
 }
 
 /// The coverage of `corpus` as libFuzzer counts it: `-merge=1` of the corpus into an empty
