@@ -314,14 +314,7 @@ fn build_engines(
     need.sort();
     need.dedup();
     for e in need {
-        let b = match &args.bin_dir {
-            Some(d) => e.prebuilt(d),
-            None => {
-                e.ensure_tools()?;
-                e.build(root)?
-            }
-        };
-        bins.insert(e, b);
+        bins.insert(e, e.binaries(args.bin_dir.as_deref(), root)?);
     }
     Ok(bins)
 }

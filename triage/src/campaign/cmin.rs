@@ -45,13 +45,7 @@ pub fn cmin_cmd(args: CminArgs) -> Result<u8, Fail> {
             }
         }
     }
-    let bins = match &args.bin_dir {
-        Some(d) => Engine::Libfuzzer.prebuilt(d),
-        None => {
-            Engine::Libfuzzer.ensure_tools()?;
-            Engine::Libfuzzer.build(&root)?
-        }
-    };
+    let bins = Engine::Libfuzzer.binaries(args.bin_dir.as_deref(), &root)?;
     let (before, after) = minimize_corpus(&bins, args.run.target, &dir, &settings)?;
     println!("{}: {before} -> {after} files", dir.display());
     Ok(0)

@@ -273,12 +273,10 @@ fn sweep_corpus(
     Ok(found)
 }
 
+/// The campaign's steps in order (settings, binaries, each target's runs and corpus,
+/// triage and report): long because it reads as that list, each step a call.
 pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
-    let env = Settings::from_env().map_err(Fail::Usage)?;
-    let settings = Settings {
-        revision: args.revision.unwrap_or(env.revision),
-        invariants: args.invariants.unwrap_or(env.invariants),
-    };
+    let settings = crate::args::settings(args.revision, args.invariants)?;
     let targets = parse_targets(&args.targets).map_err(Fail::Usage)?;
     let root = repo_root();
     let known_path = args
@@ -293,35 +291,10 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
 
     let engines = args.engine.engines();
     let side_by_side = engines.len() > 1 && args.jobs > 1;
-    // Side by side: phases of engines running at once; one engine: one phase of it.
-    let phases: Vec<Vec<(Engine, u32)>> = if side_by_side {
-        schedule(&engines, args.jobs)
-    } else {
-        engines.iter().map(|&e| vec![(e, args.jobs)]).collect()
-    };
-    let mut notes = Vec::new();
-    if side_by_side && phases.len() > 1 {
-        notes.push(format!(
-            "--jobs {} is fewer cores than {} engines: they take turns in {} phases of {} at once, each engine in {} of them",
-            args.jobs,
-            engines.len(),
-            phases.len(),
-            args.jobs,
-            args.jobs
-        ));
-    }
+    let (phases, mut notes) = plan_phases(&engines, args.jobs, side_by_side);
     let mut bins: BTreeMap<Engine, Binaries> = BTreeMap::new();
     for &e in &engines {
-        bins.insert(
-            e,
-            match &args.bin_dir {
-                Some(d) => e.prebuilt(d),
-                None => {
-                    e.ensure_tools()?;
-                    e.build(&root)?
-                }
-            },
-        );
+        bins.insert(e, e.binaries(args.bin_dir.as_deref(), &root)?);
     }
 
     let shared = Arc::new(Shared::locked(store.lock.clone()));
@@ -372,25 +345,16 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
             runs.push(st);
             found.extend(f);
         }
-        let swept = sweep_corpus(&store, target, settings, &shared)?;
-        corpus_report.moved_to_crashes += swept.len();
-        found.extend(swept);
-        corpus_report.end = count_files(&corpus);
-        // Keep the persistent corpus small: libFuzzer's merge, when its binary is here.
-        if let Some(lf) = bins.get(&Engine::Libfuzzer) {
-            match crate::campaign::cmin::minimize_corpus(lf, target, &corpus, &settings) {
-                Ok((_, after)) => corpus_report.minimized = Some(after),
-                Err(Fail::Usage(e)) => {
-                    crate::campaign::console::say(&format!("sintfuzz: cmin: {e}"))
-                }
-            }
-        }
-        notes.push(crate::findings::skips::corpus_note(
-            target, &settings, &corpus,
-        ));
-        corpus_report
-            .semantic
-            .replay_dir(target, &corpus, &settings);
+        close_corpus(
+            &store,
+            &bins,
+            target,
+            settings,
+            &shared,
+            &mut corpus_report,
+            &mut found,
+            &mut notes,
+        )?;
         corpora.push(corpus_report);
     }
 
@@ -419,6 +383,68 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
         &known,
         replay,
     )
+}
+
+/// The phases of the run (side by side: engines running at once, taking turns when
+/// `jobs` is fewer; else one engine after another), and a note when they take turns.
+fn plan_phases(
+    engines: &[Engine],
+    jobs: u32,
+    side_by_side: bool,
+) -> (Vec<Vec<(Engine, u32)>>, Vec<String>) {
+    // Side by side: phases of engines running at once; one engine: one phase of it.
+    let phases: Vec<Vec<(Engine, u32)>> = if side_by_side {
+        schedule(engines, jobs)
+    } else {
+        engines.iter().map(|&e| vec![(e, jobs)]).collect()
+    };
+    let mut notes = Vec::new();
+    if side_by_side && phases.len() > 1 {
+        notes.push(format!(
+            "--jobs {} is fewer cores than {} engines: they take turns in {} phases of {} at once, each engine in {} of them",
+            jobs,
+            engines.len(),
+            phases.len(),
+            jobs,
+            jobs
+        ));
+    }
+    (phases, notes)
+}
+
+/// A target's corpus after its runs: violating inputs moved to the crashes, minimized
+/// (libFuzzer's merge, when its binary is here), its skip shares noted and its semantic
+/// coverage counted.
+#[allow(clippy::too_many_arguments)]
+fn close_corpus(
+    store: &Store,
+    bins: &BTreeMap<Engine, Binaries>,
+    target: Target,
+    settings: Settings,
+    shared: &Shared,
+    corpus_report: &mut CorpusReport,
+    found: &mut Vec<Found>,
+    notes: &mut Vec<String>,
+) -> Result<(), Fail> {
+    let corpus = store.corpus(target, settings.revision);
+    let swept = sweep_corpus(store, target, settings, shared)?;
+    corpus_report.moved_to_crashes += swept.len();
+    found.extend(swept);
+    corpus_report.end = count_files(&corpus);
+    // Keep the persistent corpus small: libFuzzer's merge, when its binary is here.
+    if let Some(lf) = bins.get(&Engine::Libfuzzer) {
+        match crate::campaign::cmin::minimize_corpus(lf, target, &corpus, &settings) {
+            Ok((_, after)) => corpus_report.minimized = Some(after),
+            Err(Fail::Usage(e)) => crate::campaign::console::say(&format!("sintfuzz: cmin: {e}")),
+        }
+    }
+    notes.push(crate::findings::skips::corpus_note(
+        target, &settings, &corpus,
+    ));
+    corpus_report
+        .semantic
+        .replay_dir(target, &corpus, &settings);
+    Ok(())
 }
 
 fn report_run(st: &RunStats) {

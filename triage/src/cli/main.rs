@@ -1,5 +1,9 @@
 //! `sintfuzz`: crash triage and one-command campaigns. Exit codes: 0 clean / no new
 //! bucket, 1 violation / new bucket, 2 usage, unreadable input or setup failure.
+//!
+//! **cli/** owns argument parsing and dispatch: each subcommand's arguments, and the glue
+//! that hands them to the library (`campaign/`, `bench/`, `check/`, `findings/`). It may
+//! call everything; nothing calls it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

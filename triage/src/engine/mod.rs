@@ -1,7 +1,8 @@
 //! The fuzzing engines behind `campaign`, `parity` and `tte`: for each engine one module
 //! with what it takes to install and build it, its command line, its stats reader, where
 //! it writes crashes and new inputs, and how to read its exit. This file is the one place
-//! that names the engines and dispatches to them.
+//! that names the engines and dispatches to them. It may call only the crate root's
+//! shared items and the targets.
 
 pub mod afl;
 pub mod honggfuzz;
@@ -56,6 +57,17 @@ impl Engine {
     }
 
     /// Binaries built before (`--bin-dir`), checked to exist.
+    /// Its binaries: those built before in `bin_dir`, or built now (tools installed first).
+    pub fn binaries(self, bin_dir: Option<&Path>, root: &Path) -> Result<Binaries, Fail> {
+        match bin_dir {
+            Some(d) => Ok(self.prebuilt(d)),
+            None => {
+                self.ensure_tools()?;
+                self.build(root)
+            }
+        }
+    }
+
     pub fn prebuilt(self, dir: &Path) -> Binaries {
         Binaries {
             engine: self,
