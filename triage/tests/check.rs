@@ -115,6 +115,15 @@ fn bad_input_is_one_line_and_exit_2() {
             "unknown target 'nope'",
         ),
         (vec!["--revision", "head", "--depth", "0"], "0"),
+        (
+            vec!["--revision", "head", "--depth", "1", "--threads", "100000"],
+            "100000",
+        ),
+        (
+            vec!["--revision", "head", "--depth", "1", "--shard", "3/2"],
+            "invalid shard '3/2'",
+        ),
+        (vec!["--merge", "/nonexistent/shard"], "/nonexistent/shard"),
     ] {
         let o = check(&args, &out);
         let err = String::from_utf8_lossy(&o.stderr);

@@ -70,8 +70,8 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 5)]
     pub progress: u64,
     /// Worker threads (0: one per core). The result is the same whatever the number.
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256))]
+    pub threads: u16,
     /// Expand both mirror-image subtrees of a VP-symmetric state (no symmetry reduction;
     /// for comparison).
     #[arg(long)]
@@ -247,10 +247,11 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
         depth,
         cpu_budget: args.time,
         interval: Duration::from_secs(args.progress.max(1)),
-        threads: args.threads,
+        threads: usize::from(args.threads),
     };
     let mut groups = Groups::new(infos, settings, &known);
-    let stats = search::search(&roots, &limits, &mut groups);
+    let stats = search::search(&roots, &limits, &mut groups)
+        .map_err(|e| Fail::Usage(format!("cannot start {} threads: {e}", args.threads)))?;
     let secs = stats.elapsed.as_secs_f64().max(1e-9);
     let cpu = stats.cpu.as_secs_f64().max(1e-9);
     let exhausted = stats.incomplete.is_none() && stats.depth < depth;

@@ -343,12 +343,15 @@ fn report(f: Found, base: u64, seen: &Seen, stats: &mut Stats, obs: &mut impl Ob
 /// nodes of a batch are expanded in parallel against the fingerprint set as it was when
 /// the batch began, then merged into it in BFS order, so the states kept, the figures and
 /// every observer call are the same whatever the number of threads.
-pub fn search(roots: &[Root], limits: &Limits, obs: &mut impl Observer) -> Stats {
+pub fn search(
+    roots: &[Root],
+    limits: &Limits,
+    obs: &mut impl Observer,
+) -> Result<Stats, rayon::ThreadPoolBuildError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(limits.threads)
-        .build()
-        .expect("a thread pool");
-    search_levels(&pool, roots, limits, obs)
+        .build()?;
+    Ok(search_levels(&pool, roots, limits, obs))
 }
 
 fn search_levels(
