@@ -593,7 +593,7 @@ fn panic_reports(
 ) -> Vec<PanicReport> {
     let mut panics = Vec::new();
     for p in &t.panics {
-        let key = format!("model-panic/{}/{}/{}", p.target, p.revision, p.message);
+        let key = format!("model-panic/{}/{}/{}", p.target, p.revision, p.site);
         let (seen, new_here) = history.note(&key, &p.message, p.files.len() as u64, header.started);
         panics.push(PanicReport {
             panic: p.clone(),
@@ -639,9 +639,10 @@ fn print_summary(store: &Store, rep: &Report, new_since: usize) {
     }
     for p in &rep.model_panics {
         println!(
-            "[model-panic] {} {}: {} ({} file(s))",
+            "[model-panic] {} {} at {}: {} ({} file(s))",
             p.panic.target,
             p.panic.revision,
+            p.panic.site,
             p.panic.message,
             p.panic.files.len()
         );

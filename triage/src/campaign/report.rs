@@ -264,11 +264,13 @@ fn md_buckets(s: &mut String, r: &Report) {
     for p in &r.model_panics {
         let _ = writeln!(
             s,
-            "### model-panic{} — {} on {}\n\n`{}`\n\nThe replay panics inside the model (not an oracle violation): a bug in the model. {} file(s): {}. First seen {}, {} file(s) over all runs.\n",
+            "### model-panic{} — {} on {} at `{}`\n\n`{}` (one file's message)\n\nThe replay panics inside the model at that site (not an oracle violation): a bug in the model. Minimized to {} operation(s). {} file(s): {}. First seen {}, {} file(s) over all runs.\n",
             if p.new_since_previous { " (new since the previous run)" } else { "" },
             p.panic.target,
             p.panic.revision,
+            p.panic.site,
             p.panic.message,
+            p.panic.minimized_ops,
             p.panic.files.len(),
             p.panic
                 .files

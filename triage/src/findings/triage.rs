@@ -16,6 +16,14 @@ use crate::findings::bucket::{bucket, Buckets, Crash, KnownList};
 
 thread_local! {
     static QUIET: Cell<bool> = const { Cell::new(false) };
+    /// `file:line` of the last panic caught quietly on this thread.
+    static SITE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Where the last panic [`quietly`] caught on this thread happened (`file:line`), if it
+/// said.
+pub fn last_panic_site() -> Option<String> {
+    SITE.with(|s| Some(s.borrow().clone()).filter(|s| !s.is_empty()))
 }
 
 /// Run `f`, turning a panic into `Err(message)` without printing it.
@@ -26,10 +34,17 @@ pub fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
         std::panic::set_hook(Box::new(move |info| {
             if !QUIET.with(Cell::get) {
                 default(info);
+            } else {
+                let site = info
+                    .location()
+                    .map(|l| format!("{}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                SITE.with(|s| *s.borrow_mut() = site);
             }
         }));
     });
     let was = QUIET.with(|q| q.replace(true));
+    SITE.with(|s| s.borrow_mut().clear());
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     QUIET.with(|q| q.set(was));
     r.map_err(|p| {
@@ -40,14 +55,63 @@ pub fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
-/// Crash files whose replay panics inside the model, grouped by target and message.
+/// Crash files whose replay panics inside the model, grouped by target, revision and
+/// panic site (`file:line`): one defect, whatever index values its messages carry.
 #[derive(Clone, Debug, Serialize)]
 pub struct ModelPanic {
     pub target: String,
     pub revision: String,
-    /// The panic message's first line.
+    /// Where it panics (`file:line`), or the message's first line when the panic has no
+    /// location.
+    pub site: String,
+    /// The first line of one file's panic message (an example).
     pub message: String,
     pub files: Vec<PathBuf>,
+    /// The shortest file of the group, minimized (operations removed while the replay
+    /// still panics at `site`), in the canonical encoding.
+    #[serde(skip)]
+    pub minimized: Vec<u8>,
+    /// Its operation count.
+    pub minimized_ops: usize,
+}
+
+/// The key of a caught panic: its site, else its message's first line.
+fn site_of(msg: &str) -> String {
+    last_panic_site().unwrap_or_else(|| msg.lines().next().unwrap_or("").to_string())
+}
+
+/// `data` with operations removed, one at a time, while its replay still panics at
+/// `site` (a 1-minimal witness of the model defect).
+fn minimize_panic(
+    target: Target,
+    data: &[u8],
+    settings: &Settings,
+    site: &str,
+    replay: Replay,
+) -> (Vec<u8>, usize) {
+    use sintfuzz_targets::codec::{decode, encode};
+    let mut s = decode(target, data);
+    let panics_here = |s: &sintfuzz_targets::Scenario| {
+        encode(target, s)
+            .ok()
+            .filter(|b| quietly(|| replay(target, b, settings)).is_err_and(|m| site_of(&m) == site))
+    };
+    let Some(mut best) = panics_here(&s) else {
+        return (data.to_vec(), s.ops.len());
+    };
+    let mut i = 0;
+    while i < s.ops.len() {
+        let mut c = s.clone();
+        c.ops.remove(i);
+        match panics_here(&c) {
+            Some(b) => {
+                s = c;
+                best = b;
+            }
+            None => i += 1,
+        }
+    }
+    (best, s.ops.len())
 }
 
 pub struct Triage {
@@ -64,7 +128,9 @@ pub fn triage(crashes: &[Crash], known: &KnownList) -> Triage {
 
 /// [`triage`] with the replay given (tests pass one that panics).
 pub fn triage_with(crashes: &[Crash], known: &KnownList, replay: Replay) -> Triage {
-    let mut panics: BTreeMap<(String, String, String), Vec<PathBuf>> = BTreeMap::new();
+    // (target, revision, site) -> (message, files, a crash to minimize).
+    type Group = (String, Vec<PathBuf>, Option<Crash>);
+    let mut panics: BTreeMap<(String, String, String), Group> = BTreeMap::new();
     let mut good = Vec::new();
     let mut unreadable = Vec::new();
     for c in crashes {
@@ -77,14 +143,33 @@ pub fn triage_with(crashes: &[Crash], known: &KnownList, replay: Replay) -> Tria
         };
         match quietly(|| replay(c.target, &data, &c.settings)) {
             Ok(_) => good.push(c.clone()),
-            Err(msg) => panics
-                .entry((
-                    c.target.name().to_string(),
-                    c.settings.revision.name().to_string(),
-                    msg.lines().next().unwrap_or("").to_string(),
-                ))
-                .or_default()
-                .push(c.path.clone()),
+            Err(msg) => {
+                let g = panics
+                    .entry((
+                        c.target.name().to_string(),
+                        c.settings.revision.name().to_string(),
+                        site_of(&msg),
+                    ))
+                    .or_insert_with(|| {
+                        (
+                            msg.lines().next().unwrap_or("").to_string(),
+                            Vec::new(),
+                            None,
+                        )
+                    });
+                g.1.push(c.path.clone());
+                let shorter = g.2.as_ref().is_none_or(|p| {
+                    std::fs::metadata(&c.path)
+                        .map(|m| m.len())
+                        .unwrap_or(u64::MAX)
+                        < std::fs::metadata(&p.path)
+                            .map(|m| m.len())
+                            .unwrap_or(u64::MAX)
+                });
+                if shorter {
+                    g.2 = Some(c.clone());
+                }
+            }
         }
     }
     // Minimizing replays variants of each file: one of them may panic where the file did
@@ -113,14 +198,24 @@ pub fn triage_with(crashes: &[Crash], known: &KnownList, replay: Replay) -> Tria
                         all.clean.extend(b.clean);
                         all.errors.extend(b.errors);
                     }
-                    Err(msg) => panics
-                        .entry((
-                            c.target.name().to_string(),
-                            c.settings.revision.name().to_string(),
-                            format!("while minimizing: {}", msg.lines().next().unwrap_or("")),
-                        ))
-                        .or_default()
-                        .push(c.path.clone()),
+                    Err(msg) => {
+                        let site = format!("while minimizing: {}", site_of(&msg));
+                        panics
+                            .entry((
+                                c.target.name().to_string(),
+                                c.settings.revision.name().to_string(),
+                                site,
+                            ))
+                            .or_insert_with(|| {
+                                (
+                                    msg.lines().next().unwrap_or("").to_string(),
+                                    Vec::new(),
+                                    None,
+                                )
+                            })
+                            .1
+                            .push(c.path.clone())
+                    }
                 }
             }
             all
@@ -129,15 +224,31 @@ pub fn triage_with(crashes: &[Crash], known: &KnownList, replay: Replay) -> Tria
     buckets.errors.extend(unreadable);
     Triage {
         buckets,
-        panics: panics
-            .into_iter()
-            .map(|((target, revision, message), files)| ModelPanic {
-                target,
-                revision,
-                message,
-                files,
-            })
-            .collect(),
+        panics: {
+            let mut v: Vec<ModelPanic> = panics
+                .into_iter()
+                .map(|((target, revision, site), (message, files, shortest))| {
+                    let (minimized, minimized_ops) = shortest
+                        .and_then(|c| {
+                            let data = read_input(&c.path).ok()?;
+                            Some(minimize_panic(c.target, &data, &c.settings, &site, replay))
+                        })
+                        .unwrap_or_default();
+                    ModelPanic {
+                        target,
+                        revision,
+                        site,
+                        message,
+                        files,
+                        minimized,
+                        minimized_ops,
+                    }
+                })
+                .collect();
+            // Listed by count, the most files first.
+            v.sort_by_key(|p| std::cmp::Reverse(p.files.len()));
+            v
+        },
     }
 }
 
@@ -154,5 +265,66 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.contains("index out of bounds"), "{e}");
+        let site = last_panic_site().expect("a site");
+        assert!(site.starts_with("triage/src/findings/triage.rs:"), "{site}");
+    }
+
+    /// Issue 20: panics at one site with different messages (index values) are one model
+    /// panic, listed by count, and its shortest file is minimized to what still panics.
+    #[test]
+    fn model_panics_group_by_site_and_are_minimized() {
+        use sintfuzz_model::op::RunVp;
+        use sintfuzz_model::{Config, Op, Revision};
+        use sintfuzz_targets::codec::{decode, encode, Scenario};
+        use sintfuzz_targets::InvariantSet;
+        let dir = std::env::temp_dir().join(format!("sintfuzz-panic-site-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let settings = Settings {
+            revision: Revision::Head,
+            invariants: InvariantSet::default_set(),
+        };
+        let run = |vp| Op::RunVp(RunVp { vp });
+        let mut crashes = Vec::new();
+        for n in 2..5usize {
+            let ops: Vec<Op> = (0..n).map(|i| run((i % 2) as u8)).collect();
+            let bytes = encode(
+                Target::AllOps,
+                &Scenario {
+                    config: Config {
+                        vp_count: 2,
+                        ..Config::default()
+                    },
+                    ops,
+                },
+            )
+            .unwrap();
+            let path = dir.join(format!("crash-{n}"));
+            std::fs::write(&path, bytes).unwrap();
+            crashes.push(Crash {
+                path,
+                target: Target::AllOps,
+                settings,
+                peer: None,
+            });
+        }
+        // Panics (index = operation count, so every message differs) when a RunVp of VP 1
+        // is in the input; one site.
+        let replay: Replay = &|t, d, s| {
+            let ops = decode(t, d).ops;
+            if ops.contains(&Op::RunVp(RunVp { vp: 1 })) {
+                let v: Vec<u8> = Vec::new();
+                let _ = v[ops.len()];
+            }
+            sintfuzz_targets::run(t, d, s)
+        };
+        let t = triage_with(&crashes, &KnownList::default(), replay);
+        assert_eq!(t.panics.len(), 1, "{:?}", t.panics);
+        let p = &t.panics[0];
+        assert_eq!(p.files.len(), 3);
+        assert!(p.site.contains("triage.rs:"), "{}", p.site);
+        assert_eq!(p.minimized_ops, 1);
+        assert_eq!(decode(Target::AllOps, &p.minimized).ops, vec![run(1)]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
