@@ -419,25 +419,8 @@ fn trial(
         revision: d.revision,
         invariants: InvariantSet::parse(d.invariants).map_err(Fail::Usage)?,
     };
-    let loadavg = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_default();
-    // Known open findings are skipped by the engines; when the defect is one, they must
-    // stop on it.
-    let report_known = d.known.iter().any(|id| {
-        sintfuzz_targets::known::KnownList::embedded()
-            .by_id(id)
-            .is_some_and(|k| k.suppressed())
-    });
-    let engines = choice.engines();
-    let side = engines.len() > 1;
-    // Side by side: the campaign's phases (engines take turns when --jobs is fewer).
-    let phases: Vec<Vec<(Engine, u32)>> = if side {
-        schedule(&engines, args.jobs)
-    } else {
-        vec![vec![(engines[0], args.jobs)]]
-    };
+    let loadavg = load_1min();
+    let (phases, side) = trial_phases(choice, args.jobs);
     let phase_seconds = (args.budget.as_secs() / phases.len() as u64).max(1);
     let classifier = Classifier {
         known,
@@ -449,15 +432,7 @@ fn trial(
     let until: Option<&(dyn Fn(&Found) -> bool + Sync)> =
         if args.full_budget { None } else { Some(&hit) };
     let shared = Shared::new();
-    let env: Vec<(String, String)> = if report_known {
-        vec![(sintfuzz_targets::known::ENV_KNOWN.into(), "report".into())]
-    } else {
-        Vec::new()
-    };
-    // The harness's own switches (`nofb`) for its engine runs only: its corpus coverage
-    // below is measured with `env`, as ours is, so the two compare.
-    let mut run_env = env.clone();
-    run_env.extend(harness.env().map(|(k, v)| (k.to_string(), v.to_string())));
+    let (env, run_env) = trial_env(d, harness);
     let translate = |data: &[u8]| harness.translate(data, &settings);
     let job = |engine: Engine, jobs: u32, phase: usize| Job {
         engine,
@@ -528,6 +503,50 @@ fn trial(
         cpu,
         failure,
     })
+}
+
+/// The one-minute load average, the first field of `/proc/loadavg` (empty where there is
+/// none).
+fn load_1min() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A trial's phases and whether its engines run side by side: the campaign's phases
+/// (engines take turns when `jobs` is fewer), or the one engine.
+fn trial_phases(choice: EngineChoice, jobs: u32) -> (Vec<Vec<(Engine, u32)>>, bool) {
+    let engines = choice.engines();
+    let side = engines.len() > 1;
+    let phases = if side {
+        schedule(&engines, jobs)
+    } else {
+        vec![vec![(engines[0], jobs)]]
+    };
+    (phases, side)
+}
+
+/// Environment variables set for a process.
+type EnvVars = Vec<(String, String)>;
+
+/// The environment of a trial's coverage measurement, and of its engine runs (with the
+/// harness's own switches, `nofb`, so the two compare): known open findings are skipped
+/// by the engines, so when the defect is one they must stop on it.
+fn trial_env(d: &Defect, harness: Harness) -> (EnvVars, EnvVars) {
+    let report_known = d.known.iter().any(|id| {
+        sintfuzz_targets::known::KnownList::embedded()
+            .by_id(id)
+            .is_some_and(|k| k.suppressed())
+    });
+    let env: EnvVars = if report_known {
+        vec![(sintfuzz_targets::known::ENV_KNOWN.into(), "report".into())]
+    } else {
+        Vec::new()
+    };
+    let mut run_env = env.clone();
+    run_env.extend(harness.env().map(|(k, v)| (k.to_string(), v.to_string())));
+    (env, run_env)
 }
 
 /// Known id (or `new`/`clean`) and minimized length of a crash file.
