@@ -10,3 +10,4 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_with(
     data,
     &Settings::proposed_strict()
 ));
+sintfuzz_targets::libfuzzer_defaults!();

@@ -1,3 +1,4 @@
 //! libFuzzer: `synic_msr` over raw bytes (the shared codec). See fuzz/README.md.
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| sintfuzz_targets::synic_msr(data));
+sintfuzz_targets::libfuzzer_defaults!();

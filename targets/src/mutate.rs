@@ -19,7 +19,8 @@ use sintfuzz_model::hvdef::{msr, reg, Sint, VMBUS_SINT};
 use sintfuzz_model::{Config, Op};
 
 use crate::codec::{
-    encode_prefix, recode, recode_config, Decoder, KindTable, Scenario, Stream, MAX_OPS,
+    encode_prefix, recode, recode_config, Decoder, KindTable, Scenario, Stream, MAX_CANONICAL_LEN,
+    MAX_OPS,
 };
 use crate::rng::SplitMix64;
 use crate::target::Target;
@@ -338,6 +339,48 @@ macro_rules! libfuzzer_mutator {
         });
         libfuzzer_sys::fuzz_crossover!(|data1: &[u8], data2: &[u8], out: &mut [u8], seed: u32| {
             $crate::mutate::crossover($target, data1, data2, out, seed)
+        });
+    };
+}
+
+/// The shipped libFuzzer targets' mutator ([`libfuzzer_defaults!`](crate::libfuzzer_defaults)):
+/// libFuzzer's own byte mutator (`byte_mutate`, i.e. `LLVMFuzzerMutate`: one of its default
+/// mutators per call, as without a custom mutator), with the output capped at
+/// [`MAX_CANONICAL_LEN`] bytes, past which the decoder never reads (64 operations of at most
+/// [`MAX_OP_LEN`](crate::codec::MAX_OP_LEN) bytes after the config): the default `-max_len`
+/// is 4096 when the corpus is empty, and longer inputs cost more per execution for nothing.
+/// An input already longer (a seed) keeps libFuzzer's `max_size`, since its mutators cannot
+/// shrink below `size` in one step. An explicit `-max_len` below the cap still wins.
+pub fn byte_mutate_capped(
+    data: &mut [u8],
+    size: usize,
+    max_size: usize,
+    byte_mutate: fn(&mut [u8], usize, usize) -> usize,
+) -> usize {
+    let max_size = if size <= MAX_CANONICAL_LEN {
+        max_size.min(MAX_CANONICAL_LEN)
+    } else {
+        max_size
+    };
+    byte_mutate(data, size, max_size)
+}
+
+/// Installs [`byte_mutate_capped`] as the `LLVMFuzzerCustomMutator` of a libFuzzer target
+/// binary: the mutations stay libFuzzer's own. What changes are two defaults, so that a
+/// plain `cargo fuzz run <target>` searches as well as with the flags we would pass
+/// (bench/results.md, "Flags, and a plain `cargo fuzz run`"): libFuzzer turns its length
+/// ramp off (`-len_control=0`) when the binary has a custom mutator (`ParseFlags` in
+/// libFuzzer's `FuzzerDriver.cpp`); an input is a list of operations, which the ramp
+/// starves. And the cap above stands for `-max_len`. An explicit `-len_control=N` still
+/// wins. One line in a wrapper: `sintfuzz_targets::libfuzzer_defaults!();`
+#[macro_export]
+macro_rules! libfuzzer_defaults {
+    () => {
+        libfuzzer_sys::fuzz_mutator!(|data: &mut [u8],
+                                      size: usize,
+                                      max_size: usize,
+                                      _seed: u32| {
+            $crate::mutate::byte_mutate_capped(data, size, max_size, libfuzzer_sys::fuzzer_mutate)
         });
     };
 }

@@ -5,7 +5,7 @@ use sintfuzz_model::hvdef::{msr, Sint};
 use sintfuzz_model::op::{Retarget, WrMsr};
 use sintfuzz_model::Op;
 use sintfuzz_targets::codec::{decode, encode, MAX_CANONICAL_LEN};
-use sintfuzz_targets::mutate::{crossover, mutate, BYTE_SHARE};
+use sintfuzz_targets::mutate::{byte_mutate_capped, crossover, mutate, BYTE_SHARE};
 use sintfuzz_targets::rng::SplitMix64;
 use sintfuzz_targets::scenarios::{retarget, seeds, witnesses, wr_sint};
 use sintfuzz_targets::{Scenario, Target};
@@ -205,4 +205,29 @@ fn crossover_splices_operations_of_both_inputs() {
     assert!(mixed > 100, "{mixed}");
     // An output buffer too small for the config gives nothing.
     assert_eq!(crossover(Target::AllOps, &ea, &eb, &mut [0u8; 1], 1), 0);
+}
+
+/// A stand-in for libFuzzer's byte mutator: grows the input to the largest size it is
+/// allowed, so the test sees the `max_size` the shipped mutator hands on.
+fn grow_to_max(data: &mut [u8], _size: usize, max_size: usize) -> usize {
+    data[..max_size].fill(1);
+    max_size
+}
+
+#[test]
+fn the_shipped_mutator_caps_outputs_at_the_longest_canonical_input() {
+    let mut buf = vec![0u8; 4096];
+    // libFuzzer's default max_len with an empty corpus is 4096: capped.
+    assert_eq!(
+        byte_mutate_capped(&mut buf, 10, 4096, grow_to_max),
+        MAX_CANONICAL_LEN
+    );
+    // A smaller -max_len wins.
+    assert_eq!(byte_mutate_capped(&mut buf, 10, 100, grow_to_max), 100);
+    // An input already past the cap (a long seed) keeps libFuzzer's max_size: its
+    // mutators cannot shrink it under the cap in one step.
+    assert_eq!(
+        byte_mutate_capped(&mut buf, MAX_CANONICAL_LEN + 1, 4096, grow_to_max),
+        4096
+    );
 }
