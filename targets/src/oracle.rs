@@ -825,9 +825,13 @@ impl Oracle {
     ///   and APIC on;
     /// - different and masked there: the host sends nothing, nothing is owed;
     /// - different and unmasked: the host's vector arrives as a proxy interrupt, and the
-    ///   filter must admit it when VTL0 entitles it (on the same conditions), so it is
+    ///   filter must admit it when VTL0's trusted synic entitles it unambiguously (the
+    ///   strict tier: a proxy-bit SINT, or SINT2 with the relay on, SCONTROL on), so it is
     ///   owed then; otherwise nothing is owed (and its delivery is not a leak: the guest
-    ///   told the host that vector, see `host_signal`).
+    ///   told the host that vector, see `host_signal`). A vector only the default tier
+    ///   entitles (say SINT5 without the proxy bit) is not owed: the strict invariants
+    ///   allow a filter to block it, and the guest never asked the trusted synic for it on
+    ///   this SINT.
     fn sint_owed(&self, vp: usize, n: usize) -> Option<u8> {
         let g = &self.vps[vp];
         let s = g.regs[0].sint(n);
@@ -839,7 +843,7 @@ impl Oracle {
         }
         let v = u.vector();
         let ok =
-            !u.masked() && !u.polling() && v >= 16 && on && self.entitled(vp, DEFAULT).contains(v);
+            !u.masked() && !u.polling() && v >= 16 && on && self.entitled(vp, STRICT).contains(v);
         ok.then_some(v)
     }
 
