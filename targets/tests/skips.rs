@@ -328,3 +328,53 @@ fn a_told_vector_only_the_default_tier_entitles_is_not_owed() {
         );
     }
 }
+
+/// A campaign on proxy-bit found this false positive of the first exact untrusted-synic
+/// rule: the guest told the host SINT2 = 0x2f (trusted SINT2 masked), and 0x2f is entitled
+/// only by the default tier (SINT12 without the proxy bit, relay on), which `proposed`
+/// does not admit either. A told vector is owed only when the strict tier entitles it.
+#[test]
+fn a_told_vector_entitled_only_by_another_relay_sint_is_owed_nothing() {
+    use sintfuzz_model::hvdef::msr;
+    use sintfuzz_model::op::{HostSignalSint, RunVp, UntrustedWrMsr, WrMsr};
+    use sintfuzz_model::{Config, Op, Sint, Vtl};
+    use sintfuzz_targets::codec::{encode, Scenario};
+    let wrmsr = |n: u32, value| {
+        Op::WrMsr(WrMsr {
+            vp: 0,
+            vtl: Vtl::Vtl0,
+            msr: msr::SINT0 + n,
+            value,
+        })
+    };
+    let ops = vec![
+        wrmsr(12, Sint::unmasked(0x2f, false).into_bits()),
+        wrmsr(2, Sint::RESET.into_bits() | Sint::PROXY),
+        Op::UntrustedWrMsr(UntrustedWrMsr {
+            vp: 0,
+            msr: msr::SINT0 + 2,
+            value: Sint::unmasked(0x2f, true).into_bits(),
+        }),
+        Op::HostSignalSint(HostSignalSint { vp: 0, sint: 2 }),
+        Op::RunVp(RunVp { vp: 0 }),
+    ];
+    let bytes = encode(
+        Target::RelayLifecycle,
+        &Scenario {
+            config: Config::default(),
+            ops,
+        },
+    )
+    .unwrap();
+    for revision in [Revision::ProxyBit, Revision::Head, Revision::Proposed] {
+        let s = Settings {
+            revision,
+            invariants: InvariantSet::default_set(),
+        };
+        assert_eq!(
+            run_skips(Target::RelayLifecycle, &bytes, &s).0.violation(),
+            None,
+            "{revision}"
+        );
+    }
+}
