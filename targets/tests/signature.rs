@@ -366,6 +366,36 @@ fn a_loss_needing_three_choices_is_named_by_the_triple_and_known() {
     }
 }
 
+/// A lost relay interrupt a plain libFuzzer run on proxy-bit found: VTL0 sets SINT8 = 0x18
+/// by HvSetVpRegisters (no recompute), then WRMSR SINT2 = 0x18 without the proxy bit, and
+/// the host's signal is dropped. The filter parted from the entitlement at the hypercall
+/// (SINT8 entitled 0x18 first), but the fix is #1162's (admit SINT2, recompute on its
+/// WRMSR): SF-002's fix alone (recompute on the hypercall) still blocks 0x18. It is #1162.
+#[test]
+fn a_1162_loss_whose_vector_a_hypercall_entitled_first_is_1162() {
+    let hex = "000008000900000100020000000818000100000218000d000000";
+    let data: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let a = analyze(
+        Target::RelayLifecycle,
+        Revision::ProxyBit,
+        InvariantSet::default_set(),
+        &data,
+    )
+    .expect("violates on proxy-bit");
+    assert_eq!(a.violation.invariant.id(), "lost-relay");
+    assert_eq!(
+        a.signature.to_string(),
+        "lost admission+wrmsr-trigger too-closed SetVpRegister.sint"
+    );
+    let list = known();
+    let (_, k) = list
+        .find(&a.signature, a.violation.invariant)
+        .expect("a known finding");
+    assert_eq!(k.id, "openvmm#1162");
+}
+
 /// A lost device interrupt a proxy-bit campaign found (4 VPs, SNP, relay on): VTL0 of VP 3
 /// writes SINT2 = 0x2f without the proxy bit, VP 0 retargets a device to 0x2f on VP 3, the
 /// device interrupts before VP 3 runs. #1162's fix (admit SINT2) removes it, and so does
