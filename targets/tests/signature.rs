@@ -396,6 +396,44 @@ fn a_1162_loss_whose_vector_a_hypercall_entitled_first_is_1162() {
     assert_eq!(k.id, "openvmm#1162");
 }
 
+/// Two lost-proxy-sint vehicles of known root causes that proxy-bit README campaigns
+/// bucketed as new: the guest gives the host's copy of one SINT (untrusted WRMSR) a vector
+/// it entitles elsewhere, and the host's signal on that SINT is dropped. With SINT2 = 0x2f
+/// without the proxy bit it is #1162 (admitting SINT2 removes it); with a device routed to
+/// 0x41 on VP 0 by another VP it is SF-003's wake window (a synchronous update removes it).
+#[test]
+fn lost_proxy_sint_vehicles_of_1162_and_sf003_are_theirs() {
+    let bytes = |hex: &str| -> Vec<u8> {
+        (0..hex.len() / 2)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+            .collect()
+    };
+    let list = known();
+    for (hex, id) in [
+        (
+            "0000010000022f000100000001030300002f000e00000000",
+            "openvmm#1162",
+        ),
+        (
+            "0002010000020503050200004100010003000241000e00020000",
+            "SF-003",
+        ),
+    ] {
+        let a = analyze(
+            Target::RelayLifecycle,
+            Revision::ProxyBit,
+            InvariantSet::default_set(),
+            &bytes(hex),
+        )
+        .expect("violates on proxy-bit");
+        assert_eq!(a.violation.invariant.id(), "lost-proxy-sint", "{id}");
+        let (_, k) = list
+            .find(&a.signature, a.violation.invariant)
+            .unwrap_or_else(|| panic!("{id}: {} is new", a.signature));
+        assert_eq!(k.id, id);
+    }
+}
+
 /// A lost device interrupt a proxy-bit campaign found (4 VPs, SNP, relay on): VTL0 of VP 3
 /// writes SINT2 = 0x2f without the proxy bit, VP 0 retargets a device to 0x2f on VP 3, the
 /// device interrupts before VP 3 runs. #1162's fix (admit SINT2) removes it, and so does

@@ -22,7 +22,7 @@ pub mod findings;
 pub mod paths;
 
 /// The paths `check/` names (its imports follow when its own work lands).
-pub use campaign::{parse_duration, parse_targets};
+pub use args::{parse_duration, parse_targets};
 pub use findings::bucket;
 
 use std::path::{Path, PathBuf};

@@ -18,7 +18,7 @@ use clap::Args;
 use sintfuzz_model::Revision;
 use sintfuzz_targets::oracle::Skip;
 
-use crate::campaign::parse_targets;
+use crate::args::parse_targets;
 use crate::Fail;
 
 pub use inproc::{bench, Row};

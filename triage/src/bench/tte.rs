@@ -19,10 +19,11 @@ use clap::Args;
 use sintfuzz_model::Revision;
 use sintfuzz_targets::{InvariantSet, Settings, Target};
 
+use crate::args::parse_duration;
 use crate::bench::harness::Harness;
 use crate::campaign::runner::{self, Found, Job, Shared};
 use crate::campaign::store::add_file;
-use crate::campaign::{parse_duration, schedule, EngineChoice};
+use crate::campaign::{schedule, EngineChoice};
 use crate::engine::{Binaries, Engine};
 use crate::findings::bucket::{bucket, Crash, KnownList};
 use crate::{repo_root, Fail};

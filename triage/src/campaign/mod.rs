@@ -37,6 +37,7 @@ use serde::Serialize;
 use sintfuzz_model::Revision;
 use sintfuzz_targets::{InvariantSet, Settings, Target};
 
+use crate::args::{parse_duration, parse_targets};
 use crate::engine::{Binaries, Engine};
 use crate::findings::bucket::{Crash, KnownList};
 use crate::findings::triage::{quietly, triage_with, Replay};
@@ -111,34 +112,6 @@ pub struct CampaignArgs {
     /// `<target>_hfuzz`) instead of installing and building.
     #[arg(long, value_parser = crate::paths::absolute)]
     pub bin_dir: Option<PathBuf>,
-}
-
-/// `all` or a comma-separated list of target names.
-pub fn parse_targets(s: &str) -> Result<Vec<Target>, String> {
-    if s.trim() == "all" {
-        return Ok(Target::ALL.to_vec());
-    }
-    s.split(',').map(|t| t.trim().parse::<Target>()).collect()
-}
-
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, ""), |i| s.split_at(i));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration '{s}' (e.g. 90s, 5m, 1h)"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(format!("invalid duration unit in '{s}' (use s, m or h)")),
-    };
-    if secs == 0 {
-        return Err("the campaign needs a non-zero --time".into());
-    }
-    Ok(Duration::from_secs(secs))
 }
 
 /// Cores per engine when engines run side by side: one each in order, then the rest to
@@ -663,17 +636,6 @@ fn print_summary(store: &Store, rep: &Report, new_since: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("60s").unwrap(), Duration::from_secs(60));
-        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
-        assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("5 parsecs").is_err());
-        assert!(parse_duration("").is_err());
-    }
 
     #[test]
     fn jobs_are_shared_out() {

@@ -19,8 +19,8 @@ use sintfuzz_model::Revision;
 use sintfuzz_targets::files::write_regression;
 use sintfuzz_targets::{InvariantSet, Machine, Settings};
 
-use crate::bucket::KnownList;
-use crate::campaign::{parse_duration, parse_targets};
+use crate::args::{parse_duration, parse_targets};
+use crate::findings::bucket::KnownList;
 use crate::{repo_root, Fail};
 
 use domain::{ConfigFilter, Size};

@@ -12,7 +12,7 @@ use sintfuzz_model::Revision;
 use sintfuzz_targets::codec::decode;
 use sintfuzz_targets::{InvariantSet, Scenario, Settings, Target};
 
-use crate::bucket::KnownList;
+use crate::findings::bucket::KnownList;
 use crate::Fail;
 
 use super::witness::Group;

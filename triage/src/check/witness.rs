@@ -16,7 +16,7 @@ use sintfuzz_targets::files::read_input;
 use sintfuzz_targets::signature::signature;
 use sintfuzz_targets::{run, Invariant, Scenario, Settings, Target, Violation};
 
-use crate::bucket::{op_label, KnownList};
+use crate::findings::bucket::{op_label, KnownList};
 use crate::repo_root;
 
 use super::search;
