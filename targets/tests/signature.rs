@@ -16,6 +16,13 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Input bytes written as hex.
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
 fn known() -> KnownList {
     KnownList::load(&root().join("triage/known.toml")).unwrap()
 }
@@ -326,15 +333,7 @@ fn known_mode_reads_its_variable_strictly() {
 /// triple, which contains known fixes, so it is a known finding, not a new bucket.
 #[test]
 fn a_loss_needing_three_choices_is_named_by_the_triple_and_known() {
-    let data: Vec<u8> = (0..29)
-        .map(|i| {
-            u8::from_str_radix(
-                &"000305000001100008000202000002100200020e020200020f01000003"[2 * i..2 * i + 2],
-                16,
-            )
-            .unwrap()
-        })
-        .collect();
+    let data = hex_bytes("000305000001100008000202000002100200020e020200020f01000003");
     let a = analyze(
         Target::RelayLifecycle,
         Revision::ProxyBit,
@@ -373,10 +372,7 @@ fn a_loss_needing_three_choices_is_named_by_the_triple_and_known() {
 /// WRMSR): SF-002's fix alone (recompute on the hypercall) still blocks 0x18. It is #1162.
 #[test]
 fn a_1162_loss_whose_vector_a_hypercall_entitled_first_is_1162() {
-    let hex = "000008000900000100020000000818000100000218000d000000";
-    let data: Vec<u8> = (0..hex.len() / 2)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
-        .collect();
+    let data = hex_bytes("000008000900000100020000000818000100000218000d000000");
     let a = analyze(
         Target::RelayLifecycle,
         Revision::ProxyBit,
@@ -403,11 +399,6 @@ fn a_1162_loss_whose_vector_a_hypercall_entitled_first_is_1162() {
 /// 0x41 on VP 0 by another VP it is SF-003's wake window (a synchronous update removes it).
 #[test]
 fn lost_proxy_sint_vehicles_of_1162_and_sf003_are_theirs() {
-    let bytes = |hex: &str| -> Vec<u8> {
-        (0..hex.len() / 2)
-            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
-            .collect()
-    };
     let list = known();
     for (hex, id) in [
         (
@@ -423,7 +414,7 @@ fn lost_proxy_sint_vehicles_of_1162_and_sf003_are_theirs() {
             Target::RelayLifecycle,
             Revision::ProxyBit,
             InvariantSet::default_set(),
-            &bytes(hex),
+            &hex_bytes(hex),
         )
         .expect("violates on proxy-bit");
         assert_eq!(a.violation.invariant.id(), "lost-proxy-sint", "{id}");
