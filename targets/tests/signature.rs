@@ -23,6 +23,17 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The analysis of a relay_lifecycle input that violates on proxy-bit (default set).
+fn on_proxy_bit(data: &[u8]) -> sintfuzz_targets::signature::Analysis {
+    analyze(
+        Target::RelayLifecycle,
+        Revision::ProxyBit,
+        InvariantSet::default_set(),
+        data,
+    )
+    .expect("violates on proxy-bit")
+}
+
 fn known() -> KnownList {
     KnownList::load(&root().join("triage/known.toml")).unwrap()
 }
@@ -334,13 +345,7 @@ fn known_mode_reads_its_variable_strictly() {
 #[test]
 fn a_loss_needing_three_choices_is_named_by_the_triple_and_known() {
     let data = hex_bytes("000305000001100008000202000002100200020e020200020f01000003");
-    let a = analyze(
-        Target::RelayLifecycle,
-        Revision::ProxyBit,
-        InvariantSet::default_set(),
-        &data,
-    )
-    .expect("violates on proxy-bit");
+    let a = on_proxy_bit(&data);
     let sig = a.signature.to_string();
     assert!(
         sig.contains("sync-every-path+device-vectors+retarget-sync"),
@@ -372,14 +377,9 @@ fn a_loss_needing_three_choices_is_named_by_the_triple_and_known() {
 /// WRMSR): SF-002's fix alone (recompute on the hypercall) still blocks 0x18. It is #1162.
 #[test]
 fn a_1162_loss_whose_vector_a_hypercall_entitled_first_is_1162() {
-    let data = hex_bytes("000008000900000100020000000818000100000218000d000000");
-    let a = analyze(
-        Target::RelayLifecycle,
-        Revision::ProxyBit,
-        InvariantSet::default_set(),
-        &data,
-    )
-    .expect("violates on proxy-bit");
+    let a = on_proxy_bit(&hex_bytes(
+        "000008000900000100020000000818000100000218000d000000",
+    ));
     assert_eq!(a.violation.invariant.id(), "lost-relay");
     assert_eq!(
         a.signature.to_string(),
@@ -410,13 +410,7 @@ fn lost_proxy_sint_vehicles_of_1162_and_sf003_are_theirs() {
             "SF-003",
         ),
     ] {
-        let a = analyze(
-            Target::RelayLifecycle,
-            Revision::ProxyBit,
-            InvariantSet::default_set(),
-            &hex_bytes(hex),
-        )
-        .expect("violates on proxy-bit");
+        let a = on_proxy_bit(&hex_bytes(hex));
         assert_eq!(a.violation.invariant.id(), "lost-proxy-sint", "{id}");
         let (_, k) = list
             .find(&a.signature, a.violation.invariant)
