@@ -622,16 +622,7 @@ impl Oracle {
             Op::RdMsr(RdMsr { vp, vtl, msr }) => self.after_rdmsr(vp, vtl, msr, r),
             Op::SetVpRegister(ref call) => self.after_set_vp_register(call, r),
             Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => {
-                if msr == msr::SCONTROL && (vp as usize) < self.config.vps() {
-                    // A raw store that never fails (`ProcessorSynic::write_msr`).
-                    self.vps[vp as usize].untrusted_on = value & 1 != 0;
-                }
-                if let (Some(i), true) = (msr::sint_index(msr), (vp as usize) < self.config.vps()) {
-                    let g = &mut self.vps[vp as usize];
-                    g.untrusted[i as usize] = value;
-                    g.told[i as usize] = value;
-                    g.told_set |= 1 << i;
-                }
+                self.after_untrusted_wrmsr(vp, msr, value)
             }
             Op::Retarget(call) => self.after_retarget(&call, r),
             Op::SetApic(SetApic {
@@ -644,24 +635,65 @@ impl Oracle {
                     self.vps[vp as usize].apic_on[t] = hw_enabled && sw_enabled;
                 }
             }
-            Op::GuestAck(GuestAck { vp, vtl }) => {
-                if let (Some(0), true) = (self.vtl_ok(vtl), (vp as usize) < self.config.vps()) {
-                    // What was already delivered stays delivered.
-                    let pending = self.vps[vp as usize].pending;
-                    for e in self.expect.iter_mut() {
-                        if e.invariant.is_some() && e.vp == vp && pending.contains(e.vector) {
-                            e.invariant = None;
-                            self.live -= 1;
-                            self.skips.judged += 1;
-                        }
-                    }
-                    let g = &mut self.vps[vp as usize];
-                    g.pending = VectorSet::EMPTY;
-                    g.flag_outstanding = false;
-                    self.host_flags.clear_vp(vp);
+            Op::GuestAck(GuestAck { vp, vtl }) => self.after_guest_ack(vp, vtl),
+            Op::HostOffer(_)
+            | Op::OpenChannel(_)
+            | Op::CloseChannel(_)
+            | Op::ModifyChannel(_)
+            | Op::HostSignalChannel(_) => self.after_channel_op(op, r),
+            Op::ModifyConnection(ModifyConnection { use_interrupt_page })
+                if self.config.vmbus_relay =>
+            {
+                // The server takes an interrupt page only from pre-Win8 guests.
+                self.interrupt_page =
+                    use_interrupt_page && self.config.era == sintfuzz_model::VmbusEra::PreWin8;
+            }
+            Op::RunVp(RunVp { vp }) if (vp as usize) < self.config.vps() => {
+                self.settle(vp as usize)
+            }
+            _ => {}
+        }
+    }
+
+    /// A raw store to the host's synic (`ProcessorSynic::write_msr`): it never fails, and
+    /// what it stores is what the guest told the host.
+    #[inline(always)]
+    fn after_untrusted_wrmsr(&mut self, vp: u8, msr: u32, value: u64) {
+        if msr == msr::SCONTROL && (vp as usize) < self.config.vps() {
+            self.vps[vp as usize].untrusted_on = value & 1 != 0;
+        }
+        if let (Some(i), true) = (msr::sint_index(msr), (vp as usize) < self.config.vps()) {
+            let g = &mut self.vps[vp as usize];
+            g.untrusted[i as usize] = value;
+            g.told[i as usize] = value;
+            g.told_set |= 1 << i;
+        }
+    }
+
+    /// The guest acknowledged `vp`'s interrupts: its pending vectors are consumed.
+    #[inline(always)]
+    fn after_guest_ack(&mut self, vp: u8, vtl: Vtl) {
+        if let (Some(0), true) = (self.vtl_ok(vtl), (vp as usize) < self.config.vps()) {
+            // What was already delivered stays delivered.
+            let pending = self.vps[vp as usize].pending;
+            for e in self.expect.iter_mut() {
+                if e.invariant.is_some() && e.vp == vp && pending.contains(e.vector) {
+                    e.invariant = None;
+                    self.live -= 1;
+                    self.skips.judged += 1;
                 }
             }
-            // Channel state follows the protocol; the server's answer is checked against it.
+            let g = &mut self.vps[vp as usize];
+            g.pending = VectorSet::EMPTY;
+            g.flag_outstanding = false;
+            self.host_flags.clear_vp(vp);
+        }
+    }
+
+    /// Channel state follows the protocol; the server's answer is checked against it.
+    #[inline(always)]
+    fn after_channel_op(&mut self, op: &Op, r: OpResult) {
+        match *op {
             Op::HostOffer(HostOffer { slot }) => {
                 let ok = self.channel(slot).is_some_and(|c| !c.offered);
                 if self.channel_result(ok, r) {
@@ -706,16 +738,6 @@ impl Oracle {
                     c.open && (c.interrupt_relay || c.target_vp != VP_INDEX_DISABLE_INTERRUPT)
                 });
                 self.channel_result(ok, r);
-            }
-            Op::ModifyConnection(ModifyConnection { use_interrupt_page })
-                if self.config.vmbus_relay =>
-            {
-                // The server takes an interrupt page only from pre-Win8 guests.
-                self.interrupt_page =
-                    use_interrupt_page && self.config.era == sintfuzz_model::VmbusEra::PreWin8;
-            }
-            Op::RunVp(RunVp { vp }) if (vp as usize) < self.config.vps() => {
-                self.settle(vp as usize)
             }
             _ => {}
         }
@@ -883,6 +905,8 @@ impl Oracle {
         }
     }
 
+    /// A host signal on the relayed channel in `slot`: what VTL0 is owed, by the mode the
+    /// channel was opened in.
     fn expect_channel(&mut self, slot: usize) {
         let Some(ch) = self.channels.get(slot).copied() else {
             return;
@@ -894,99 +918,109 @@ impl Oracle {
             return;
         }
         if ch.interrupt_relay {
-            // Interrupt-page mode: VTL2 re-signals VP 0, SINT2, flag 0, in the trusted synic.
-            let regs = &self.vps[0].regs[0];
-            let s = regs.sint(VMBUS_SINT as usize);
-            let flag_set = !s.proxy() && !s.masked() && regs.scontrol_on();
-            let outstanding = self.vps[0].flag_outstanding;
-            if flag_set {
-                self.vps[0].flag_outstanding = true;
-            }
-            if s.proxy() {
-                // The trusted synic hands a proxied SINT back to the host, flag 0, which
-                // coalesces there like any host signal (a TDX untrusted synic also refuses
-                // its own proxied SINT; its SCONTROL is not tracked here).
-                let g = &self.vps[0];
-                let u = Sint::from_bits(g.untrusted[VMBUS_SINT as usize]);
-                let tdx = self.config.isolation == sintfuzz_model::Isolation::Tdx;
-                // `UhEventPort::interrupt` (`openhcl/virt_mshv_vtl/src/lib.rs`) on
-                // `SintProxied`: TDX signals its untrusted synic, which checks as
-                // `signal_event` does and interrupts the APIC itself; SNP signals the
-                // hypervisor (`signal_event_direct`), a proxy interrupt like any host signal.
-                let raises = if tdx {
-                    !u.proxy() && g.untrusted_on && !u.masked()
-                } else {
-                    !u.masked()
-                };
-                let newly = raises && !self.host_flags.test_and_set(0, 0);
-                self.host_signal(0, VMBUS_SINT as usize);
-                if !newly {
-                    return;
-                }
-                let g = &self.vps[0];
-                let owed = if tdx {
-                    (!u.polling() && u.vector() >= 16 && g.apic_on[0]).then_some(u.vector())
-                } else {
-                    self.sint_owed(0, VMBUS_SINT as usize)
-                };
-                let path = if tdx {
-                    Path::UntrustedSynic
-                } else {
-                    Path::ProxyUser
-                };
-                if let Some(v) = owed {
-                    self.expect(0, v, Some(VMBUS_SINT), Invariant::LostRelay, Some(path));
-                }
-                return;
-            }
-            if outstanding {
-                if !s.masked() {
-                    self.skips.bump(Skip::InterruptPageFlag);
-                }
-                return;
-            }
-            // The trusted synic raises its own SINT2 (`signal_event`): the host's copy
-            // plays no part.
-            let g = &self.vps[0];
-            let owed = !s.masked()
-                && !s.polling()
-                && s.vector() >= 16
-                && regs.scontrol_on()
-                && g.apic_on[0];
-            if let Some(v) = owed.then_some(s.vector()) {
-                self.expect(
-                    0,
-                    v,
-                    Some(VMBUS_SINT),
-                    Invariant::LostRelay,
-                    Some(Path::TrustedSynic),
-                );
-            }
+            self.expect_interrupt_page();
         } else if let Some(vp) = ch.signalled_vp(self.config.vps()) {
-            // The host sets the channel's flag in the guest's event-flag page and raises
-            // SINT2 only when the flag goes from 0 to 1 (`GlobalSynic::signal_event` order,
-            // `vm/hv1/hv1_emulator/src/synic.rs`; the hypervisor's semantics). A signal on a
-            // flag already set raises nothing and is owed nothing: the earlier raise of that
-            // flag stands for it (delivered: the guest will scan the flag; lost: the channel
-            // is hung, and that loss was or will be judged when the VP runs).
-            let u = Sint::from_bits(self.vps[vp].untrusted[VMBUS_SINT as usize]);
-            let flag = ch.event_flag as u32;
-            if !u.masked()
-                && flag < EVENT_FLAGS_PER_SINT
-                && self.host_flags.test_and_set(vp as u8, flag)
-            {
-                return;
+            self.expect_channel_flag(vp, ch.event_flag as u32);
+        }
+    }
+
+    /// Interrupt-page mode: VTL2 re-signals VP 0, SINT2, flag 0, in the trusted synic.
+    fn expect_interrupt_page(&mut self) {
+        let regs = &self.vps[0].regs[0];
+        let s = regs.sint(VMBUS_SINT as usize);
+        let flag_set = !s.proxy() && !s.masked() && regs.scontrol_on();
+        let outstanding = self.vps[0].flag_outstanding;
+        if flag_set {
+            self.vps[0].flag_outstanding = true;
+        }
+        if s.proxy() {
+            self.expect_interrupt_page_proxied();
+            return;
+        }
+        if outstanding {
+            if !s.masked() {
+                self.skips.bump(Skip::InterruptPageFlag);
             }
-            self.host_signal(vp, VMBUS_SINT as usize);
-            if let Some(v) = self.sint_owed(vp, VMBUS_SINT as usize) {
-                self.expect(
-                    vp,
-                    v,
-                    Some(VMBUS_SINT),
-                    Invariant::LostRelay,
-                    Some(Path::ProxyUser),
-                );
-            }
+            return;
+        }
+        // The trusted synic raises its own SINT2 (`signal_event`): the host's copy
+        // plays no part.
+        let owed = !s.masked()
+            && !s.polling()
+            && s.vector() >= 16
+            && regs.scontrol_on()
+            && self.vps[0].apic_on[0];
+        if let Some(v) = owed.then_some(s.vector()) {
+            self.expect(
+                0,
+                v,
+                Some(VMBUS_SINT),
+                Invariant::LostRelay,
+                Some(Path::TrustedSynic),
+            );
+        }
+    }
+
+    /// Interrupt-page mode with SINT2 proxied: the trusted synic hands the SINT back to
+    /// the host, flag 0, which coalesces there like any host signal (a TDX untrusted synic
+    /// also refuses its own proxied SINT; its SCONTROL is not tracked here).
+    fn expect_interrupt_page_proxied(&mut self) {
+        let g = &self.vps[0];
+        let u = Sint::from_bits(g.untrusted[VMBUS_SINT as usize]);
+        let tdx = self.config.isolation == sintfuzz_model::Isolation::Tdx;
+        // `UhEventPort::interrupt` (`openhcl/virt_mshv_vtl/src/lib.rs`) on
+        // `SintProxied`: TDX signals its untrusted synic, which checks as
+        // `signal_event` does and interrupts the APIC itself; SNP signals the
+        // hypervisor (`signal_event_direct`), a proxy interrupt like any host signal.
+        let raises = if tdx {
+            !u.proxy() && g.untrusted_on && !u.masked()
+        } else {
+            !u.masked()
+        };
+        let newly = raises && !self.host_flags.test_and_set(0, 0);
+        self.host_signal(0, VMBUS_SINT as usize);
+        if !newly {
+            return;
+        }
+        let g = &self.vps[0];
+        let owed = if tdx {
+            (!u.polling() && u.vector() >= 16 && g.apic_on[0]).then_some(u.vector())
+        } else {
+            self.sint_owed(0, VMBUS_SINT as usize)
+        };
+        let path = if tdx {
+            Path::UntrustedSynic
+        } else {
+            Path::ProxyUser
+        };
+        if let Some(v) = owed {
+            self.expect(0, v, Some(VMBUS_SINT), Invariant::LostRelay, Some(path));
+        }
+    }
+
+    /// The host sets the channel's `flag` in `vp`'s event-flag page and raises SINT2 only
+    /// when the flag goes from 0 to 1 (`GlobalSynic::signal_event` order,
+    /// `vm/hv1/hv1_emulator/src/synic.rs`; the hypervisor's semantics). A signal on a
+    /// flag already set raises nothing and is owed nothing: the earlier raise of that
+    /// flag stands for it (delivered: the guest will scan the flag; lost: the channel
+    /// is hung, and that loss was or will be judged when the VP runs).
+    fn expect_channel_flag(&mut self, vp: usize, flag: u32) {
+        let u = Sint::from_bits(self.vps[vp].untrusted[VMBUS_SINT as usize]);
+        if !u.masked()
+            && flag < EVENT_FLAGS_PER_SINT
+            && self.host_flags.test_and_set(vp as u8, flag)
+        {
+            return;
+        }
+        self.host_signal(vp, VMBUS_SINT as usize);
+        if let Some(v) = self.sint_owed(vp, VMBUS_SINT as usize) {
+            self.expect(
+                vp,
+                v,
+                Some(VMBUS_SINT),
+                Invariant::LostRelay,
+                Some(Path::ProxyUser),
+            );
         }
     }
 
@@ -1180,9 +1214,11 @@ impl Oracle {
         }
     }
 
-    fn hypercall_violation(&mut self, vp: u8, vtl: Vtl, detail: &'static str) {
+    /// A status or register value that differs from the rules: a violation of
+    /// `invariant` (`hypercall-semantics` or `register-semantics`) with no vector.
+    fn rules_violation(&mut self, invariant: Invariant, vp: u8, vtl: Vtl, detail: &'static str) {
         self.report(Violation {
-            invariant: Invariant::HypercallSemantics,
+            invariant,
             step: self.step,
             origin: None,
             vp,
@@ -1191,6 +1227,10 @@ impl Oracle {
             path: None,
             detail,
         });
+    }
+
+    fn hypercall_violation(&mut self, vp: u8, vtl: Vtl, detail: &'static str) {
+        self.rules_violation(Invariant::HypercallSemantics, vp, vtl, detail);
     }
 
     /// A mirroring guest (`Config::guest_mirrors_sints`) gives the host each VTL0 SINT
@@ -1208,49 +1248,68 @@ impl Oracle {
     }
 
     fn register_violation(&mut self, vp: u8, vtl: Vtl, detail: &'static str) {
-        self.report(Violation {
-            invariant: Invariant::RegisterSemantics,
-            step: self.step,
-            origin: None,
-            vp,
-            vtl,
-            vector: None,
-            path: None,
-            detail,
-        });
+        self.rules_violation(Invariant::RegisterSemantics, vp, vtl, detail);
     }
 
     // ----- deliveries -----
 
+    /// A vector made pending in `vp`'s VTL0 APIC: never below 16, never while the APIC is
+    /// off, and through the proxy path only one VTL0 is entitled to.
     fn on_delivered(&mut self, vp: usize, vector: u8, path: Path, coalesced: bool) {
         self.vps[vp].pending.insert(vector);
-        let step = self.step;
-        let violation = |invariant, detail| Violation {
+        if vector < 16 {
+            self.report_delivery(
+                vp,
+                vector,
+                path,
+                Invariant::ReservedVector,
+                "a vector below 16 was made pending in the VTL0 APIC",
+            );
+        }
+        // The guest's own APIC enables, as it last set them (`SetApic`).
+        if !coalesced && path.is_proxy() && !self.vps[vp].apic_on[0] {
+            self.report_delivery(
+                vp,
+                vector,
+                path,
+                Invariant::PendingWhileDisabled,
+                "a vector became pending in a VTL0 APIC whose hardware or software enable is off",
+            );
+        }
+        if !path.is_proxy() {
+            return;
+        }
+        if let Some((invariant, detail)) = self.judge_proxy_delivery(vp, vector) {
+            self.report_delivery(vp, vector, path, invariant, detail);
+        }
+        for a in self.vps[vp].admissible.iter_mut() {
+            a.remove(vector);
+        }
+    }
+
+    fn report_delivery(
+        &mut self,
+        vp: usize,
+        vector: u8,
+        path: Path,
+        invariant: Invariant,
+        detail: &'static str,
+    ) {
+        self.report(Violation {
             invariant,
-            step,
+            step: self.step,
             origin: None,
             vp: vp as u8,
             vtl: Vtl::Vtl0,
             vector: Some(vector),
             path: Some(path),
             detail,
-        };
-        if vector < 16 {
-            self.report(violation(
-                Invariant::ReservedVector,
-                "a vector below 16 was made pending in the VTL0 APIC",
-            ));
-        }
-        // The guest's own APIC enables, as it last set them (`SetApic`).
-        if !coalesced && path.is_proxy() && !self.vps[vp].apic_on[0] {
-            self.report(violation(
-                Invariant::PendingWhileDisabled,
-                "a vector became pending in a VTL0 APIC whose hardware or software enable is off",
-            ));
-        }
-        if !path.is_proxy() {
-            return;
-        }
+        });
+    }
+
+    /// The leak, if any, of a proxy delivery of `vector` to `vp`: unentitled under the
+    /// default tier, or entitled only by what the strict tier does not count.
+    fn judge_proxy_delivery(&mut self, vp: usize, vector: u8) -> Option<(Invariant, &'static str)> {
         let g = self.vps[vp];
         // An honest host signalled this vector because the guest gave the host's synic a
         // different SINT value: which vector VTL0 meant is ambiguous, so this delivery is
@@ -1272,50 +1331,57 @@ impl Oracle {
                 || self.entitled(vp, tier).contains(vector)
         };
         if !ok(DEFAULT) {
-            let foreign = vector == VTL2_VECTOR
-                || (self.config.vtl1_enabled && self.configured(vp, 1).contains(vector));
-            let v = if foreign && !self.configured(vp, 0).contains(vector) {
-                violation(
-                    Invariant::LeakCrossVtl,
-                    "a vector only VTL1 or VTL2 configured reached VTL0 through the proxy path",
-                )
-            } else {
-                violation(
-                    Invariant::LeakUnentitled,
-                    "a host vector reached VTL0 through the proxy path with no VTL0 entitlement",
-                )
-            };
-            self.report(v);
+            Some(self.unentitled_leak(vp, vector))
         } else if !ok(STRICT) {
-            let regs = &g.regs[0];
-            let mut sint_vectors = VectorSet::EMPTY;
-            for n in 0..NUM_SINTS {
-                let s = regs.sint(n);
-                let relay = self.config.vmbus_relay && n == VMBUS_SINT as usize;
-                if !s.masked() && (s.proxy() || relay) {
-                    sint_vectors.insert(s.vector());
-                }
-            }
-            let v = if !regs.scontrol_on() && sint_vectors.contains(vector) {
-                violation(
-                    Invariant::LeakSynicDisabled,
-                    "a host SINT vector reached VTL0 while its SCONTROL is disabled",
-                )
-            } else if self.device_ever[0].contains(vector) && !sint_vectors.contains(vector) {
-                violation(
-                    Invariant::LeakStaleDeviceVector,
-                    "a vector admitted only by a device retarget that has since moved away",
-                )
-            } else {
-                violation(
-                    Invariant::LeakNonVmbusSint,
-                    "a host vector admitted only by a non-proxy SINT other than SINT2",
-                )
-            };
-            self.report(v);
+            Some(self.strict_leak(&g.regs[0], vector))
+        } else {
+            None
         }
-        for a in self.vps[vp].admissible.iter_mut() {
-            a.remove(vector);
+    }
+
+    /// A vector VTL0 is not entitled to: another VTL's, or no one's.
+    fn unentitled_leak(&self, vp: usize, vector: u8) -> (Invariant, &'static str) {
+        let foreign = vector == VTL2_VECTOR
+            || (self.config.vtl1_enabled && self.configured(vp, 1).contains(vector));
+        if foreign && !self.configured(vp, 0).contains(vector) {
+            (
+                Invariant::LeakCrossVtl,
+                "a vector only VTL1 or VTL2 configured reached VTL0 through the proxy path",
+            )
+        } else {
+            (
+                Invariant::LeakUnentitled,
+                "a host vector reached VTL0 through the proxy path with no VTL0 entitlement",
+            )
+        }
+    }
+
+    /// A vector the default tier admits and the strict one does not: which of the
+    /// default tier's allowances (`regs` are VTL0's synic registers) it came through.
+    fn strict_leak(&self, regs: &Regs, vector: u8) -> (Invariant, &'static str) {
+        let mut sint_vectors = VectorSet::EMPTY;
+        for n in 0..NUM_SINTS {
+            let s = regs.sint(n);
+            let relay = self.config.vmbus_relay && n == VMBUS_SINT as usize;
+            if !s.masked() && (s.proxy() || relay) {
+                sint_vectors.insert(s.vector());
+            }
+        }
+        if !regs.scontrol_on() && sint_vectors.contains(vector) {
+            (
+                Invariant::LeakSynicDisabled,
+                "a host SINT vector reached VTL0 while its SCONTROL is disabled",
+            )
+        } else if self.device_ever[0].contains(vector) && !sint_vectors.contains(vector) {
+            (
+                Invariant::LeakStaleDeviceVector,
+                "a vector admitted only by a device retarget that has since moved away",
+            )
+        } else {
+            (
+                Invariant::LeakNonVmbusSint,
+                "a host vector admitted only by a non-proxy SINT other than SINT2",
+            )
         }
     }
 }
