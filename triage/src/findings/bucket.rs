@@ -9,6 +9,7 @@ use sintfuzz_model::op::{
     HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic,
     SetVpRegister, UntrustedWrMsr, WrMsr,
 };
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -156,110 +157,108 @@ pub fn bucket(crashes: &[Crash], known: &KnownList) -> Buckets {
     let mut out = Buckets::default();
     let mut map: BTreeMap<String, Bucket> = BTreeMap::new();
     for c in crashes {
-        let data = match read_input(&c.path) {
-            Ok(d) => d,
-            Err(e) => {
-                out.errors.push((c.path.clone(), e));
-                continue;
-            }
-        };
-        let m = match c.peer {
-            Some(peer) => match peer_replay(peer, &data, &c.settings) {
-                Ok(Some(m)) => m,
-                Ok(None) => {
-                    out.clean.push(c.path.clone());
-                    continue;
-                }
-                Err(e) => {
-                    out.errors.push((c.path.clone(), e));
-                    continue;
-                }
-            },
-            None => {
-                if sintfuzz_targets::run(c.target, &data, &c.settings)
-                    .violation()
-                    .is_none()
-                {
-                    out.clean.push(c.path.clone());
-                    continue;
-                }
-                match minimize(c.target, &data, &c.settings) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        out.errors.push((c.path.clone(), e));
-                        continue;
-                    }
-                }
-            }
-        };
-        let label = Label {
-            invariant: m.violation.invariant.id().to_string(),
-            revision: c.settings.revision.name().to_string(),
-            target: c.target.name().to_string(),
-            skeleton: skeleton(&m.scenario),
-        };
-        let sig = m.signature.to_string();
-        let verdict = known.label(&m.signature, m.violation.invariant);
-        let stacked = matches!(verdict, KnownLabel::Stacked(_));
-        let entries = verdict.entries();
-        // One bucket per known root cause (whatever vehicle its signature shows), a
-        // stacked crash in each of its; a new one is keyed by its whole signature.
-        let keys: Vec<(String, Option<&Known>)> = if entries.is_empty() {
-            vec![(sig.clone(), None)]
-        } else {
-            entries
-                .into_iter()
-                .map(|k| (format!("known {}", k.id), Some(k)))
-                .collect()
-        };
-        for (key, k) in keys {
-            let b = map.entry(key).or_insert_with(|| Bucket {
-                signature: sig.clone(),
-                label: label.clone(),
-                known: k.map(|k| k.id.clone()),
-                known_status: k.map(|k| k.status.clone()),
-                stacked: Vec::new(),
-                files: Vec::new(),
-                representative: c.path.clone(),
-                violation_line: m.violation.to_string(),
-                ops_before: m.ops_before,
-                ops_after: m.ops_after,
-                minimized: m.bytes.clone(),
-                settings: Some(c.settings),
-                target: Some(c.target),
-                peer: c.peer,
-            });
-            b.files.push(c.path.clone());
-            if stacked {
-                b.stacked.push(c.path.clone());
-            }
-            // A minimized input of `target` is preferred to a peer's raw file as the
-            // representative, whatever their lengths; a single root cause to a stacked
-            // one (its witness shows only that cause).
-            let b_stacked = b.stacked.contains(&b.representative);
-            let better = match (c.peer.is_some(), b.peer.is_some()) {
-                (false, true) => true,
-                (true, false) => false,
-                _ => (stacked, m.ops_after) < (b_stacked, b.ops_after),
-            };
-            if better {
-                // The representative's signature with it: the bucket's signature, explain's
-                // and report's root-cause lines are of the same file.
-                b.signature = sig.clone();
-                b.representative = c.path.clone();
-                b.ops_before = m.ops_before;
-                b.ops_after = m.ops_after;
-                b.minimized = m.bytes.clone();
-                b.violation_line = m.violation.to_string();
-                b.label = label.clone();
-                b.settings = Some(c.settings);
-                b.target = Some(c.target);
-                b.peer = c.peer;
-            }
+        match read_input(&c.path).and_then(|data| minimized(c, &data)) {
+            Ok(Some(m)) => file_minimized(&mut map, known, c, &m),
+            Ok(None) => out.clean.push(c.path.clone()),
+            Err(e) => out.errors.push((c.path.clone(), e)),
         }
     }
     out.buckets = map.into_values().collect();
     out
+}
+
+/// Crash `c` (its bytes `data`) minimized, or for a peer's file replayed in the peer's
+/// own shape; `Ok(None)`: it replays clean.
+fn minimized(c: &Crash, data: &[u8]) -> Result<Option<Minimized>, String> {
+    match c.peer {
+        Some(peer) => peer_replay(peer, data, &c.settings),
+        None if sintfuzz_targets::run(c.target, data, &c.settings)
+            .violation()
+            .is_none() =>
+        {
+            Ok(None)
+        }
+        None => minimize(c.target, data, &c.settings).map(Some),
+    }
+}
+
+/// File crash `c`, minimized to `m`, into its buckets: one per known root cause
+/// (whatever vehicle its signature shows), a stacked crash in each of its; a new one is
+/// keyed by its whole signature.
+fn file_minimized(map: &mut BTreeMap<String, Bucket>, known: &KnownList, c: &Crash, m: &Minimized) {
+    let label = Label {
+        invariant: m.violation.invariant.id().to_string(),
+        revision: c.settings.revision.name().to_string(),
+        target: c.target.name().to_string(),
+        skeleton: skeleton(&m.scenario),
+    };
+    let sig = m.signature.to_string();
+    let verdict = known.label(&m.signature, m.violation.invariant);
+    let stacked = matches!(verdict, KnownLabel::Stacked(_));
+    let entries = verdict.entries();
+    let keys: Vec<(String, Option<&Known>)> = if entries.is_empty() {
+        vec![(sig.clone(), None)]
+    } else {
+        entries
+            .into_iter()
+            .map(|k| (format!("known {}", k.id), Some(k)))
+            .collect()
+    };
+    for (key, k) in keys {
+        let candidate = Bucket {
+            signature: sig.clone(),
+            label: label.clone(),
+            known: k.map(|k| k.id.clone()),
+            known_status: k.map(|k| k.status.clone()),
+            stacked: Vec::new(),
+            files: Vec::new(),
+            representative: c.path.clone(),
+            violation_line: m.violation.to_string(),
+            ops_before: m.ops_before,
+            ops_after: m.ops_after,
+            minimized: m.bytes.clone(),
+            settings: Some(c.settings),
+            target: Some(c.target),
+            peer: c.peer,
+        };
+        file_crash(map, key, candidate, stacked);
+    }
+}
+
+/// Add the crash `candidate` represents (a stacked root cause or not) to the bucket at
+/// `key`, opened with it as representative, or made its representative when better.
+fn file_crash(map: &mut BTreeMap<String, Bucket>, key: String, candidate: Bucket, stacked: bool) {
+    let path = candidate.representative.clone();
+    let (b, candidate) = match map.entry(key) {
+        Entry::Vacant(e) => (e.insert(candidate), None),
+        Entry::Occupied(e) => (e.into_mut(), Some(candidate)),
+    };
+    b.files.push(path.clone());
+    if stacked {
+        b.stacked.push(path);
+    }
+    let Some(candidate) = candidate else {
+        return;
+    };
+    // A minimized input of `target` is preferred to a peer's raw file as the
+    // representative, whatever their lengths; a single root cause to a stacked
+    // one (its witness shows only that cause).
+    let b_stacked = b.stacked.contains(&b.representative);
+    let better = match (candidate.peer.is_some(), b.peer.is_some()) {
+        (false, true) => true,
+        (true, false) => false,
+        _ => (stacked, candidate.ops_after) < (b_stacked, b.ops_after),
+    };
+    if better {
+        // The representative's signature with it: the bucket's signature, explain's
+        // and report's root-cause lines are of the same file. The key (known finding
+        // or signature) is the same, so are `known` and `known_status`.
+        *b = Bucket {
+            files: std::mem::take(&mut b.files),
+            stacked: std::mem::take(&mut b.stacked),
+            ..candidate
+        };
+    }
 }
 
 /// A peer's crash file replayed as the peer's own scenario, in the shape the bucket

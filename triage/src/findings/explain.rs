@@ -21,26 +21,28 @@ use sintfuzz_targets::signature::{analyze, Analysis, Direction, Fix};
 use sintfuzz_targets::trace::{init_tracing, TracingHook};
 use sintfuzz_targets::{run_hooked, Outcome, Settings, StepHook, Target};
 
-/// A compact, readable form of one operation.
-pub fn describe(op: &Op) -> String {
-    let sint = |v: u64| {
-        let s = Sint::from_bits(v);
-        let mut t = format!("{v:#x} (vector {:#04x}", s.vector());
-        for (on, name) in [
-            (s.masked(), "masked"),
-            (s.proxy(), "proxy"),
-            (s.polling(), "polling"),
-            (s.auto_eoi(), "auto-eoi"),
-        ] {
-            if on {
-                t.push_str(", ");
-                t.push_str(name);
-            }
+/// A SINT value with its vector and flags spelled out.
+fn sint(v: u64) -> String {
+    let s = Sint::from_bits(v);
+    let mut t = format!("{v:#x} (vector {:#04x}", s.vector());
+    for (on, name) in [
+        (s.masked(), "masked"),
+        (s.proxy(), "proxy"),
+        (s.polling(), "polling"),
+        (s.auto_eoi(), "auto-eoi"),
+    ] {
+        if on {
+            t.push_str(", ");
+            t.push_str(name);
         }
-        t.push(')');
-        t
-    };
-    let msr_name = |m: u32| match m {
+    }
+    t.push(')');
+    t
+}
+
+/// A synic MSR's name (`SINT3`, `SCONTROL`), else its number.
+fn msr_name(m: u32) -> String {
+    match m {
         msr::SINT0..=msr::SINT15 => format!("SINT{}", m - msr::SINT0),
         msr::SCONTROL => "SCONTROL".into(),
         msr::SVERSION => "SVERSION".into(),
@@ -48,7 +50,11 @@ pub fn describe(op: &Op) -> String {
         msr::SIMP => "SIMP".into(),
         msr::EOM => "EOM".into(),
         m => format!("MSR {m:#x}"),
-    };
+    }
+}
+
+/// A compact, readable form of one operation.
+pub fn describe(op: &Op) -> String {
     match *op {
         Op::WrMsr(WrMsr { vp, vtl, msr, value }) if msr::sint_index(msr).is_some() => {
             format!("guest {vtl} vp{vp}: WRMSR {} = {}", msr_name(msr), sint(value))

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use sintfuzz_model::Revision;
 use sintfuzz_targets::files::read_input;
-use sintfuzz_targets::known::KnownList;
-use sintfuzz_targets::signature::{analyze, Fix};
+use sintfuzz_targets::known::{Known, KnownList};
+use sintfuzz_targets::signature::{analyze, Analysis, Fix};
 use sintfuzz_targets::{InvariantSet, Settings, Target};
 
 use crate::findings::explain::explain;
@@ -28,34 +28,68 @@ pub fn report(root: &Path, known: &KnownList, id: &str) -> Result<String, String
     let k = known
         .by_id(id)
         .ok_or_else(|| format!("no known finding '{id}' in triage/known.toml"))?;
-    let file = k
-        .regressions
-        .first()
-        .ok_or_else(|| format!("{id}: no regression file"))?;
-    let target = Target::ALL
-        .into_iter()
-        .find(|t| file.contains(&format!("/{}/", t.name())))
-        .ok_or_else(|| format!("{id}: cannot tell the target of {file}"))?;
-    let data = read_input(&root.join(file))?;
-    // The newest revision it reproduces on, under the smallest invariant set that shows it.
-    let revision: Revision = k
-        .revisions
-        .iter()
-        .filter_map(|r| r.parse().ok())
-        .max()
-        .ok_or_else(|| format!("{id}: no revision"))?;
-    let invariants = [InvariantSet::default_set(), InvariantSet::strict()]
-        .into_iter()
-        .find(|&i| analyze(target, revision, i, &data).is_some())
-        .ok_or_else(|| format!("{id}: {file} does not reproduce on {revision}"))?;
-    let a = analyze(target, revision, invariants, &data).expect("reproduces");
+    let w = Witness::of(root, k)?;
+    let a = analyze(w.target, w.revision, w.invariants, &w.data).expect("reproduces");
     let settings = Settings {
-        revision,
-        invariants,
+        revision: w.revision,
+        invariants: w.invariants,
     };
-    let (trace, _) = explain(target, &data, &settings);
-
+    let (trace, _) = explain(w.target, &w.data, &settings);
     let mut s = String::new();
+    write_about(&mut s, k);
+    write_root_cause(&mut s, &a, w.revision);
+    let _ = writeln!(s, "## Minimal trace\n");
+    let _ = writeln!(s, "```\n{}```\n", trace);
+    write_reproduce(&mut s, k, &w);
+    Ok(s)
+}
+
+/// The finding's first regression file, and where it shows.
+struct Witness<'a> {
+    file: &'a str,
+    target: Target,
+    data: Vec<u8>,
+    /// The newest revision it reproduces on.
+    revision: Revision,
+    /// The smallest invariant set that shows it there.
+    invariants: InvariantSet,
+}
+
+impl<'a> Witness<'a> {
+    fn of(root: &Path, k: &'a Known) -> Result<Self, String> {
+        let id = &k.id;
+        let file = k
+            .regressions
+            .first()
+            .ok_or_else(|| format!("{id}: no regression file"))?;
+        let target = Target::ALL
+            .into_iter()
+            .find(|t| file.contains(&format!("/{}/", t.name())))
+            .ok_or_else(|| format!("{id}: cannot tell the target of {file}"))?;
+        let data = read_input(&root.join(file))?;
+        let revision: Revision = k
+            .revisions
+            .iter()
+            .filter_map(|r| r.parse().ok())
+            .max()
+            .ok_or_else(|| format!("{id}: no revision"))?;
+        let invariants = [InvariantSet::default_set(), InvariantSet::strict()]
+            .into_iter()
+            .find(|&i| analyze(target, revision, i, &data).is_some())
+            .ok_or_else(|| format!("{id}: {file} does not reproduce on {revision}"))?;
+        Ok(Witness {
+            file,
+            target,
+            data,
+            revision,
+            invariants,
+        })
+    }
+}
+
+/// Title, status, summary, where upstream and the configuration it needs, from
+/// `known.toml`.
+fn write_about(s: &mut String, k: &Known) {
     let _ = writeln!(s, "# {}: {}\n", k.id, k.title);
     let _ = writeln!(
         s,
@@ -73,22 +107,15 @@ pub fn report(root: &Path, known: &KnownList, id: &str) -> Result<String, String
             &k.summary
         }
     );
+    let not_recorded = "(not recorded in known.toml)";
     let _ = writeln!(s, "## Where upstream\n");
-    let _ = writeln!(
-        s,
-        "{}\n",
-        k.upstream
-            .as_deref()
-            .unwrap_or("(not recorded in known.toml)")
-    );
+    let _ = writeln!(s, "{}\n", k.upstream.as_deref().unwrap_or(not_recorded));
     let _ = writeln!(s, "## Configuration it needs\n");
-    let _ = writeln!(
-        s,
-        "{}\n",
-        k.config
-            .as_deref()
-            .unwrap_or("(not recorded in known.toml)")
-    );
+    let _ = writeln!(s, "{}\n", k.config.as_deref().unwrap_or(not_recorded));
+}
+
+/// The signature, the fix it names, and where the filter and the entitlement part.
+fn write_root_cause(s: &mut String, a: &Analysis, revision: Revision) {
     let _ = writeln!(s, "## Root cause and the change that removes it\n");
     let _ = writeln!(s, "Signature: `{}`.\n", a.signature);
     let fix = match &a.signature.fix {
@@ -119,8 +146,17 @@ pub fn report(root: &Path, known: &KnownList, id: &str) -> Result<String, String
             );
         }
     }
-    let _ = writeln!(s, "## Minimal trace\n");
-    let _ = writeln!(s, "```\n{}```\n", trace);
+}
+
+/// The witness files and the commands that replay the first.
+fn write_reproduce(s: &mut String, k: &Known, w: &Witness) {
+    let Witness {
+        file,
+        target,
+        revision,
+        invariants,
+        ..
+    } = w;
     let _ = writeln!(s, "## Reproduce\n");
     let _ = writeln!(
         s,
@@ -136,5 +172,4 @@ pub fn report(root: &Path, known: &KnownList, id: &str) -> Result<String, String
         s,
         "```\nsintfuzz repro --target {target} --revision {revision} --invariants {invariants} {file}\nsintfuzz explain --target {target} --revision {revision} --invariants {invariants} {file}\n```"
     );
-    Ok(s)
 }

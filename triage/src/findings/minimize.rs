@@ -218,6 +218,13 @@ fn renumber(s: &Scenario, vps: u8) -> Scenario {
 /// Candidate simplifications of one operation, simplest first.
 fn simpler_ops(op: &Op) -> Vec<Op> {
     let mut out = Vec::new();
+    simpler_shared_fields(op, &mut out);
+    simpler_by_kind(op, &mut out);
+    out
+}
+
+/// Simplifications of the fields many operations share: the register value, the VP.
+fn simpler_shared_fields(op: &Op, out: &mut Vec<Op>) {
     let mut probe = *op;
     // Simpler register values (reserved bits, polling/auto-EOI, smaller vector).
     if let Some(value) = value_mut(&mut probe).map(|v| *v) {
@@ -236,6 +243,10 @@ fn simpler_ops(op: &Op) -> Vec<Op> {
             }
         }));
     }
+}
+
+/// Simplifications of one kind's own fields.
+fn simpler_by_kind(op: &Op, out: &mut Vec<Op>) {
     match *op {
         Op::WrMsr(WrMsr { vtl: Vtl::Vtl1, .. }) => {
             out.push(edited(op, |o| {
@@ -244,46 +255,7 @@ fn simpler_ops(op: &Op) -> Vec<Op> {
                 }
             }));
         }
-        Op::Retarget(Retarget {
-            device,
-            vector,
-            targets,
-            flaws,
-            ..
-        }) => {
-            let retarget = |d: u8, vec: u32, t: u8, f: RetargetFlaws| {
-                edited(op, |o| {
-                    if let Op::Retarget(Retarget {
-                        device,
-                        vector,
-                        targets,
-                        flaws,
-                        ..
-                    }) = o
-                    {
-                        (*device, *vector, *targets, *flaws) = (d, vec, t, f);
-                    }
-                })
-            };
-            if flaws != RetargetFlaws::default() {
-                out.push(retarget(device, vector, targets, RetargetFlaws::default()));
-            }
-            if device != 0 {
-                out.push(retarget(0, vector, targets, flaws));
-            }
-            for v in [0x30u32, 0x20, 0x10]
-                .into_iter()
-                .filter(|&c| c < vector.min(0xff))
-            {
-                out.push(retarget(device, v, targets, flaws));
-            }
-            // Fewer target VPs: each single one.
-            if targets.count_ones() > 1 {
-                for b in (0..8).filter(|b| targets & (1 << b) != 0) {
-                    out.push(retarget(device, vector, 1 << b, flaws));
-                }
-            }
-        }
+        Op::Retarget(ref r) => simpler_retargets(r, out),
         Op::OpenChannel(OpenChannel {
             slot,
             target_vp,
@@ -338,7 +310,44 @@ fn simpler_ops(op: &Op) -> Vec<Op> {
         }
         _ => {}
     }
-    out
+}
+
+/// A retarget without flaws, of device 0, with a smaller vector, to one VP.
+fn simpler_retargets(r: &Retarget, out: &mut Vec<Op>) {
+    let Retarget {
+        device,
+        vector,
+        targets,
+        flaws,
+        ..
+    } = *r;
+    let retarget = |device, vector, targets, flaws| {
+        Op::Retarget(Retarget {
+            device,
+            vector,
+            targets,
+            flaws,
+            ..*r
+        })
+    };
+    if flaws != RetargetFlaws::default() {
+        out.push(retarget(device, vector, targets, RetargetFlaws::default()));
+    }
+    if device != 0 {
+        out.push(retarget(0, vector, targets, flaws));
+    }
+    for v in [0x30u32, 0x20, 0x10]
+        .into_iter()
+        .filter(|&c| c < vector.min(0xff))
+    {
+        out.push(retarget(device, v, targets, flaws));
+    }
+    // Fewer target VPs: each single one.
+    if targets.count_ones() > 1 {
+        for b in (0..8).filter(|b| targets & (1 << b) != 0) {
+            out.push(retarget(device, vector, 1 << b, flaws));
+        }
+    }
 }
 
 /// A SINT value with reserved bits dropped, then with polling and auto-EOI dropped, then

@@ -128,9 +128,7 @@ pub fn triage(crashes: &[Crash], known: &KnownList) -> Triage {
 
 /// [`triage`] with the replay given (tests pass one that panics).
 pub fn triage_with(crashes: &[Crash], known: &KnownList, replay: Replay) -> Triage {
-    // (target, revision, site) -> (message, files, a crash to minimize).
-    type Group = (String, Vec<PathBuf>, Option<Crash>);
-    let mut panics: BTreeMap<(String, String, String), Group> = BTreeMap::new();
+    let mut panics = PanicGroups::default();
     let mut good = Vec::new();
     let mut unreadable = Vec::new();
     for c in crashes {
@@ -143,113 +141,122 @@ pub fn triage_with(crashes: &[Crash], known: &KnownList, replay: Replay) -> Tria
         };
         match quietly(|| replay(c.target, &data, &c.settings)) {
             Ok(_) => good.push(c.clone()),
-            Err(msg) => {
-                let g = panics
-                    .entry((
-                        c.target.name().to_string(),
-                        c.settings.revision.name().to_string(),
-                        site_of(&msg),
-                    ))
-                    .or_insert_with(|| {
-                        (
-                            msg.lines().next().unwrap_or("").to_string(),
-                            Vec::new(),
-                            None,
-                        )
-                    });
-                g.1.push(c.path.clone());
-                let shorter = g.2.as_ref().is_none_or(|p| {
-                    std::fs::metadata(&c.path)
-                        .map(|m| m.len())
-                        .unwrap_or(u64::MAX)
-                        < std::fs::metadata(&p.path)
-                            .map(|m| m.len())
-                            .unwrap_or(u64::MAX)
-                });
-                if shorter {
-                    g.2 = Some(c.clone());
-                }
-            }
+            Err(msg) => panics.replay_panicked(c, &msg),
         }
     }
-    // Minimizing replays variants of each file: one of them may panic where the file did
-    // not. Then bucket file by file so that only that file is lost to the panic bucket.
-    let mut buckets = match quietly(|| bucket(&good, known)) {
-        Ok(b) => b,
-        Err(_) => {
-            let mut all = Buckets::default();
-            for c in &good {
-                match quietly(|| bucket(std::slice::from_ref(c), known)) {
-                    Ok(b) => {
-                        for nb in b.buckets {
-                            // The key `bucket` uses: the known finding, else the signature.
-                            let same = |x: &&mut super::bucket::Bucket| match &nb.known {
-                                Some(id) => x.known.as_ref() == Some(id),
-                                None => x.known.is_none() && x.signature == nb.signature,
-                            };
-                            match all.buckets.iter_mut().find(same) {
-                                Some(x) => {
-                                    x.files.extend(nb.files);
-                                    x.stacked.extend(nb.stacked);
-                                }
-                                None => all.buckets.push(nb),
-                            }
-                        }
-                        all.clean.extend(b.clean);
-                        all.errors.extend(b.errors);
-                    }
-                    Err(msg) => {
-                        let site = format!("while minimizing: {}", site_of(&msg));
-                        panics
-                            .entry((
-                                c.target.name().to_string(),
-                                c.settings.revision.name().to_string(),
-                                site,
-                            ))
-                            .or_insert_with(|| {
-                                (
-                                    msg.lines().next().unwrap_or("").to_string(),
-                                    Vec::new(),
-                                    None,
-                                )
-                            })
-                            .1
-                            .push(c.path.clone())
-                    }
-                }
-            }
-            all
-        }
-    };
+    let mut buckets = bucket_guarded(&good, known, &mut panics);
     buckets.errors.extend(unreadable);
     Triage {
         buckets,
-        panics: {
-            let mut v: Vec<ModelPanic> = panics
-                .into_iter()
-                .map(|((target, revision, site), (message, files, shortest))| {
-                    let (minimized, minimized_ops) = shortest
-                        .and_then(|c| {
-                            let data = read_input(&c.path).ok()?;
-                            Some(minimize_panic(c.target, &data, &c.settings, &site, replay))
-                        })
-                        .unwrap_or_default();
-                    ModelPanic {
-                        target,
-                        revision,
-                        site,
-                        message,
-                        files,
-                        minimized,
-                        minimized_ops,
-                    }
-                })
-                .collect();
-            // Listed by count, the most files first.
-            v.sort_by_key(|p| std::cmp::Reverse(p.files.len()));
-            v
-        },
+        panics: panics.minimized(replay),
     }
+}
+
+/// One group of model panics: the message's first line, its files, and the shortest
+/// file to minimize (none for a panic while minimizing).
+type PanicGroup = (String, Vec<PathBuf>, Option<Crash>);
+
+/// Model panics by (target, revision, site).
+#[derive(Default)]
+struct PanicGroups(BTreeMap<(String, String, String), PanicGroup>);
+
+impl PanicGroups {
+    /// The group of `c` at `site`, opened with `msg` as its example.
+    fn group(&mut self, c: &Crash, site: String, msg: &str) -> &mut PanicGroup {
+        self.0
+            .entry((
+                c.target.name().to_string(),
+                c.settings.revision.name().to_string(),
+                site,
+            ))
+            .or_insert_with(|| {
+                (
+                    msg.lines().next().unwrap_or("").to_string(),
+                    Vec::new(),
+                    None,
+                )
+            })
+    }
+
+    /// `c`'s replay panicked with `msg` (just caught: the site is this thread's last).
+    fn replay_panicked(&mut self, c: &Crash, msg: &str) {
+        let g = self.group(c, site_of(msg), msg);
+        g.1.push(c.path.clone());
+        let len = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(u64::MAX);
+        if g.2.as_ref().is_none_or(|p| len(&c.path) < len(&p.path)) {
+            g.2 = Some(c.clone());
+        }
+    }
+
+    /// Minimizing `c` panicked with `msg` (just caught).
+    fn minimizing_panicked(&mut self, c: &Crash, msg: &str) {
+        let site = format!("while minimizing: {}", site_of(msg));
+        self.group(c, site, msg).1.push(c.path.clone());
+    }
+
+    /// The groups as [`ModelPanic`]s, each shortest file minimized, the most files first.
+    fn minimized(self, replay: Replay) -> Vec<ModelPanic> {
+        let mut v: Vec<ModelPanic> = self
+            .0
+            .into_iter()
+            .map(|((target, revision, site), (message, files, shortest))| {
+                let (minimized, minimized_ops) = shortest
+                    .and_then(|c| {
+                        let data = read_input(&c.path).ok()?;
+                        Some(minimize_panic(c.target, &data, &c.settings, &site, replay))
+                    })
+                    .unwrap_or_default();
+                ModelPanic {
+                    target,
+                    revision,
+                    site,
+                    message,
+                    files,
+                    minimized,
+                    minimized_ops,
+                }
+            })
+            .collect();
+        v.sort_by_key(|p| std::cmp::Reverse(p.files.len()));
+        v
+    }
+}
+
+/// Bucket `good` (files whose replay did not panic). Minimizing replays variants of each
+/// file: one of them may panic where the file did not. Then bucket file by file so that
+/// only that file is lost to the panic bucket.
+fn bucket_guarded(good: &[Crash], known: &KnownList, panics: &mut PanicGroups) -> Buckets {
+    if let Ok(b) = quietly(|| bucket(good, known)) {
+        return b;
+    }
+    let mut all = Buckets::default();
+    for c in good {
+        match quietly(|| bucket(std::slice::from_ref(c), known)) {
+            Ok(b) => merge_buckets(&mut all, b),
+            Err(msg) => panics.minimizing_panicked(c, &msg),
+        }
+    }
+    all
+}
+
+/// Add `b`'s buckets to `all`'s, by the key `bucket` uses: the known finding, else the
+/// signature.
+fn merge_buckets(all: &mut Buckets, b: Buckets) {
+    for nb in b.buckets {
+        let same = |x: &&mut super::bucket::Bucket| match &nb.known {
+            Some(id) => x.known.as_ref() == Some(id),
+            None => x.known.is_none() && x.signature == nb.signature,
+        };
+        match all.buckets.iter_mut().find(same) {
+            Some(x) => {
+                x.files.extend(nb.files);
+                x.stacked.extend(nb.stacked);
+            }
+            None => all.buckets.push(nb),
+        }
+    }
+    all.clean.extend(b.clean);
+    all.errors.extend(b.errors);
 }
 
 #[cfg(test)]
