@@ -9,6 +9,7 @@
 
 pub mod apic;
 pub mod config;
+pub mod defect;
 pub mod hvdef;
 pub mod observe;
 pub mod op;
@@ -19,6 +20,7 @@ pub mod synic;
 pub mod vectors;
 
 pub use config::{Config, Isolation, VmbusEra, MAX_VPS};
+pub use defect::Defect;
 pub use hvdef::{HvStatus, MsrOutcome, Scontrol, Sint, Vtl};
 pub use observe::{AssertSite, DropReason, Event, Observer, Path, UpdateCause};
 pub use op::{Op, ProxyAssert, RetargetFlaws};

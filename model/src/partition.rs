@@ -3,6 +3,7 @@
 
 use crate::apic::{Apic, Request};
 use crate::config::{Config, Isolation, VmbusEra, MAX_VPS};
+use crate::defect::Defect;
 use crate::hvdef::{
     msr, reg, HvStatus, MsrOutcome, Sint, Vtl, EVENT_FLAGS_PER_SINT, NUM_SINTS, VMBUS_SINT,
     VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF, VTL2_INTERCEPT_SINT, VTL2_VMBUS_SINT,
@@ -393,6 +394,30 @@ impl Partition {
     /// The allowed set the current revision computes for `vp` from its VTL0 SINTs and the
     /// device vectors. Polling, auto-EOI and SIMP/SIEFP never matter.
     fn allowed(&self, vp: usize) -> VectorSet {
+        let allowed = self.sint_allowed(vp).union(self.device_allowed(vp));
+        if self.policy.block_reserved {
+            allowed.difference(VectorSet::RESERVED)
+        } else {
+            allowed
+        }
+    }
+
+    /// Which rules of the current policy admit `vector` on `vp` now: (its VTL0 SINTs, the
+    /// device vectors). For labelling a violation (`targets/src/signature.rs`) only: the
+    /// filter is what the last recompute stored, which may be older.
+    pub fn admitted_by(&self, vp: usize, vector: u8) -> (bool, bool) {
+        let vp = vp.min(MAX_VPS - 1);
+        if self.policy.block_reserved && VectorSet::RESERVED.contains(vector) {
+            return (false, false);
+        }
+        (
+            self.sint_allowed(vp).contains(vector),
+            self.device_allowed(vp).contains(vector),
+        )
+    }
+
+    /// The SINT part of [`Partition::allowed`].
+    fn sint_allowed(&self, vp: usize) -> VectorSet {
         let p = self.policy;
         let synic = &self.vps[vp].synic[0];
         let mut allowed = VectorSet::EMPTY;
@@ -405,27 +430,34 @@ impl Partition {
                     SintAdmission::ProxyOrRelayVmbusSint => relay && n == VMBUS_SINT as usize,
                 };
                 // Without a branch per SINT: which SINTs admit is the input's choice.
-                allowed.insert_if(s.vector(), (s.proxy() | relay_admits) & !s.masked());
+                let unmasked = !s.masked() | p.has(Defect::MaskedSintAdmitted);
+                allowed.insert_if(s.vector(), (s.proxy() | relay_admits) & unmasked);
             }
         }
-        let devices = match p.device_vectors {
+        allowed
+    }
+
+    /// The device part of [`Partition::allowed`].
+    fn device_allowed(&self, vp: usize) -> VectorSet {
+        let p = self.policy;
+        match p.device_vectors {
             // `fill_device_vectors`: the whole partition-wide table, every VP.
             DeviceVectors::StickyTable => self.device_vector_table,
             DeviceVectors::PerDevice => {
                 let mut d = VectorSet::EMPTY;
                 for r in self.devices.iter().flatten() {
-                    if r.vtl == Vtl::Vtl0 && r.targets & (1 << vp) != 0 {
+                    let targets = if p.has(Defect::DeviceFirstTargetSkipped) {
+                        r.targets & r.targets.wrapping_sub(1)
+                    } else {
+                        r.targets
+                    };
+                    if r.vtl == Vtl::Vtl0 && targets & (1 << vp) != 0 {
                         d.insert(r.vector);
                     }
                 }
                 d
             }
-        };
-        allowed = allowed.union(devices);
-        if p.block_reserved {
-            allowed = allowed.difference(VectorSet::RESERVED);
         }
-        allowed
     }
 
     /// `assert_eq!(vtl, Vtl0)` failed: VTL2 panics, the VM is down (`halted`).
@@ -503,7 +535,7 @@ impl Partition {
             }
             // Proposed: SCONTROL gates the SINTs, so its writes recompute as well.
             None => p.sync_every_path && n == msr::SCONTROL && vtl == Vtl::Vtl0,
-        };
+        } && !(p.has(Defect::Sint2WrmsrStale) && sint == Some(VMBUS_SINT));
         if recompute
             && self
                 .update_proxy_irr_filter(i, vtl, UpdateCause::WrMsr, AssertSite::WrMsr, obs)

@@ -5,6 +5,9 @@
 use core::fmt;
 use core::str::FromStr;
 
+#[cfg(feature = "inject")]
+use crate::defect::Defect;
+
 /// A revision of OpenHCL's filter code. The names are part of the CLI contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Revision {
@@ -20,6 +23,15 @@ pub enum Revision {
     Head,
     /// sintfuzz's proposal: see [`Policy`] for the field-by-field difference from `head`.
     Proposed,
+    /// Test-only (feature `inject`): `proposed` with [`Defect::MaskedSintAdmitted`].
+    #[cfg(feature = "inject")]
+    InjectMaskedSint,
+    /// Test-only (feature `inject`): `proposed` with [`Defect::Sint2WrmsrStale`].
+    #[cfg(feature = "inject")]
+    InjectSint2Wrmsr,
+    /// Test-only (feature `inject`): `proposed` with [`Defect::DeviceFirstTargetSkipped`].
+    #[cfg(feature = "inject")]
+    InjectDeviceFirstVp,
 }
 
 impl Revision {
@@ -31,6 +43,15 @@ impl Revision {
         Revision::Proposed,
     ];
 
+    /// The test-only revisions with an injected defect (feature `inject`); never in
+    /// [`Revision::ALL`], whose names are the CLI contract.
+    #[cfg(feature = "inject")]
+    pub const INJECTED: [Revision; 3] = [
+        Revision::InjectMaskedSint,
+        Revision::InjectSint2Wrmsr,
+        Revision::InjectDeviceFirstVp,
+    ];
+
     pub const fn name(self) -> &'static str {
         match self {
             Revision::Unfiltered => "unfiltered",
@@ -38,6 +59,12 @@ impl Revision {
             Revision::RelayAware => "relay-aware",
             Revision::Head => "head",
             Revision::Proposed => "proposed",
+            #[cfg(feature = "inject")]
+            Revision::InjectMaskedSint => "inject-masked-sint",
+            #[cfg(feature = "inject")]
+            Revision::InjectSint2Wrmsr => "inject-sint2-wrmsr",
+            #[cfg(feature = "inject")]
+            Revision::InjectDeviceFirstVp => "inject-device-first-vp",
         }
     }
 
@@ -55,6 +82,14 @@ impl Revision {
             Revision::Proposed => {
                 "sintfuzz: every VTL0 SINT path in sync, VTL-gated, SINT2 only, no vectors < 16, per-device vectors, synchronous retarget"
             }
+            #[cfg(feature = "inject")]
+            Revision::InjectMaskedSint => "test-only: proposed, masked SINTs admitted",
+            #[cfg(feature = "inject")]
+            Revision::InjectSint2Wrmsr => "test-only: proposed, SINT2 WRMSR never recomputes",
+            #[cfg(feature = "inject")]
+            Revision::InjectDeviceFirstVp => {
+                "test-only: proposed, device vectors skip the first target VP"
+            }
         }
     }
 
@@ -65,6 +100,12 @@ impl Revision {
             Revision::RelayAware => RELAY_AWARE,
             Revision::Head => HEAD,
             Revision::Proposed => PROPOSED,
+            #[cfg(feature = "inject")]
+            Revision::InjectMaskedSint => PROPOSED.injected(Defect::MaskedSintAdmitted),
+            #[cfg(feature = "inject")]
+            Revision::InjectSint2Wrmsr => PROPOSED.injected(Defect::Sint2WrmsrStale),
+            #[cfg(feature = "inject")]
+            Revision::InjectDeviceFirstVp => PROPOSED.injected(Defect::DeviceFirstTargetSkipped),
         }
     }
 }
@@ -97,9 +138,11 @@ impl std::error::Error for UnknownRevision {}
 impl FromStr for Revision {
     type Err = UnknownRevision;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Revision::ALL
-            .into_iter()
-            .find(|r| r.name() == s)
+        #[cfg(feature = "inject")]
+        let mut all = Revision::ALL.into_iter().chain(Revision::INJECTED);
+        #[cfg(not(feature = "inject"))]
+        let mut all = Revision::ALL.into_iter();
+        all.find(|r| r.name() == s)
             .ok_or_else(|| UnknownRevision(s.to_string()))
     }
 }
@@ -158,6 +201,10 @@ pub struct Policy {
     /// Proposed: a retarget recomputes every VP's filter before the hypercall returns,
     /// instead of waking the other VPs.
     pub retarget_sync: bool,
+    /// Test-only (feature `inject`): a defect injected into `proposed` (`crate::defect`).
+    /// No [`Choice`] carries it, so no signature's fix removes it.
+    #[cfg(feature = "inject")]
+    pub defect: Option<Defect>,
 }
 
 /// One independent policy choice: a field of [`Policy`]. Root-cause signatures flip one
@@ -232,6 +279,15 @@ impl Policy {
         p
     }
 
+    /// `self` with the injected defect `d` (test-only, feature `inject`).
+    #[cfg(feature = "inject")]
+    pub const fn injected(self, d: Defect) -> Policy {
+        Policy {
+            defect: Some(d),
+            ..self
+        }
+    }
+
     /// Whether `self` and `other` differ in choice `c`.
     pub fn differs(self, other: Policy, c: Choice) -> bool {
         self.with_choice(c, other) != self
@@ -249,6 +305,8 @@ const PROXY_BIT: Policy = Policy {
     retarget_vtl0_only: false,
     device_vectors: DeviceVectors::StickyTable,
     retarget_sync: false,
+    #[cfg(feature = "inject")]
+    defect: None,
 };
 
 const UNFILTERED: Policy = Policy {
