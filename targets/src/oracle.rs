@@ -542,6 +542,16 @@ impl Oracle {
         self.entitled(vp.min(MAX_VPS - 1), STRICT)
     }
 
+    /// Whether VTL0 of `vp` entitles `vector` (default or strict tier) through (its SINTs,
+    /// a device retarget): what a root-cause signature names a lost vector by.
+    pub fn entitled_by(&self, vp: usize, vector: u8, strict: bool) -> (bool, bool) {
+        let (vp, tier) = (vp.min(MAX_VPS - 1), if strict { STRICT } else { DEFAULT });
+        (
+            self.sint_entitled(vp, tier).contains(vector),
+            self.device_entitled(vp, tier).contains(vector),
+        )
+    }
+
     /// Vectors a VTL configured on this VP (unmasked SINTs, device retargets). Vectors
     /// below 16 are never a VTL's interrupt, so they belong to no VTL.
     fn configured(&self, vp: usize, vtl: usize) -> VectorSet {

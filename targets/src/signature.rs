@@ -24,7 +24,7 @@ use sintfuzz_model::{
 
 use crate::harness::{Source, StepHook};
 use crate::invariant::{InvariantSet, Tier};
-use crate::oracle::{Oracle, Violation};
+use crate::oracle::{path_name, Oracle, Violation};
 use crate::target::Target;
 
 /// Which change of `proposed` removes a violation.
@@ -115,6 +115,61 @@ pub struct Divergence {
     pub op: &'static str,
     /// Whether the operation at `step` recomputed that VP's filter.
     pub recomputed: bool,
+    /// What a signature with no fixing choice groups by ([`Cause`]).
+    pub cause: Cause,
+}
+
+/// Which rule holds a vector: the VP's VTL0 SINTs, a device route, both or neither.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rule {
+    Sint,
+    Device,
+    Both,
+    #[default]
+    Neither,
+}
+
+impl Rule {
+    fn of((sint, device): (bool, bool)) -> Rule {
+        match (sint, device) {
+            (true, false) => Rule::Sint,
+            (false, true) => Rule::Device,
+            (true, true) => Rule::Both,
+            (false, false) => Rule::Neither,
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Rule::Sint => "sint",
+            Rule::Device => "device",
+            Rule::Both => "sint+device",
+            Rule::Neither => "none",
+        }
+    }
+}
+
+/// The root cause of a violation that no choice of `proposed` removes (a new defect, or
+/// one injected into `proposed`): where, and by which filter decision, the VP's filter
+/// first parted from the guest's entitlement. It replaces the divergence op in such a
+/// signature, because there the op is mostly the vehicle: a wrong rule gives the same
+/// wrong answer on every operation that recomputes, so one defect reached through
+/// WRMSR, HvSetVpRegisters or a retarget is still one bucket; a missing recompute is
+/// the operation that missed it; a filter that agreed points at the delivery path.
+/// With a fixing choice the signature keeps the op, and this is [`Cause::Op`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Cause {
+    /// The divergence step recomputed the filter and the result disagreed with the
+    /// entitlement: the rule that admitted the vector (too open; the model's current
+    /// policy) or that entitles it (too closed; the guest's, per the oracle).
+    Recompute(Rule),
+    /// The divergence step changed the entitlement and did not recompute the filter
+    /// (or they disagreed from the start): that operation missed its recompute.
+    Missed,
+    /// The filter agreed where the violation was decided: the delivery path (its name).
+    Path(&'static str),
+    /// The signature names the op (a fixing choice, or no vector).
+    Op,
 }
 
 /// The root-cause signature: (invariant class, fixing choices, direction, divergence op).
@@ -124,18 +179,19 @@ pub struct Signature {
     pub fix: Fix,
     pub direction: Direction,
     pub op: &'static str,
+    /// [`Cause::Op`] unless the fix names no choice; then the fourth field.
+    pub cause: Cause,
 }
 
 impl fmt::Display for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} {} {}",
-            self.class,
-            self.fix,
-            self.direction.name(),
-            self.op
-        )
+        write!(f, "{} {} {} ", self.class, self.fix, self.direction.name())?;
+        match self.cause {
+            Cause::Op => f.write_str(self.op),
+            Cause::Recompute(r) => write!(f, "recompute:{}", r.name()),
+            Cause::Missed => write!(f, "missed:{}", self.op),
+            Cause::Path(p) => write!(f, "path:{p}"),
+        }
     }
 }
 
@@ -191,6 +247,10 @@ pub fn analyze_source(
         violation: v,
         signature: Signature {
             class: v.invariant.class(),
+            cause: match fix {
+                Fix::Choices(_) => Cause::Op,
+                Fix::Proposed | Fix::Unfixed => divergence.cause,
+            },
             fix,
             direction: divergence.direction,
             op: divergence.op,
@@ -285,6 +345,9 @@ struct Row {
     latched: bool,
     recomputed: bool,
     op: &'static str,
+    /// The model's rule that admits the vector, and the guest's that entitles it.
+    admits: Rule,
+    entitles: Rule,
 }
 
 struct Track {
@@ -339,12 +402,15 @@ impl StepHook for Track {
         }
     }
     fn result(&mut self, _: usize, _: OpResult, model: &Partition, oracle: &Oracle) {
+        let vp = self.vp as usize;
         self.rows.push(Row {
             entitled: self.entitled(oracle),
             admitted: self.admitted(model),
             latched: self.asserted && !self.blocked,
             recomputed: self.recomputed,
             op: self.op,
+            admits: Rule::of(model.admitted_by(vp, self.vector)),
+            entitles: Rule::of(oracle.entitled_by(vp, self.vector, self.strict)),
         });
     }
 }
@@ -388,6 +454,11 @@ fn divergence(
         },
         op: rows.get(step).map_or("initial", |r| r.op),
         recomputed: rows.get(step).is_some_and(|r| r.recomputed),
+        cause: if v.vector.is_some() {
+            Cause::Path(v.path.map_or("-", path_name))
+        } else {
+            Cause::Op
+        },
     };
     if v.vector.is_none() || v.vtl != Vtl::Vtl0 || rows.is_empty() {
         return agree(at);
@@ -409,13 +480,19 @@ fn divergence(
         k -= 1;
     }
     let from_start = k == 0 && track.initial.is_some_and(|(e, a)| direction(e, a) == d);
+    let recomputed = !from_start && rows[k].recomputed;
     Divergence {
         step: (!from_start).then_some(k as u16),
         vp: v.vp,
         vector: v.vector,
         direction: d,
         op: if from_start { "initial" } else { rows[k].op },
-        recomputed: !from_start && rows[k].recomputed,
+        recomputed,
+        cause: match (recomputed, d) {
+            (false, _) => Cause::Missed,
+            (true, Direction::TooOpen) => Cause::Recompute(rows[k].admits),
+            (true, _) => Cause::Recompute(rows[k].entitles),
+        },
     }
 }
 
