@@ -48,7 +48,8 @@ pub struct EventFlags {
 /// nonzero dense words, then the far flags.
 impl core::hash::Hash for EventFlags {
     fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
-        for (i, w) in self.near.iter().enumerate() {
+        let any = self.near != [0; NUM_SINTS];
+        for (i, w) in self.near.iter().enumerate().filter(|_| any) {
             if *w != 0 {
                 h.write_usize(i);
                 h.write_u64(*w);
