@@ -1526,7 +1526,13 @@ impl Hash for Regs {
         let reset = Regs::RESET;
         // Most are at reset: one comparison instead of the loop.
         let any = self.0 != reset.0;
-        for (i, (v, r)) in self.0.iter().zip(reset.0.iter()).enumerate().filter(|_| any) {
+        for (i, (v, r)) in self
+            .0
+            .iter()
+            .zip(reset.0.iter())
+            .enumerate()
+            .filter(|_| any)
+        {
             if v != r {
                 h.write_usize((Regs::register(i) - 0x4000_0080) as usize);
                 h.write_u64(*v);

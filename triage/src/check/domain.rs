@@ -278,96 +278,125 @@ pub fn ops(target: Target, config: &Config, size: Size) -> Vec<Op> {
         all.push(RunVp { vp }.into());
     }
     for vp in vps.clone() {
-        for &vtl in vtls {
-            for &s in d.sints {
-                for &value in d.sint_values {
-                    all.push(wr_sint(vp, vtl, s, Sint::from_bits(value)));
-                }
-            }
-            for value in [0, 1] {
-                all.push(
-                    WrMsr {
-                        vp,
-                        vtl,
-                        msr: msr::SCONTROL,
-                        value,
-                    }
-                    .into(),
-                );
-            }
-        }
-        for &(caller, target_vtl) in d.set_reg_vtls {
-            if vtls.contains(&caller) {
-                for &s in d.sints {
-                    for &value in d.sint_values {
-                        all.push(set_reg_sint(
-                            vp,
-                            caller,
-                            target_vtl,
-                            s,
-                            Sint::from_bits(value),
-                        ));
-                    }
-                }
-            }
-        }
-        for &s in d.untrusted_sints {
-            for &value in d.untrusted_values {
-                all.push(
-                    UntrustedWrMsr {
-                        vp,
-                        msr: msr::SINT0 + s as u32,
-                        value,
-                    }
-                    .into(),
-                );
-            }
-        }
-        for &vtl in vtls {
-            for &device in d.devices {
-                for &vector in d.retarget_vectors {
-                    for targets in 1..(1u8 << n) {
-                        all.push(retarget(vp, vtl, device, vector, targets));
-                    }
-                }
-            }
-            for &(hw_enabled, sw_enabled) in d.apic {
-                all.push(
-                    SetApic {
-                        vp,
-                        vtl,
-                        hw_enabled,
-                        sw_enabled,
-                    }
-                    .into(),
-                );
-            }
-            all.push(GuestAck { vp, vtl }.into());
-        }
+        guest_ops(d, vp, n, vtls, &mut all);
     }
     if config.vmbus_relay {
-        for &slot in d.slots {
-            all.push(HostOffer { slot }.into());
-            for target_vp in vps.clone().map(u32::from).chain([u32::MAX]) {
-                all.push(
-                    OpenChannel {
-                        slot,
-                        target_vp,
-                        event_flag: slot as u16 + 1,
-                    }
-                    .into(),
-                );
+        relay_ops(d, n, &mut all);
+    }
+    host_ops(d, n, &mut all);
+    all.retain(|op| {
+        encode(
+            target,
+            &Scenario {
+                config: *config,
+                ops: vec![*op],
+            },
+        )
+        .is_ok()
+    });
+    all
+}
+
+/// The guest's operations on VP `vp` (of `n`): SINT and SCONTROL writes, HvSetVpRegisters,
+/// untrusted writes, retargets, APIC enables and acknowledgements.
+fn guest_ops(d: &Values, vp: u8, n: u8, vtls: &[Vtl], all: &mut Vec<Op>) {
+    for &vtl in vtls {
+        for &s in d.sints {
+            for &value in d.sint_values {
+                all.push(wr_sint(vp, vtl, s, Sint::from_bits(value)));
             }
-            all.push(CloseChannel { slot }.into());
-            for target_vp in vps.clone().map(u32::from) {
-                all.push(ModifyChannel { slot, target_vp }.into());
-            }
-            all.push(HostSignalChannel { slot }.into());
         }
-        for use_interrupt_page in [false, true] {
-            all.push(ModifyConnection { use_interrupt_page }.into());
+        for value in [0, 1] {
+            all.push(
+                WrMsr {
+                    vp,
+                    vtl,
+                    msr: msr::SCONTROL,
+                    value,
+                }
+                .into(),
+            );
         }
     }
+    for &(caller, target_vtl) in d.set_reg_vtls {
+        if vtls.contains(&caller) {
+            for &s in d.sints {
+                for &value in d.sint_values {
+                    all.push(set_reg_sint(
+                        vp,
+                        caller,
+                        target_vtl,
+                        s,
+                        Sint::from_bits(value),
+                    ));
+                }
+            }
+        }
+    }
+    for &s in d.untrusted_sints {
+        for &value in d.untrusted_values {
+            all.push(
+                UntrustedWrMsr {
+                    vp,
+                    msr: msr::SINT0 + s as u32,
+                    value,
+                }
+                .into(),
+            );
+        }
+    }
+    for &vtl in vtls {
+        for &device in d.devices {
+            for &vector in d.retarget_vectors {
+                for targets in 1..(1u8 << n) {
+                    all.push(retarget(vp, vtl, device, vector, targets));
+                }
+            }
+        }
+        for &(hw_enabled, sw_enabled) in d.apic {
+            all.push(
+                SetApic {
+                    vp,
+                    vtl,
+                    hw_enabled,
+                    sw_enabled,
+                }
+                .into(),
+            );
+        }
+        all.push(GuestAck { vp, vtl }.into());
+    }
+}
+
+/// The relay's channel operations (the config has the relay on).
+fn relay_ops(d: &Values, n: u8, all: &mut Vec<Op>) {
+    let vps = 0..n;
+    for &slot in d.slots {
+        all.push(HostOffer { slot }.into());
+        for target_vp in vps.clone().map(u32::from).chain([u32::MAX]) {
+            all.push(
+                OpenChannel {
+                    slot,
+                    target_vp,
+                    event_flag: slot as u16 + 1,
+                }
+                .into(),
+            );
+        }
+        all.push(CloseChannel { slot }.into());
+        for target_vp in vps.clone().map(u32::from) {
+            all.push(ModifyChannel { slot, target_vp }.into());
+        }
+        all.push(HostSignalChannel { slot }.into());
+    }
+    for use_interrupt_page in [false, true] {
+        all.push(ModifyConnection { use_interrupt_page }.into());
+    }
+}
+
+/// The host's signals, device interrupts and (malicious) proxy asserts.
+fn host_ops(d: &Values, n: u8, all: &mut Vec<Op>) {
+    let vps = 0..n;
     for vp in vps.clone() {
         for &sint in d.sints {
             all.push(HostSignalSint { vp, sint }.into());
@@ -390,17 +419,6 @@ pub fn ops(target: Target, config: &Config, size: Size) -> Vec<Op> {
             );
         }
     }
-    all.retain(|op| {
-        encode(
-            target,
-            &Scenario {
-                config: *config,
-                ops: vec![*op],
-            },
-        )
-        .is_ok()
-    });
-    all
 }
 
 #[cfg(test)]

@@ -15,9 +15,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use sintfuzz_model::Revision;
+use sintfuzz_model::{Config, Revision};
 use sintfuzz_targets::files::write_regression;
-use sintfuzz_targets::{InvariantSet, Machine, Settings};
+use sintfuzz_targets::{InvariantSet, Machine, Settings, Target};
 
 use crate::args::{parse_duration, parse_targets};
 use crate::findings::bucket::KnownList;
@@ -112,35 +112,7 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
     let known_path = repo_root().join("triage/known.toml");
     let known = KnownList::load(&known_path).map_err(Fail::Usage)?;
     if !args.merge.is_empty() {
-        let m = shard::merge(&args.merge, &known)?;
-        println!(
-            "check: merged {} shard result(s): revision {}, invariants {}, {}",
-            args.merge.len(),
-            m.settings.revision,
-            m.settings.invariants,
-            m.scope
-        );
-        let written = report(&m.groups, m.settings, &args)?;
-        println!(
-            "states {}, transitions {}, depth {} complete{}, {:.1} s CPU over the shards, {:.1} s wall for the longest, peak memory {} for the largest",
-            m.states,
-            m.transitions,
-            m.depth_complete,
-            if m.incomplete { " (a shard was stopped by its CPU budget)" } else { "" },
-            m.cpu_s,
-            m.wall_s,
-            mib(m.peak_kib)
-        );
-        return verdict(
-            written,
-            m.settings,
-            m.depth,
-            m.depth_complete,
-            m.incomplete,
-            m.exhausted,
-            &m.scope,
-            &args.out,
-        );
+        return merge(&args, &known);
     }
     let Some(revision) = args.revision else {
         return Err(Fail::Usage("check needs --revision or --merge".into()));
@@ -159,60 +131,14 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
     if configs.is_empty() {
         return Err(Fail::Usage("--config leaves no partition config".into()));
     }
-    let mut interner = Interner::default();
-    let mut roots = Vec::new();
-    let mut infos = Vec::new();
-    let mut branching = 0usize;
-    let mut skipped = std::collections::BTreeSet::new();
-    let mut index = 0;
-    let mut mirrored = 0;
-    for (t, &target) in targets.iter().enumerate() {
-        for config in &configs {
-            let ops = domain::ops(target, config, args.domain);
-            // A target whose operations another chosen target also has adds no sequence
-            // the other does not explore (the target only changes the encoding).
-            let covered = targets.iter().enumerate().any(|(u, &other)| {
-                let theirs = domain::ops(other, config, args.domain);
-                u != t
-                    && ops.iter().all(|o| theirs.contains(o))
-                    && (ops.len() < theirs.len() || u < t)
-            });
-            if covered {
-                skipped.insert(target.name());
-                continue;
-            }
-            index += 1;
-            if args.shard.is_some_and(|s| !s.has(index - 1)) {
-                continue;
-            }
-            branching = branching.max(ops.len());
-            let mirror = (!args.no_symmetry)
-                .then(|| symmetry::mirror(config, &ops))
-                .flatten();
-            mirrored += usize::from(mirror.is_some());
-            roots.push(Root {
-                machine: Machine::new(*config, &settings),
-                ops: ops.clone(),
-                salt: t as u64,
-                mirror,
-            });
-            infos.push(RootInfo::new(
-                index - 1,
-                target,
-                *config,
-                ops,
-                &mut interner,
-            ));
-        }
-    }
-    if !skipped.is_empty() {
-        let list: Vec<_> = skipped.into_iter().collect();
+    let built = Built::new(&targets, &configs, &args, &settings);
+    if !built.skipped.is_empty() {
+        let list: Vec<_> = built.skipped.iter().copied().collect();
         println!(
             "check: skipping {} where another target has every one of its operations",
             list.join(", ")
         );
     }
-    let depth = args.depth.map_or(usize::MAX, usize::from);
     let names: Vec<_> = targets.iter().map(|t| t.name()).collect();
     let scope = format!(
         "targets {}, domain {:?}, 1..={} VPs, {} configs{}",
@@ -230,27 +156,136 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
         "check: revision {}, invariants {}, {scope}, {} roots{}{}, up to {} ops per state, depth {}{}",
         settings.revision,
         settings.invariants,
-        roots.len(),
+        built.roots.len(),
         args.shard
-            .map_or(String::new(), |s| format!(" (shard {}/{} of {index})", s.index, s.count)),
-        if mirrored > 0 {
-            format!(", {mirrored} VP-symmetric")
+            .map_or(String::new(), |s| format!(" (shard {}/{} of {})", s.index, s.count, built.count)),
+        if built.mirrored > 0 {
+            format!(", {} VP-symmetric", built.mirrored)
         } else {
             String::new()
         },
-        branching,
+        built.branching,
         args.depth.map_or("unbounded".to_string(), |d| d.to_string()),
         args.time
             .map_or(String::new(), |t| format!(", CPU budget {}s", t.as_secs())),
     );
+    explore(built, settings, &scope, &args, &known)
+}
+
+/// `--merge`: the verdict of the shards' results.
+fn merge(args: &CheckArgs, known: &KnownList) -> Result<u8, Fail> {
+    let m = shard::merge(&args.merge, known)?;
+    println!(
+        "check: merged {} shard result(s): revision {}, invariants {}, {}",
+        args.merge.len(),
+        m.settings.revision,
+        m.settings.invariants,
+        m.scope
+    );
+    let written = report(&m.groups, m.settings, args)?;
+    println!(
+        "states {}, transitions {}, depth {} complete{}, {:.1} s CPU over the shards, {:.1} s wall for the longest, peak memory {} for the largest",
+        m.states,
+        m.transitions,
+        m.depth_complete,
+        if m.incomplete { " (a shard was stopped by its CPU budget)" } else { "" },
+        m.cpu_s,
+        m.wall_s,
+        mib(m.peak_kib)
+    );
+    verdict(
+        written,
+        m.settings,
+        m.depth,
+        m.depth_complete,
+        m.incomplete,
+        m.exhausted,
+        &m.scope,
+        &args.out,
+    )
+}
+
+/// The roots of a check (this shard's, if sharded) and what the header line says of them.
+struct Built {
+    roots: Vec<Root>,
+    infos: Vec<RootInfo>,
+    /// The most operations of any root.
+    branching: usize,
+    /// Targets left out because another has every one of their operations.
+    skipped: std::collections::BTreeSet<&'static str>,
+    /// Roots of the whole (unsharded) check.
+    count: usize,
+    /// Roots with a VP mirror.
+    mirrored: usize,
+}
+
+impl Built {
+    fn new(targets: &[Target], configs: &[Config], args: &CheckArgs, settings: &Settings) -> Self {
+        let mut interner = Interner::default();
+        let mut b = Built {
+            roots: Vec::new(),
+            infos: Vec::new(),
+            branching: 0,
+            skipped: Default::default(),
+            count: 0,
+            mirrored: 0,
+        };
+        for (t, &target) in targets.iter().enumerate() {
+            for config in configs {
+                let ops = domain::ops(target, config, args.domain);
+                // A target whose operations another chosen target also has adds no
+                // sequence the other does not explore (the target only changes the encoding).
+                let covered = targets.iter().enumerate().any(|(u, &other)| {
+                    let theirs = domain::ops(other, config, args.domain);
+                    u != t
+                        && ops.iter().all(|o| theirs.contains(o))
+                        && (ops.len() < theirs.len() || u < t)
+                });
+                if covered {
+                    b.skipped.insert(target.name());
+                    continue;
+                }
+                b.count += 1;
+                let index = b.count - 1;
+                if args.shard.is_some_and(|s| !s.has(index)) {
+                    continue;
+                }
+                b.branching = b.branching.max(ops.len());
+                let mirror = (!args.no_symmetry)
+                    .then(|| symmetry::mirror(config, &ops))
+                    .flatten();
+                b.mirrored += usize::from(mirror.is_some());
+                b.roots.push(Root {
+                    machine: Machine::new(*config, settings),
+                    ops: ops.clone(),
+                    salt: t as u64,
+                    mirror,
+                });
+                b.infos
+                    .push(RootInfo::new(index, target, *config, ops, &mut interner));
+            }
+        }
+        b
+    }
+}
+
+/// Search the roots, write the shard's result if sharded, report and judge.
+fn explore(
+    built: Built,
+    settings: Settings,
+    scope: &str,
+    args: &CheckArgs,
+    known: &KnownList,
+) -> Result<u8, Fail> {
+    let depth = args.depth.map_or(usize::MAX, usize::from);
     let limits = Limits {
         depth,
         cpu_budget: args.time,
         interval: Duration::from_secs(args.progress.max(1)),
         threads: usize::from(args.threads),
     };
-    let mut groups = Groups::new(infos, settings, &known);
-    let stats = search::search(&roots, &limits, &mut groups)
+    let mut groups = Groups::new(built.infos, settings, known);
+    let stats = search::search(&built.roots, &limits, &mut groups)
         .map_err(|e| Fail::Usage(format!("cannot start {} threads: {e}", args.threads)))?;
     let secs = stats.elapsed.as_secs_f64().max(1e-9);
     let cpu = stats.cpu.as_secs_f64().max(1e-9);
@@ -262,7 +297,7 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
                 shard: s,
                 revision: settings.revision.to_string(),
                 invariants: settings.invariants.to_string(),
-                scope: scope.clone(),
+                scope: scope.to_string(),
                 depth: args.depth.map(usize::from),
                 depth_complete: stats.depth,
                 incomplete: stats.incomplete.is_some(),
@@ -276,7 +311,7 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
             },
         )?;
     }
-    let written = report(&groups.groups, settings, &args)?;
+    let written = report(&groups.groups, settings, args)?;
     println!(
         "states {}, transitions {}, violating transitions {}, halted {}, depth {} complete{}, {:.1} s wall, {:.1} s CPU, {:.0} states/CPU-s, {:.0} transitions/CPU-s, peak memory {}",
         stats.states,
@@ -300,7 +335,7 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
         stats.depth,
         stats.incomplete.is_some(),
         exhausted,
-        &scope,
+        scope,
         &args.out,
     )
 }

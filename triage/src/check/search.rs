@@ -246,6 +246,44 @@ impl Worker {
         }
     }
 
+    /// Rebuild the state of node `i` of level `d` on the stack (`stack[d]`), from the
+    /// longest prefix its path shares with the previous node's; returns its root.
+    fn replay(&mut self, roots: &[Root], levels: &[Vec<Node>], d: usize, i: usize) -> usize {
+        // The path to node i: walk the parents up to the root.
+        self.path.clear();
+        let mut idx = i;
+        for l in (1..=d).rev() {
+            let n = levels[l][idx];
+            self.path.push(n.op);
+            idx = n.parent as usize;
+        }
+        let root = levels[0][idx].parent as usize;
+        self.path.reverse();
+        let r = &roots[root];
+        if root != self.cur_root {
+            self.stack.clear();
+            self.stack.push(r.machine.clone());
+            self.cur.clear();
+            self.cur_root = root;
+        }
+        let common = self
+            .cur
+            .iter()
+            .zip(&self.path)
+            .take_while(|(a, b)| a == b)
+            .count();
+        self.stack.truncate(common + 1);
+        self.cur.truncate(common);
+        for (k, &o) in self.path.iter().enumerate().skip(common) {
+            let mut m = self.stack[k].clone();
+            let v = m.step(k, &r.ops[o as usize], &mut NoHook);
+            debug_assert!(v.is_none(), "a stored node replays to a violation");
+            self.stack.push(m);
+            self.cur.push(o);
+        }
+        root
+    }
+
     /// Expand nodes `range` of level `d`, dropping children already in `seen`.
     fn expand(
         &mut self,
@@ -257,39 +295,8 @@ impl Worker {
     ) -> Expanded {
         let mut out = Expanded::default();
         for i in range {
-            // The path to node i: walk the parents up to the root.
-            self.path.clear();
-            let mut idx = i;
-            for l in (1..=d).rev() {
-                let n = levels[l][idx];
-                self.path.push(n.op);
-                idx = n.parent as usize;
-            }
-            let root = levels[0][idx].parent as usize;
-            self.path.reverse();
+            let root = self.replay(roots, levels, d, i);
             let r = &roots[root];
-            // Rebuild the state from the longest prefix shared with the previous node.
-            if root != self.cur_root {
-                self.stack.clear();
-                self.stack.push(r.machine.clone());
-                self.cur.clear();
-                self.cur_root = root;
-            }
-            let common = self
-                .cur
-                .iter()
-                .zip(&self.path)
-                .take_while(|(a, b)| a == b)
-                .count();
-            self.stack.truncate(common + 1);
-            self.cur.truncate(common);
-            for (k, &o) in self.path.iter().enumerate().skip(common) {
-                let mut m = self.stack[k].clone();
-                let v = m.step(k, &r.ops[o as usize], &mut NoHook);
-                debug_assert!(v.is_none(), "a stored node replays to a violation");
-                self.stack.push(m);
-                self.cur.push(o);
-            }
             let symmetric = r.symmetric_after(&self.path);
             let state = &self.stack[d];
             for (o, op) in r.ops.iter().enumerate() {
@@ -336,6 +343,37 @@ fn report(f: Found, base: u64, seen: &Seen, stats: &mut Stats, obs: &mut impl Ob
     stats.states = seen.len() as u64;
     stats.transitions = base + f.transitions;
     obs.violation(f.root, &f.path, f.v, stats);
+}
+
+/// Merge a batch's chunks into the fingerprint set in BFS order: new states go to `next`,
+/// violations to the observer with the figures of their moment.
+fn merge(
+    chunks: Vec<Expanded>,
+    seen: &mut Seen,
+    next: &mut Vec<Node>,
+    stats: &mut Stats,
+    obs: &mut impl Observer,
+) {
+    for chunk in chunks {
+        let base = stats.transitions;
+        let mut found = chunk.found.into_iter().peekable();
+        for (k, c) in chunk.children.into_iter().enumerate() {
+            while let Some(f) = found.next_if(|f| f.children <= k) {
+                report(f, base, seen, stats, obs);
+            }
+            if seen.insert(c.fp) {
+                next.push(Node {
+                    parent: c.node,
+                    op: c.op,
+                });
+            }
+        }
+        for f in found {
+            report(f, base, seen, stats, obs);
+        }
+        stats.transitions = base + chunk.transitions;
+        stats.halted += chunk.halted;
+    }
 }
 
 /// Explore every sequence of at most `limits.depth` operations from every root, on
@@ -393,26 +431,7 @@ fn search_levels(
                     })
                     .collect()
             });
-            for chunk in chunks {
-                let base = stats.transitions;
-                let mut found = chunk.found.into_iter().peekable();
-                for (k, c) in chunk.children.into_iter().enumerate() {
-                    while let Some(f) = found.next_if(|f| f.children <= k) {
-                        report(f, base, &seen, &mut stats, obs);
-                    }
-                    if seen.insert(c.fp) {
-                        next.push(Node {
-                            parent: c.node,
-                            op: c.op,
-                        });
-                    }
-                }
-                for f in found {
-                    report(f, base, &seen, &mut stats, obs);
-                }
-                stats.transitions = base + chunk.transitions;
-                stats.halted += chunk.halted;
-            }
+            merge(chunks, &mut seen, &mut next, &mut stats, obs);
             begin = end;
             if last_progress.elapsed() >= limits.interval {
                 last_progress = Instant::now();

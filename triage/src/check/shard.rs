@@ -152,29 +152,21 @@ pub struct Merged {
     pub peak_kib: Option<u64>,
 }
 
-/// Read the shards in `dirs` (each a directory holding `result.json`, or the file):
-/// exactly one of each index 1..=N of one check.
-pub fn merge(dirs: &[PathBuf], known: &KnownList) -> Result<Merged, Fail> {
-    let results = dirs
-        .iter()
-        .map(|d| read(d))
-        .collect::<Result<Vec<_>, _>>()?;
+/// Check that `results` are exactly one of each shard 1..=N of one check.
+fn check_complete(results: &[ShardResult]) -> Result<(), Fail> {
     let first = &results[0];
     let n = first.shard.count;
     let mut have = vec![false; n];
-    for r in &results {
-        if (
-            r.revision.as_str(),
-            r.invariants.as_str(),
-            r.scope.as_str(),
+    let what = |r: &ShardResult| {
+        (
+            r.revision.clone(),
+            r.invariants.clone(),
+            r.scope.clone(),
             r.depth,
-        ) != (
-            first.revision.as_str(),
-            first.invariants.as_str(),
-            first.scope.as_str(),
-            first.depth,
-        ) || r.shard.count != n
-        {
+        )
+    };
+    for r in results {
+        if what(r) != what(first) || r.shard.count != n {
             return Err(Fail::Usage(format!(
                 "shard {}/{} is of another check ({} {} {}) than shard {}/{} ({} {} {})",
                 r.shard.index,
@@ -202,23 +194,23 @@ pub fn merge(dirs: &[PathBuf], known: &KnownList) -> Result<Merged, Fail> {
             missing + 1
         )));
     }
-    let revision: Revision = first
-        .revision
-        .parse()
-        .map_err(|e: sintfuzz_model::UnknownRevision| Fail::Usage(e.to_string()))?;
-    let invariants = InvariantSet::parse(&first.invariants).map_err(Fail::Usage)?;
-    let settings = Settings {
-        revision,
-        invariants,
-    };
+    Ok(())
+}
+
+/// Every shard's root causes, each once with the witness an unsharded run finds first
+/// (shorter, then earlier root), replayed with this checkout's model.
+fn merge_groups(
+    results: &[ShardResult],
+    settings: Settings,
+    known: &KnownList,
+) -> Result<Vec<Group>, Fail> {
     let mut groups: Vec<Group> = Vec::new();
-    for r in &results {
+    for r in results {
         for rec in &r.groups {
             let g = rec.group(settings, known).map_err(Fail::Usage)?;
             match groups.iter_mut().find(|h| h.key == g.key) {
                 Some(h) => {
                     let sets = h.label_sets + g.label_sets;
-                    // The one an unsharded run finds first: shorter, then earlier root.
                     if (g.scenario.ops.len(), g.root) < (h.scenario.ops.len(), h.root) {
                         *h = g;
                     }
@@ -229,6 +221,28 @@ pub fn merge(dirs: &[PathBuf], known: &KnownList) -> Result<Merged, Fail> {
         }
     }
     groups.sort_by_key(|g| (g.scenario.ops.len(), g.root));
+    Ok(groups)
+}
+
+/// Read the shards in `dirs` (each a directory holding `result.json`, or the file):
+/// exactly one of each index 1..=N of one check.
+pub fn merge(dirs: &[PathBuf], known: &KnownList) -> Result<Merged, Fail> {
+    let results = dirs
+        .iter()
+        .map(|d| read(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_complete(&results)?;
+    let first = &results[0];
+    let revision: Revision = first
+        .revision
+        .parse()
+        .map_err(|e: sintfuzz_model::UnknownRevision| Fail::Usage(e.to_string()))?;
+    let invariants = InvariantSet::parse(&first.invariants).map_err(Fail::Usage)?;
+    let settings = Settings {
+        revision,
+        invariants,
+    };
+    let groups = merge_groups(&results, settings, known)?;
     Ok(Merged {
         settings,
         groups,

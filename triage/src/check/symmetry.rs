@@ -49,7 +49,8 @@ fn vp_set(t: u8) -> u8 {
     (t & !3) | ((t & 1) << 1) | ((t >> 1) & 1)
 }
 
-/// The image of `op` under VP 0 <-> VP 1.
+/// The image of `op` under VP 0 <-> VP 1. Long (over 80 lines): a table with one arm per
+/// operation variant, every field named.
 pub fn swap_vps(op: &Op) -> Op {
     const _: () = assert!(VP_INDEX_SELF > 1 && VP_INDEX_DISABLE_INTERRUPT > 1);
     match *op {
