@@ -22,8 +22,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use common::gen::{self, Rng};
 use sintfuzz_model::{
-    Config, DropReason, Event, Op, OpResult, Partition, Path, Refusal, Revision, VectorSet, Vtl,
-    MAX_VPS,
+    Config, DropReason, Event, Op, OpResult, Partition, Path, Policy, Refusal, Revision, VectorSet,
+    Vtl, MAX_VPS,
 };
 
 /// Streams per revision; each has 0..=64 operations.
@@ -67,93 +67,16 @@ fn run_checked(config: Config, revision: Revision, ops: &[Op]) -> Outcome {
             assert!(p == before, "a refused op changes nothing: {}", ctx());
         }
 
-        let mut reported = [VectorSet::EMPTY; MAX_VPS];
-        // The filter in force at each event (a RunVp may update it, then post a message
-        // whose SNP interrupt is a proxy interrupt).
-        let mut blocked_now = [VectorSet::EMPTY; MAX_VPS];
-        for (vp, b) in blocked_now.iter_mut().enumerate() {
-            *b = before.vps[vp].run.proxy_irr_blocked;
-        }
-        // The bits of the last proxy-interrupt message, per VP.
-        let mut asserted = [VectorSet::EMPTY; MAX_VPS];
-        for e in &ev {
-            if let Event::FilterUpdated { vp, blocked, .. } = *e {
-                blocked_now[(vp as usize).min(MAX_VPS - 1)] = blocked;
-            }
-            if let Event::Blocked { vp, vectors } = *e {
-                assert!((vp as usize) < vps, "{}", ctx());
-                assert!(!vectors.is_empty(), "an empty blocked set: {}", ctx());
-                // Exactly the asserted bits the filter blocks.
-                assert_eq!(
-                    vectors,
-                    asserted[vp as usize].intersection(blocked_now[vp as usize]),
-                    "{}",
-                    ctx()
-                );
-            }
-            match *e {
-                Event::ProxyAsserted { vp, bits } => {
-                    let vp = vp as usize;
-                    assert!(vp < vps, "{}", ctx());
-                    let blocked = blocked_now[vp];
-                    expected_irr[vp] = expected_irr[vp].union(bits.difference(blocked));
-                    asserted[vp] = bits;
-                }
-                Event::Dropped { .. } | Event::Blocked { .. } => {
-                    for (vp, vtl, vector, reason, path) in e.drops() {
-                        assert!((vp as usize) < vps, "{}", ctx());
-                        match reason {
-                            DropReason::Blocked => {
-                                assert_eq!(vtl, Vtl::Vtl0);
-                                assert!(
-                                    blocked_now[vp as usize].contains(vector),
-                                    "dropped as blocked but was not blocked: {}",
-                                    ctx()
-                                );
-                            }
-                            DropReason::ApicDisabled | DropReason::ReservedVector
-                                if matches!(op, Op::RunVp(RunVp { .. }))
-                                    && path.is_some_and(Path::is_proxy) =>
-                            {
-                                reported[vp as usize].insert(vector);
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                Event::Delivered {
-                    vp,
-                    vtl,
-                    vector,
-                    path,
-                    ..
-                } => {
-                    assert!((vp as usize) < vps, "{}", ctx());
-                    if vector < 16 {
-                        assert_eq!(path, Path::ProxyOffload, "{}", ctx());
-                    }
-                    if path.is_proxy() {
-                        assert_eq!(vtl, Vtl::Vtl0, "{}", ctx());
-                        assert!(matches!(op, Op::RunVp(RunVp { .. })), "{}", ctx());
-                        reported[vp as usize].insert(vector);
-                    }
-                }
-                Event::FilterUpdated { vp, .. } | Event::WakeQueued { vp, .. } => {
-                    assert!((vp as usize) < vps, "{}", ctx());
-                    assert!(policy.filter, "no filter code before #609: {}", ctx());
-                }
-                Event::Vtl2Assert { vp, vtl, .. } => {
-                    assert!((vp as usize) < vps, "{}", ctx());
-                    assert_ne!(vtl, Vtl::Vtl0, "{}", ctx());
-                    assert!(
-                        !matches!(revision, Revision::Unfiltered | Revision::Proposed),
-                        "{}",
-                        ctx()
-                    );
-                    total_asserts += 1;
-                }
-            }
-        }
+        let step = Step {
+            op,
+            ev: &ev,
+            before: &before,
+            vps,
+            policy,
+            revision,
+            describe: &ctx,
+        };
+        let reported = step.check_events(&mut expected_irr, &mut total_asserts);
         assert_eq!(
             r == OpResult::Vtl2Assert,
             ev.iter().any(|e| matches!(e, Event::Vtl2Assert { .. })),
@@ -170,30 +93,7 @@ fn run_checked(config: Config, revision: Revision, ops: &[Op]) -> Outcome {
                 expected_irr[vp] = VectorSet::EMPTY;
             }
         }
-        for (vp, expected_irr) in expected_irr.iter().enumerate() {
-            let run = &p.vps[vp].run;
-            assert_eq!(run.proxy_irr, *expected_irr, "vp{vp}: {}", ctx());
-            assert!(run.scan_proxy_irr || run.proxy_irr.is_empty(), "{}", ctx());
-            // The filter changes only through a reported update, and ends as the last one.
-            let last = ev.iter().rev().find_map(|e| match *e {
-                Event::FilterUpdated { vp: v, blocked, .. } if v as usize == vp => Some(blocked),
-                _ => None,
-            });
-            let expected = last.unwrap_or(before.vps[vp].run.proxy_irr_blocked);
-            assert_eq!(run.proxy_irr_blocked, expected, "vp{vp}: {}", ctx());
-            if !policy.filter {
-                assert!(run.proxy_irr_blocked.is_empty(), "{}", ctx());
-            }
-            if policy.block_reserved {
-                assert!(
-                    run.proxy_irr_blocked
-                        .intersection(VectorSet::RESERVED)
-                        .eq(&VectorSet::RESERVED),
-                    "{}",
-                    ctx()
-                );
-            }
-        }
+        step.check_run_state(&p, &expected_irr);
         assert_eq!(
             before.device_vector_table.difference(p.device_vector_table),
             VectorSet::EMPTY,
@@ -209,6 +109,170 @@ fn run_checked(config: Config, revision: Revision, ops: &[Op]) -> Outcome {
         partition: p,
         results,
         events: all_events,
+    }
+}
+
+/// One applied operation, for the checks of its events and of the state it left.
+struct Step<'a> {
+    op: &'a Op,
+    ev: &'a [Event],
+    /// The partition before the operation.
+    before: &'a Partition,
+    vps: usize,
+    policy: Policy,
+    revision: Revision,
+    describe: &'a dyn Fn() -> String,
+}
+
+impl Step<'_> {
+    fn ctx(&self) -> String {
+        (self.describe)()
+    }
+
+    /// Each event is well-formed and what the filter and the policy allow; the proxy IRR
+    /// the kernel should hold follows the asserts. Returns the vectors a poll handed
+    /// over, per VP.
+    fn check_events(
+        &self,
+        expected_irr: &mut [VectorSet; MAX_VPS],
+        total_asserts: &mut u32,
+    ) -> [VectorSet; MAX_VPS] {
+        let mut reported = [VectorSet::EMPTY; MAX_VPS];
+        // The filter in force at each event (a RunVp may update it, then post a message
+        // whose SNP interrupt is a proxy interrupt).
+        let mut blocked_now = [VectorSet::EMPTY; MAX_VPS];
+        for (vp, b) in blocked_now.iter_mut().enumerate() {
+            *b = self.before.vps[vp].run.proxy_irr_blocked;
+        }
+        // The bits of the last proxy-interrupt message, per VP.
+        let mut asserted = [VectorSet::EMPTY; MAX_VPS];
+        for e in self.ev {
+            if let Event::FilterUpdated { vp, blocked, .. } = *e {
+                blocked_now[(vp as usize).min(MAX_VPS - 1)] = blocked;
+            }
+            if let Event::Blocked { vp, vectors } = *e {
+                assert!((vp as usize) < self.vps, "{}", self.ctx());
+                assert!(!vectors.is_empty(), "an empty blocked set: {}", self.ctx());
+                // Exactly the asserted bits the filter blocks.
+                assert_eq!(
+                    vectors,
+                    asserted[vp as usize].intersection(blocked_now[vp as usize]),
+                    "{}",
+                    self.ctx()
+                );
+            }
+            match *e {
+                Event::ProxyAsserted { vp, bits } => {
+                    let vp = vp as usize;
+                    assert!(vp < self.vps, "{}", self.ctx());
+                    let blocked = blocked_now[vp];
+                    expected_irr[vp] = expected_irr[vp].union(bits.difference(blocked));
+                    asserted[vp] = bits;
+                }
+                Event::Dropped { .. } | Event::Blocked { .. } => {
+                    self.check_drops(e, &blocked_now, &mut reported)
+                }
+                Event::Delivered {
+                    vp,
+                    vtl,
+                    vector,
+                    path,
+                    ..
+                } => {
+                    assert!((vp as usize) < self.vps, "{}", self.ctx());
+                    if vector < 16 {
+                        assert_eq!(path, Path::ProxyOffload, "{}", self.ctx());
+                    }
+                    if path.is_proxy() {
+                        assert_eq!(vtl, Vtl::Vtl0, "{}", self.ctx());
+                        assert!(matches!(self.op, Op::RunVp(RunVp { .. })), "{}", self.ctx());
+                        reported[vp as usize].insert(vector);
+                    }
+                }
+                Event::FilterUpdated { vp, .. } | Event::WakeQueued { vp, .. } => {
+                    assert!((vp as usize) < self.vps, "{}", self.ctx());
+                    assert!(
+                        self.policy.filter,
+                        "no filter code before #609: {}",
+                        self.ctx()
+                    );
+                }
+                Event::Vtl2Assert { vp, vtl, .. } => {
+                    assert!((vp as usize) < self.vps, "{}", self.ctx());
+                    assert_ne!(vtl, Vtl::Vtl0, "{}", self.ctx());
+                    assert!(
+                        !matches!(self.revision, Revision::Unfiltered | Revision::Proposed),
+                        "{}",
+                        self.ctx()
+                    );
+                    *total_asserts += 1;
+                }
+            }
+        }
+        reported
+    }
+
+    /// A drop is of a VP that exists; one the filter blocked is of a blocked VTL0
+    /// vector; a poll's drop of a proxy vector was handed over (`reported`).
+    fn check_drops(
+        &self,
+        e: &Event,
+        blocked_now: &[VectorSet; MAX_VPS],
+        reported: &mut [VectorSet; MAX_VPS],
+    ) {
+        for (vp, vtl, vector, reason, path) in e.drops() {
+            assert!((vp as usize) < self.vps, "{}", self.ctx());
+            match reason {
+                DropReason::Blocked => {
+                    assert_eq!(vtl, Vtl::Vtl0);
+                    assert!(
+                        blocked_now[vp as usize].contains(vector),
+                        "dropped as blocked but was not blocked: {}",
+                        self.ctx()
+                    );
+                }
+                DropReason::ApicDisabled | DropReason::ReservedVector
+                    if matches!(self.op, Op::RunVp(RunVp { .. }))
+                        && path.is_some_and(Path::is_proxy) =>
+                {
+                    reported[vp as usize].insert(vector);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Each VP's run state after the operation: the proxy IRR expected, the filter as
+    /// the last reported update left it.
+    fn check_run_state(&self, p: &Partition, expected_irr: &[VectorSet; MAX_VPS]) {
+        for (vp, expected_irr) in expected_irr.iter().enumerate() {
+            let run = &p.vps[vp].run;
+            assert_eq!(run.proxy_irr, *expected_irr, "vp{vp}: {}", self.ctx());
+            assert!(
+                run.scan_proxy_irr || run.proxy_irr.is_empty(),
+                "{}",
+                self.ctx()
+            );
+            // The filter changes only through a reported update, and ends as the last one.
+            let last = self.ev.iter().rev().find_map(|e| match *e {
+                Event::FilterUpdated { vp: v, blocked, .. } if v as usize == vp => Some(blocked),
+                _ => None,
+            });
+            let expected = last.unwrap_or(self.before.vps[vp].run.proxy_irr_blocked);
+            assert_eq!(run.proxy_irr_blocked, expected, "vp{vp}: {}", self.ctx());
+            if !self.policy.filter {
+                assert!(run.proxy_irr_blocked.is_empty(), "{}", self.ctx());
+            }
+            if self.policy.block_reserved {
+                assert!(
+                    run.proxy_irr_blocked
+                        .intersection(VectorSet::RESERVED)
+                        .eq(&VectorSet::RESERVED),
+                    "{}",
+                    self.ctx()
+                );
+            }
+        }
     }
 }
 

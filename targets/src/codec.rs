@@ -502,7 +502,7 @@ fn sint_reg(n: u32) -> u8 {
 /// gets the decoded one back; the writer passes the op to encode and learns whether
 /// this kind reproduces it exactly).
 ///
-/// A table, one arm per kind, so it is as long as the list of kinds: each kind's bytes
+/// Long: a table, one arm per kind, so it is as long as the list of kinds: each kind's bytes
 /// are described in this one place, and it stays one `match` so that a constant `kind`
 /// (each arm of `Kind::specialize`) folds it to that kind's fields.
 #[inline(always)]

@@ -96,8 +96,8 @@ fn relay_setup(sint_write: Op, vp: u8) -> Vec<Op> {
     ]
 }
 
-/// The witnesses of the historical and residual defects (one per finding). A table, one
-/// entry per witness, so it is as long as the list of defects.
+/// The witnesses of the historical and residual defects (one per finding). Long: a
+/// table, one entry per witness, so it is as long as the list of defects.
 pub fn witnesses() -> Vec<Named> {
     let vtl1 = Config {
         vtl1_enabled: true,

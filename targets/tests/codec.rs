@@ -30,6 +30,7 @@ fn random_bytes_decode_encode_decode_is_stable() {
     }
 }
 
+/// A random operation of every kind the codec knows. Long: a table, one arm per kind.
 fn random_op(rng: &mut Rng, vps: u8) -> Op {
     let vp = (rng.next_u64() % vps as u64) as u8;
     let vtl = if rng.next_u64() & 1 == 0 {

@@ -42,7 +42,8 @@ fn stored_raw_inputs() -> Vec<(Target, Vec<u8>, Option<Vec<u8>>)> {
 }
 
 /// The kind tables at each target's creation, copied by hand (v1: commit 8c71d9c;
-/// `all_ops`: format v2): the prefix every table keeps.
+/// `all_ops`: format v2): the prefix every table keeps. Long: a table, one list per
+/// target.
 fn v1_kinds(target: Target) -> Vec<Kind> {
     use Kind::*;
     match target {

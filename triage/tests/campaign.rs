@@ -326,6 +326,24 @@ fn alive(pid: u32) -> bool {
     })
 }
 
+/// The pid the stand-in engine writes to `pidfile` once it runs (within 60 s).
+fn wait_for_pid(pidfile: &std::path::Path) -> u32 {
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(pid) = std::fs::read_to_string(pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        {
+            return pid;
+        }
+        assert!(
+            t0.elapsed().as_secs() < 60,
+            "the stand-in engine never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// One campaign per output directory; a `kill -9` of it leaves no engine running, and
 /// the next run on that directory keeps the crash file and the corpus input the killed
 /// run had not collected.
@@ -354,20 +372,7 @@ fn one_campaign_per_out_and_a_killed_one_loses_nothing() {
     .stderr(std::process::Stdio::null())
     .spawn()
     .unwrap();
-    let t0 = std::time::Instant::now();
-    let engine = loop {
-        if let Some(pid) = std::fs::read_to_string(&pidfile)
-            .ok()
-            .and_then(|s| s.trim().parse::<u32>().ok())
-        {
-            break pid;
-        }
-        assert!(
-            t0.elapsed().as_secs() < 60,
-            "the stand-in engine never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    let engine = wait_for_pid(&pidfile);
 
     // A second campaign on the same --out: one line, exit 2, naming the holder.
     let o = campaign(&args, &[]);

@@ -56,6 +56,30 @@ fn run_step(script: &str, dir: &std::path::Path, env: &BTreeMap<String, String>)
         .unwrap_or(-1)
 }
 
+/// What an artifact carries from a shard job to the merge job: the merge's download
+/// puts each shard's upload where the shard wrote it.
+fn the_merge_downloads_what_the_shards_upload(
+    shard_steps: &[(String, String, Yaml)],
+    merge_steps: &[(String, String, Yaml)],
+) {
+    let upload = shard_steps
+        .iter()
+        .find(|s| s.0.starts_with("actions/upload-artifact"))
+        .expect("the shard uploads its result");
+    let download = merge_steps
+        .iter()
+        .find(|s| s.0.starts_with("actions/download-artifact"))
+        .expect("the merge downloads the results");
+    // download-artifact puts artifact NAME under PATH/NAME: the path the shard wrote.
+    assert_eq!(
+        format!("{}/{}", text(&download.2["path"]), text(&upload.2["name"])),
+        text(&upload.2["path"])
+    );
+    let pattern = text(&download.2["pattern"]);
+    let prefix = pattern.strip_suffix('*').expect("a name prefix pattern");
+    assert!(text(&upload.2["name"]).starts_with(prefix));
+}
+
 #[test]
 fn the_sharded_workflow_parses_and_its_steps_run_in_order_at_a_small_depth() {
     let source = std::fs::read_to_string(common::root().join(WORKFLOW)).unwrap();
@@ -84,25 +108,9 @@ fn the_sharded_workflow_parses_and_its_steps_run_in_order_at_a_small_depth() {
     );
     assert!(env["DEPTH"].parse::<u16>().unwrap() >= 5, "the deep check");
 
-    // What an artifact carries from a shard job to the merge job.
     let shard_steps = steps(shard_job);
     let merge_steps = steps(merge_job);
-    let upload = shard_steps
-        .iter()
-        .find(|s| s.0.starts_with("actions/upload-artifact"))
-        .expect("the shard uploads its result");
-    let download = merge_steps
-        .iter()
-        .find(|s| s.0.starts_with("actions/download-artifact"))
-        .expect("the merge downloads the results");
-    // download-artifact puts artifact NAME under PATH/NAME: the path the shard wrote.
-    assert_eq!(
-        format!("{}/{}", text(&download.2["path"]), text(&upload.2["name"])),
-        text(&upload.2["path"])
-    );
-    let pattern = text(&download.2["pattern"]);
-    let prefix = pattern.strip_suffix('*').expect("a name prefix pattern");
-    assert!(text(&upload.2["name"]).starts_with(prefix));
+    the_merge_downloads_what_the_shards_upload(&shard_steps, &merge_steps);
 
     // The run steps, in order, at depth 1, with this build's binary; the build steps are
     // what produced it.

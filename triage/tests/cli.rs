@@ -134,21 +134,27 @@ fn repro_exit_codes_and_json() {
     assert!(v["invariant"].is_null());
 }
 
-#[test]
-fn bad_input_is_one_line_and_exit_2() {
-    let d = tmp("bad");
-    let empty = d.join("empty");
-    std::fs::write(&empty, b"").unwrap();
-    let big = d.join("big");
+/// 10 MiB of xorshift noise: past the input limit.
+fn noise() -> Vec<u8> {
     let mut x = 0x1234_5678_u32;
-    let noise: Vec<u8> = (0..10 << 20)
+    (0..10 << 20)
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 17;
             x ^= x << 5;
             x as u8
         })
-        .collect();
+        .collect()
+}
+
+/// Long: a table of bad command lines, one case each, with the words each error names.
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let d = tmp("bad");
+    let empty = d.join("empty");
+    std::fs::write(&empty, b"").unwrap();
+    let big = d.join("big");
+    let noise = noise();
     std::fs::write(&big, &noise).unwrap();
     let (t, bytes) = witness("proxy-bit-drops-relay-signal");
     let good = d.join("good");

@@ -241,7 +241,7 @@ fn proxy_assert(rng: &mut Rng) -> ProxyAssert {
     }
 }
 
-/// One operation of any variant.
+/// One operation of any variant. Long: a table, one arm per variant (by weight).
 pub fn op(rng: &mut Rng) -> Op {
     match rng.below(21) {
         0..=2 => {

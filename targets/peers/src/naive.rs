@@ -161,6 +161,7 @@ impl Input {
 }
 
 impl Action {
+    /// The model operation this action stands for. Long: a table, one arm per action.
     pub fn op(self) -> Op {
         match self {
             Action::WrMsr {

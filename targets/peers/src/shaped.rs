@@ -240,6 +240,7 @@ impl Input {
 }
 
 impl Action {
+    /// The model operation this action stands for. Long: a table, one arm per action.
     pub fn op(self, vps: u8) -> Op {
         let vp = |v: u8| v % vps;
         let slot = |s: bool| s as u8;

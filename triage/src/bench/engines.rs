@@ -53,33 +53,7 @@ fn list<T>(s: &str, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<Vec<T>,
 }
 
 pub fn run(args: &BenchArgs, targets: &[Target]) -> Result<u8, Fail> {
-    let engines: Vec<Engine> = list(args.engines.as_deref().unwrap_or(""), "engine", |s| {
-        <Engine as clap::ValueEnum>::from_str(s, true).ok()
-    })?;
-    if engines.is_empty() {
-        return Err(Fail::Usage("--engines names no engine".into()));
-    }
-    let harnesses: Vec<Harness> = list(&args.harnesses, "harness", |s| {
-        <Harness as clap::ValueEnum>::from_str(s, true)
-            .ok()
-            .filter(|h| *h != Harness::Ours)
-    })?;
-    let builds: Vec<&'static str> = list(&args.builds, "build", |s| {
-        libfuzzer::VARIANTS.iter().copied().find(|v| *v == s)
-    })?;
-    if builds.iter().any(|b| *b != "default") && engines.iter().any(|e| *e != Engine::Libfuzzer) {
-        return Err(Fail::Usage(
-            "--builds other than default are libFuzzer builds: use --engines libfuzzer".into(),
-        ));
-    }
-    if harnesses.iter().any(|h| *h != Harness::NoFeedback)
-        && engines.iter().any(|e| *e != Engine::Libfuzzer)
-    {
-        return Err(Fail::Usage(
-            "--harnesses ops, naive and shaped are libFuzzer benchmark binaries: use --engines libfuzzer"
-                .into(),
-        ));
-    }
+    let chosen = Chosen::of(args)?;
     let seconds = args.seconds.unwrap_or(20).max(1);
     let root = repo_root();
     let tmp = std::env::temp_dir().join(format!("sintfuzz-bench-{}", std::process::id()));
@@ -93,61 +67,12 @@ pub fn run(args: &BenchArgs, targets: &[Target]) -> Result<u8, Fail> {
     println!("| engine | build | binary | execs | wall s | exec/s | execs per CPU-s | share of empty (per CPU-s) | crash files |");
     println!("|---|---|---|---:|---:|---:|---:|---:|---:|");
     let mut failed = false;
-    for &engine in &engines {
+    for &engine in &chosen.engines {
         engine.ensure_tools()?;
-        for &build in &builds {
-            // The binaries to build for a variant: by their file names.
-            let mut names: Vec<String> = vec!["empty".into()];
-            names.extend(targets.iter().map(|t| t.name().to_string()));
-            names.extend(harnesses.iter().filter_map(|h| {
-                let p = h.binary(&engine.prebuilt(Path::new("")), Target::RelayLifecycle);
-                p.ok()?.file_name()?.to_str().map(str::to_string)
-            }));
-            names.sort();
-            names.dedup();
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let bins = match (&args.bin_dir, build) {
-                (Some(dir), "default") => engine.prebuilt(
-                    &dir.canonicalize()
-                        .map_err(|e| Fail::Usage(format!("--bin-dir {}: {e}", dir.display())))?,
-                ),
-                (None, "default") => engine.build(&root)?,
-                _ => Binaries {
-                    engine,
-                    dir: libfuzzer::build_variant(&root, build, &names)?,
-                },
-            };
-            let mut subjects = vec![Subject {
-                label: "empty".into(),
-                binary: bins.named("empty"),
-                seeds: Some("relay_lifecycle"),
-                target: Target::RelayLifecycle,
-                env: None,
-            }];
-            for &t in targets {
-                subjects.push(Subject {
-                    label: t.name().into(),
-                    binary: bins.target(t),
-                    seeds: Some(t.name()),
-                    target: t,
-                    env: None,
-                });
-            }
-            for &h in &harnesses {
-                let binary = h
-                    .binary(&bins, Target::RelayLifecycle)
-                    .map_err(Fail::Usage)?;
-                subjects.push(Subject {
-                    label: format!("{} (harness)", h.name()),
-                    binary,
-                    seeds: matches!(h, Harness::Ops | Harness::NoFeedback)
-                        .then_some("relay_lifecycle"),
-                    target: h.crash_target(Target::RelayLifecycle),
-                    env: h.env(),
-                });
-            }
+        for &build in &chosen.builds {
+            let bins = binaries(args, &root, engine, build, targets, &chosen.harnesses)?;
             let mut empty_rate = None;
-            for s in &subjects {
+            for s in &subjects(&bins, targets, &chosen.harnesses)? {
                 if runner::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
                     return Err(Fail::Usage("interrupted".into()));
                 }
@@ -179,6 +104,123 @@ pub fn run(args: &BenchArgs, targets: &[Target]) -> Result<u8, Fail> {
     println!();
     println!("loadavg at end {}", loadavg());
     Ok(if failed { 2 } else { 0 })
+}
+
+/// The engines, benchmark harnesses and libFuzzer builds `--engines`, `--harnesses` and
+/// `--builds` name.
+struct Chosen {
+    engines: Vec<Engine>,
+    harnesses: Vec<Harness>,
+    builds: Vec<&'static str>,
+}
+
+impl Chosen {
+    fn of(args: &BenchArgs) -> Result<Self, Fail> {
+        let engines: Vec<Engine> = list(args.engines.as_deref().unwrap_or(""), "engine", |s| {
+            <Engine as clap::ValueEnum>::from_str(s, true).ok()
+        })?;
+        if engines.is_empty() {
+            return Err(Fail::Usage("--engines names no engine".into()));
+        }
+        let harnesses: Vec<Harness> = list(&args.harnesses, "harness", |s| {
+            <Harness as clap::ValueEnum>::from_str(s, true)
+                .ok()
+                .filter(|h| *h != Harness::Ours)
+        })?;
+        let builds: Vec<&'static str> = list(&args.builds, "build", |s| {
+            libfuzzer::VARIANTS.iter().copied().find(|v| *v == s)
+        })?;
+        let libfuzzer_only = engines.iter().any(|e| *e != Engine::Libfuzzer);
+        if builds.iter().any(|b| *b != "default") && libfuzzer_only {
+            return Err(Fail::Usage(
+                "--builds other than default are libFuzzer builds: use --engines libfuzzer".into(),
+            ));
+        }
+        if harnesses.iter().any(|h| *h != Harness::NoFeedback) && libfuzzer_only {
+            return Err(Fail::Usage(
+                "--harnesses ops, naive and shaped are libFuzzer benchmark binaries: use --engines libfuzzer"
+                    .into(),
+            ));
+        }
+        Ok(Chosen {
+            engines,
+            harnesses,
+            builds,
+        })
+    }
+}
+
+/// The binaries of `engine`'s `build`: `--bin-dir`'s, built, or a libFuzzer variant
+/// built for the empty target, `targets` and `harnesses`.
+fn binaries(
+    args: &BenchArgs,
+    root: &Path,
+    engine: Engine,
+    build: &str,
+    targets: &[Target],
+    harnesses: &[Harness],
+) -> Result<Binaries, Fail> {
+    Ok(match (&args.bin_dir, build) {
+        (Some(dir), "default") => engine.prebuilt(
+            &dir.canonicalize()
+                .map_err(|e| Fail::Usage(format!("--bin-dir {}: {e}", dir.display())))?,
+        ),
+        (None, "default") => engine.build(root)?,
+        _ => {
+            // The binaries to build for a variant: by their file names.
+            let mut names: Vec<String> = vec!["empty".into()];
+            names.extend(targets.iter().map(|t| t.name().to_string()));
+            names.extend(harnesses.iter().filter_map(|h| {
+                let p = h.binary(&engine.prebuilt(Path::new("")), Target::RelayLifecycle);
+                p.ok()?.file_name()?.to_str().map(str::to_string)
+            }));
+            names.sort();
+            names.dedup();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            Binaries {
+                engine,
+                dir: libfuzzer::build_variant(root, build, &names)?,
+            }
+        }
+    })
+}
+
+/// What runs from `bins`: the empty target first (the rate the others are a share of),
+/// then `targets`, then `harnesses`.
+fn subjects(
+    bins: &Binaries,
+    targets: &[Target],
+    harnesses: &[Harness],
+) -> Result<Vec<Subject>, Fail> {
+    let mut subjects = vec![Subject {
+        label: "empty".into(),
+        binary: bins.named("empty"),
+        seeds: Some("relay_lifecycle"),
+        target: Target::RelayLifecycle,
+        env: None,
+    }];
+    for &t in targets {
+        subjects.push(Subject {
+            label: t.name().into(),
+            binary: bins.target(t),
+            seeds: Some(t.name()),
+            target: t,
+            env: None,
+        });
+    }
+    for &h in harnesses {
+        let binary = h
+            .binary(bins, Target::RelayLifecycle)
+            .map_err(Fail::Usage)?;
+        subjects.push(Subject {
+            label: format!("{} (harness)", h.name()),
+            binary,
+            seeds: matches!(h, Harness::Ops | Harness::NoFeedback).then_some("relay_lifecycle"),
+            target: h.crash_target(Target::RelayLifecycle),
+            env: h.env(),
+        });
+    }
+    Ok(subjects)
 }
 
 fn loadavg() -> String {

@@ -297,11 +297,6 @@ pub fn parity(args: ParityArgs) -> Result<u8, Fail> {
             )))
         }
     };
-    let inv = if strict {
-        InvariantSet::strict()
-    } else {
-        InvariantSet::default_set()
-    };
     let root = repo_root();
     let mut runners = args.runners.clone();
     runners.sort();
@@ -309,83 +304,126 @@ pub fn parity(args: ParityArgs) -> Result<u8, Fail> {
     let tmp = std::env::temp_dir().join(format!("sintfuzz-parity-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| Fail::Usage(format!("{}: {e}", tmp.display())))?;
-    let result = (|| {
-        let bins = build(&root, &runners, &tmp)?;
-        let inputs = inputs(&root, strict)?;
-        if inputs.is_empty() {
-            return Err(Fail::Usage(
-                "parity: no input files under corpus/ or triage/regressions/".into(),
-            ));
-        }
-        let names: Vec<&str> = runners.iter().map(|r| r.name()).collect();
-        println!(
-            "runners: {}; invariants: {}; revisions: {}",
-            names.join(" "),
-            args.invariants,
-            Revision::ALL.map(|r| r.name()).join(" ")
-        );
-        let next = Mutex::new(0usize);
-        let lines: Mutex<Vec<(usize, String, usize, usize)>> = Mutex::new(Vec::new());
-        std::thread::scope(|s| {
-            for w in 0..args.jobs {
-                let (next, lines, inputs, bins, runners, root) =
-                    (&next, &lines, &inputs, &bins, &runners, &root);
-                let scratch = tmp.join(format!("w{w}"));
-                s.spawn(move || loop {
-                    let i = {
-                        let mut n = next.lock().expect("not poisoned");
-                        *n += 1;
-                        *n - 1
-                    };
-                    let Some(input) = inputs.get(i) else { break };
-                    let rel = input.path.strip_prefix(root).unwrap_or(&input.path).display().to_string();
-                    let (mut line, mut checks, mut bad) = (String::new(), 0, 0);
-                    let mut detail = String::new();
-                    for (ri, &rev) in Revision::ALL.iter().enumerate() {
-                        let mut first: Option<String> = None;
-                        for &r in runners {
-                            let got = run_one(bins, r, input, rev, inv, &scratch);
-                            checks += 1;
-                            let want = input.expected[ri].clone().or_else(|| first.clone()).unwrap_or_else(|| got.clone());
-                            if got != want {
-                                bad += 1;
-                                detail.push_str(&format!(
-                                    "MISMATCH {rel} revision={} runner={}: got {got}, expected {want}\n",
-                                    rev.name(),
-                                    r.name()
-                                ));
-                            }
-                            first.get_or_insert(got);
-                        }
-                        line.push_str(&format!(" {}={}", rev.name(), first.unwrap_or_default()));
-                    }
-                    let text = format!(
-                        "{detail}{} {rel}:{line}",
-                        if bad > 0 { "FAIL" } else { "ok  " }
-                    );
-                    lines.lock().expect("not poisoned").push((i, text, checks, bad));
-                });
-            }
-        });
-        let mut lines = lines.into_inner().expect("not poisoned");
-        lines.sort_by_key(|l| l.0);
-        let (mut checks, mut bad) = (0, 0);
-        for (_, text, c, b) in &lines {
-            println!("{text}");
-            checks += c;
-            bad += b;
-        }
-        println!(
-            "parity: {} files x {} revisions, {checks} checks, {bad} mismatches (runners: {}; invariants: {})",
-            inputs.len(),
-            Revision::ALL.len(),
-            names.join(" "),
-            args.invariants
-        );
-        Ok((bad > 0) as u8)
-    })();
+    let result = check_all(&args, &root, &runners, strict, &tmp);
     let _ = std::fs::remove_dir_all(&tmp);
     result
+}
+
+/// Build the runners' binaries in `tmp`, replay every input on each, print a line per
+/// input and the totals; 1 when any runner disagreed.
+fn check_all(
+    args: &ParityArgs,
+    root: &Path,
+    runners: &[Runner],
+    strict: bool,
+    tmp: &Path,
+) -> Result<u8, Fail> {
+    let inv = if strict {
+        InvariantSet::strict()
+    } else {
+        InvariantSet::default_set()
+    };
+    let bins = build(root, runners, tmp)?;
+    let inputs = inputs(root, strict)?;
+    if inputs.is_empty() {
+        return Err(Fail::Usage(
+            "parity: no input files under corpus/ or triage/regressions/".into(),
+        ));
+    }
+    let names: Vec<&str> = runners.iter().map(|r| r.name()).collect();
+    println!(
+        "runners: {}; invariants: {}; revisions: {}",
+        names.join(" "),
+        args.invariants,
+        Revision::ALL.map(|r| r.name()).join(" ")
+    );
+    let next = Mutex::new(0usize);
+    let lines: Mutex<Vec<(usize, Checked)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for w in 0..args.jobs {
+            let (next, lines, inputs, bins) = (&next, &lines, &inputs, &bins);
+            let scratch = tmp.join(format!("w{w}"));
+            s.spawn(move || loop {
+                let i = {
+                    let mut n = next.lock().expect("not poisoned");
+                    *n += 1;
+                    *n - 1
+                };
+                let Some(input) = inputs.get(i) else { break };
+                let rel = input
+                    .path
+                    .strip_prefix(root)
+                    .unwrap_or(&input.path)
+                    .display()
+                    .to_string();
+                let checked = check_input(bins, runners, input, &rel, inv, &scratch);
+                lines.lock().expect("not poisoned").push((i, checked));
+            });
+        }
+    });
+    let mut lines = lines.into_inner().expect("not poisoned");
+    lines.sort_by_key(|l| l.0);
+    let (mut checks, mut bad) = (0, 0);
+    for (_, c) in &lines {
+        println!("{}", c.text);
+        checks += c.checks;
+        bad += c.bad;
+    }
+    println!(
+        "parity: {} files x {} revisions, {checks} checks, {bad} mismatches (runners: {}; invariants: {})",
+        inputs.len(),
+        Revision::ALL.len(),
+        names.join(" "),
+        args.invariants
+    );
+    Ok((bad > 0) as u8)
+}
+
+/// One input's line (with any mismatches above it), its checks and mismatches.
+struct Checked {
+    text: String,
+    checks: usize,
+    bad: usize,
+}
+
+/// `input` (named `rel`) replayed on every runner and revision: each runner must give
+/// what the file expects, else what the first runner gave.
+fn check_input(
+    bins: &Bins,
+    runners: &[Runner],
+    input: &Input,
+    rel: &str,
+    inv: InvariantSet,
+    scratch: &Path,
+) -> Checked {
+    let (mut line, mut checks, mut bad) = (String::new(), 0, 0);
+    let mut detail = String::new();
+    for (ri, &rev) in Revision::ALL.iter().enumerate() {
+        let mut first: Option<String> = None;
+        for &r in runners {
+            let got = run_one(bins, r, input, rev, inv, scratch);
+            checks += 1;
+            let want = input.expected[ri]
+                .clone()
+                .or_else(|| first.clone())
+                .unwrap_or_else(|| got.clone());
+            if got != want {
+                bad += 1;
+                detail.push_str(&format!(
+                    "MISMATCH {rel} revision={} runner={}: got {got}, expected {want}\n",
+                    rev.name(),
+                    r.name()
+                ));
+            }
+            first.get_or_insert(got);
+        }
+        line.push_str(&format!(" {}={}", rev.name(), first.unwrap_or_default()));
+    }
+    let text = format!(
+        "{detail}{} {rel}:{line}",
+        if bad > 0 { "FAIL" } else { "ok  " }
+    );
+    Checked { text, checks, bad }
 }
 
 #[cfg(test)]

@@ -37,6 +37,16 @@ pub struct Defect {
     pub known: &'static [&'static str],
 }
 
+impl Defect {
+    /// The revision and invariant set the defect shows under.
+    fn settings(&self) -> Result<Settings, Fail> {
+        Ok(Settings {
+            revision: self.revision,
+            invariants: InvariantSet::parse(self.invariants).map_err(Fail::Usage)?,
+        })
+    }
+}
+
 /// The defects of `triage/known.toml` with the configuration each is hunted in.
 pub const DEFECTS: &[Defect] = &[
     Defect {
@@ -408,26 +418,15 @@ fn trial(
     args: &TteArgs,
     out: &Path,
 ) -> Result<Trial, Fail> {
-    let dir = std::env::temp_dir().join(format!(
-        "sintfuzz-tte-{}-{}-{}-{}-{mode}-{n}",
-        std::process::id(),
-        choice.name(),
-        harness.name(),
-        d.id
-    ));
+    // The trial's name: its directory's, and its unexplained crashes'.
+    let name = format!("{}-{}-{}-{mode}-{n}", choice.name(), harness.name(), d.id);
+    let dir = std::env::temp_dir().join(format!("sintfuzz-tte-{}-{name}", std::process::id()));
     let corpus = fresh_corpus(root, d, mode, &dir)?;
-    let settings = Settings {
-        revision: d.revision,
-        invariants: InvariantSet::parse(d.invariants).map_err(Fail::Usage)?,
-    };
+    let settings = d.settings()?;
     let loadavg = load_1min();
     let (phases, side) = trial_phases(choice, args.jobs);
     let phase_seconds = (args.budget.as_secs() / phases.len() as u64).max(1);
-    let classifier = Classifier {
-        known,
-        harness,
-        memo: Mutex::new(BTreeMap::new()),
-    };
+    let classifier = Classifier::new(known, harness);
     let classify = |f: &Found| classifier.class(f);
     let hit = |f: &Found| d.known.contains(&classify(f).0.as_str());
     let until: Option<&(dyn Fn(&Found) -> bool + Sync)> =
@@ -435,56 +434,36 @@ fn trial(
     let shared = Shared::new();
     let (env, run_env) = trial_env(d, harness);
     let translate = |data: &[u8]| harness.translate(data, &settings);
-    let job = |engine: Engine, jobs: u32, phase: usize| Job {
-        engine,
-        target: harness.crash_target(d.target),
-        binary: harness
-            .binary(&bins[&engine], d.target)
-            .expect("checked before the trials"),
-        corpus: corpus.clone(),
-        work: dir
-            .join("work")
-            .join(engine.name())
-            .join(format!("phase-{phase}")),
-        crashes: dir.join("crashes"),
+    let jobs = TrialJobs {
+        harness,
+        bins,
+        d,
+        corpus: &corpus,
+        dir: &dir,
         seconds: phase_seconds,
-        jobs,
         settings,
-        seed: Some(n as u64),
-        stop_on_crash: false,
-        shared: side,
-        mask: false,
+        seed: n as u64,
+        side,
         until,
-        env: run_env.clone(),
+        env: &run_env,
         translate: harness
             .translates()
             .then_some(&translate as &runner::Translate),
     };
     let cpu_before = runner::children_cpu_seconds();
-    let results = runner::run_phases(&phases, &shared, job);
-    let Gathered {
-        runs,
-        mut found,
-        execs,
-        seconds,
-        failure,
-    } = gather(results);
+    let results = runner::run_phases(&phases, &shared, |engine, n, phase| {
+        jobs.job(engine, n, phase)
+    });
+    let mut g = gather(results);
     let cpu = runner::children_cpu_seconds() - cpu_before;
-    found.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    g.found.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
     let samples = shared.samples.lock().expect("not poisoned").clone();
-    let Exposure {
-        exposed,
-        witness_ops,
-        exposure_execs,
-        others,
-        unexplained,
-    } = exposure(&found, &classify, d, &runs, &samples);
+    let e = exposure(&g.found, &classify, d, &g.runs, &samples);
     let corpus_n = crate::campaign::store::count_files(&corpus);
     let cov = trial_coverage(harness, bins, d, &corpus, &settings, &env);
     // A crash of no known root cause, or one that does not replay, may be a finding or a
     // harness fault: it is kept, since the trial's directory goes next.
-    let name = format!("{}-{}-{}-{mode}-{n}", choice.name(), harness.name(), d.id);
-    keep_unexplained(out, &name, &unexplained);
+    keep_unexplained(out, &name, &e.unexplained);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Trial {
         engine: choice.name().into(),
@@ -492,18 +471,67 @@ fn trial(
         defect: d.id,
         mode: mode.into(),
         n,
-        exposed,
-        witness_ops,
-        others,
-        execs,
-        exposure_execs,
-        seconds,
+        exposed: e.exposed,
+        witness_ops: e.witness_ops,
+        others: e.others,
+        execs: g.execs,
+        exposure_execs: e.exposure_execs,
+        seconds: g.seconds,
         corpus: corpus_n,
         cov,
         loadavg,
         cpu,
-        failure,
+        failure: g.failure,
     })
+}
+
+/// What every engine run of one trial shares.
+struct TrialJobs<'a> {
+    harness: Harness,
+    bins: &'a BTreeMap<Engine, Binaries>,
+    d: &'a Defect,
+    corpus: &'a Path,
+    dir: &'a Path,
+    /// Each phase's.
+    seconds: u64,
+    settings: Settings,
+    seed: u64,
+    /// Engines side by side on one corpus.
+    side: bool,
+    until: Option<&'a (dyn Fn(&Found) -> bool + Sync)>,
+    env: &'a EnvVars,
+    translate: Option<&'a runner::Translate<'a>>,
+}
+
+impl TrialJobs<'_> {
+    /// The run of `engine` (`jobs` processes) in phase `phase`.
+    fn job(&self, engine: Engine, jobs: u32, phase: usize) -> Job<'_> {
+        Job {
+            engine,
+            target: self.harness.crash_target(self.d.target),
+            binary: self
+                .harness
+                .binary(&self.bins[&engine], self.d.target)
+                .expect("checked before the trials"),
+            corpus: self.corpus.to_path_buf(),
+            work: self
+                .dir
+                .join("work")
+                .join(engine.name())
+                .join(format!("phase-{phase}")),
+            crashes: self.dir.join("crashes"),
+            seconds: self.seconds,
+            jobs,
+            settings: self.settings,
+            seed: Some(self.seed),
+            stop_on_crash: false,
+            shared: self.side,
+            mask: false,
+            until: self.until,
+            env: self.env.clone(),
+            translate: self.translate,
+        }
+    }
 }
 
 /// The one-minute load average, the first field of `/proc/loadavg` (empty where there is
@@ -561,7 +589,15 @@ struct Classifier<'a> {
     memo: Mutex<BTreeMap<PathBuf, Class>>,
 }
 
-impl Classifier<'_> {
+impl<'a> Classifier<'a> {
+    fn new(known: &'a KnownList, harness: Harness) -> Self {
+        Classifier {
+            known,
+            harness,
+            memo: Mutex::new(BTreeMap::new()),
+        }
+    }
+
     fn class(&self, f: &Found) -> Class {
         if let Some(k) = self.memo.lock().expect("not poisoned").get(&f.path) {
             return k.clone();

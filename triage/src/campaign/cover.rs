@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 
 use clap::Args;
 use sintfuzz_targets::files::read_input;
+use sintfuzz_targets::Settings;
 
 use crate::campaign::semantic::Semantic;
 use crate::engine::run_cmd;
@@ -110,10 +111,53 @@ pub fn cover(args: CoverArgs) -> Result<u8, Fail> {
     }
     let out = args.out.clone();
     std::fs::create_dir_all(&out).map_err(|e| fail(format!("{}: {e}", out.display())))?;
+    write_semantic(&args, &files, &settings)?;
+    if args.semantic_only {
+        return Ok(0);
+    }
+    let (profdata, llvm_cov) = llvm_tools()?;
+    let root = repo_root();
+    let bin = build_instrumented(&root)?;
+    let prof = out.join("profraw");
+    replay_instrumented(&bin, &args, &settings, &files, &prof)?;
+    let data = out.join("cover.profdata");
+    let mut merge = Command::new(&profdata);
+    merge.args(["merge", "-sparse", "-o"]).arg(&data);
+    for e in std::fs::read_dir(&prof).into_iter().flatten().flatten() {
+        merge.arg(e.path());
+    }
+    run_cmd(&mut merge, "llvm-profdata merge")?;
+    let html = out.join("html");
+    run_cmd(
+        Command::new(&llvm_cov)
+            .arg("show")
+            .arg(&bin)
+            .arg(format!("-instr-profile={}", data.display()))
+            .arg("-format=html")
+            .arg(format!("-output-dir={}", html.display()))
+            .arg(format!("-ignore-filename-regex={IGNORE}")),
+        "llvm-cov show",
+    )?;
+    let rows = line_rows(&llvm_cov, &bin, &data, &root)?;
+    println!(
+        "\nLine coverage of model/ and targets/ ({} inputs):\n\n{rows}",
+        files.len()
+    );
+    println!("HTML report: {}", html.join("index.html").display());
+    std::fs::write(out.join("lines.md"), &rows)
+        .map_err(|e| fail(format!("{}: {e}", out.display())))?;
+    Ok(0)
+}
+
+/// Sources left out of the line coverage: the standard library, dependencies, this crate.
+const IGNORE: &str = "(/\\.cargo/|/rustc/|/triage/|/library/)";
+
+/// The semantic coverage of `files`, printed and written to `semantic.md`.
+fn write_semantic(args: &CoverArgs, files: &[PathBuf], settings: &Settings) -> Result<(), Fail> {
     let mut sem = Semantic::default();
-    for f in &files {
+    for f in files {
         if let Ok(d) = read_input(f) {
-            let _ = crate::findings::triage::quietly(|| sem.replay(args.run.target, &d, &settings));
+            let _ = crate::findings::triage::quietly(|| sem.replay(args.run.target, &d, settings));
         }
     }
     let table = sem.markdown(&format!(
@@ -122,14 +166,12 @@ pub fn cover(args: CoverArgs) -> Result<u8, Fail> {
         settings.revision.name()
     ));
     print!("{table}");
-    std::fs::write(out.join("semantic.md"), &table)
-        .map_err(|e| fail(format!("{}: {e}", out.display())))?;
-    if args.semantic_only {
-        return Ok(0);
-    }
+    std::fs::write(args.out.join("semantic.md"), &table)
+        .map_err(|e| fail(format!("{}: {e}", args.out.display())))
+}
 
-    let (profdata, llvm_cov) = llvm_tools()?;
-    let root = repo_root();
+/// `sintfuzz` built with `-C instrument-coverage` under `target/cover`.
+fn build_instrumented(root: &Path) -> Result<PathBuf, Fail> {
     let target_dir = root.join("target/cover");
     eprintln!("sintfuzz: building sintfuzz with -C instrument-coverage (target/cover) ...");
     run_cmd(
@@ -145,15 +187,24 @@ pub fn cover(args: CoverArgs) -> Result<u8, Fail> {
             .arg("--target-dir")
             .arg(&target_dir)
             .env("RUSTFLAGS", "-C instrument-coverage")
-            .current_dir(&root),
+            .current_dir(root),
         "cargo build (instrumented)",
     )?;
-    let bin = target_dir.join("release/sintfuzz");
-    let prof = out.join("profraw");
-    let _ = std::fs::remove_dir_all(&prof);
-    std::fs::create_dir_all(&prof).map_err(|e| fail(format!("{}: {e}", prof.display())))?;
+    Ok(target_dir.join("release/sintfuzz"))
+}
+
+/// `sintfuzz repro` of `files` by the instrumented `bin`, its profiles into `prof`.
+fn replay_instrumented(
+    bin: &Path,
+    args: &CoverArgs,
+    settings: &Settings,
+    files: &[PathBuf],
+    prof: &Path,
+) -> Result<(), Fail> {
+    let _ = std::fs::remove_dir_all(prof);
+    std::fs::create_dir_all(prof).map_err(|e| fail(format!("{}: {e}", prof.display())))?;
     for chunk in files.chunks(500) {
-        let st = Command::new(&bin)
+        let st = Command::new(bin)
             .args(["repro", "--target", args.run.target.name()])
             .args(["--revision", settings.revision.name()])
             .args(["--invariants", &settings.invariants.to_string()])
@@ -167,31 +218,17 @@ pub fn cover(args: CoverArgs) -> Result<u8, Fail> {
             return Err(fail(format!("instrumented replay failed ({st})")));
         }
     }
-    let data = out.join("cover.profdata");
-    let mut merge = Command::new(&profdata);
-    merge.args(["merge", "-sparse", "-o"]).arg(&data);
-    for e in std::fs::read_dir(&prof).into_iter().flatten().flatten() {
-        merge.arg(e.path());
-    }
-    run_cmd(&mut merge, "llvm-profdata merge")?;
-    let ignore = "(/\\.cargo/|/rustc/|/triage/|/library/)";
-    let html = out.join("html");
-    run_cmd(
-        Command::new(&llvm_cov)
-            .arg("show")
-            .arg(&bin)
-            .arg(format!("-instr-profile={}", data.display()))
-            .arg("-format=html")
-            .arg(format!("-output-dir={}", html.display()))
-            .arg(format!("-ignore-filename-regex={ignore}")),
-        "llvm-cov show",
-    )?;
-    let o = Command::new(&llvm_cov)
+    Ok(())
+}
+
+/// The line coverage of each file under `model/` and `targets/`, a Markdown table.
+fn line_rows(llvm_cov: &Path, bin: &Path, data: &Path, root: &Path) -> Result<String, Fail> {
+    let o = Command::new(llvm_cov)
         .arg("export")
-        .arg(&bin)
+        .arg(bin)
         .arg(format!("-instr-profile={}", data.display()))
         .args(["-summary-only", "-format=text"])
-        .arg(format!("-ignore-filename-regex={ignore}"))
+        .arg(format!("-ignore-filename-regex={IGNORE}"))
         .output()
         .map_err(|e| fail(format!("llvm-cov export: {e}")))?;
     let v: serde_json::Value = serde_json::from_slice(&o.stdout)
@@ -199,7 +236,7 @@ pub fn cover(args: CoverArgs) -> Result<u8, Fail> {
     let mut rows = String::from("| file | lines | covered | % |\n|---|---:|---:|---:|\n");
     let root_s = root
         .canonicalize()
-        .unwrap_or(root.clone())
+        .unwrap_or(root.to_path_buf())
         .display()
         .to_string();
     for f in v["data"][0]["files"].as_array().into_iter().flatten() {
@@ -219,12 +256,5 @@ pub fn cover(args: CoverArgs) -> Result<u8, Fail> {
             l["percent"].as_f64().unwrap_or(0.0)
         ));
     }
-    println!(
-        "\nLine coverage of model/ and targets/ ({} inputs):\n\n{rows}",
-        files.len()
-    );
-    println!("HTML report: {}", html.join("index.html").display());
-    std::fs::write(out.join("lines.md"), &rows)
-        .map_err(|e| fail(format!("{}: {e}", out.display())))?;
-    Ok(0)
+    Ok(rows)
 }

@@ -246,8 +246,8 @@ fn sweep_corpus(
     Ok(found)
 }
 
-/// The campaign's steps in order (settings, binaries, each target's runs and corpus,
-/// triage and report): long because it reads as that list, each step a call.
+/// The campaign's steps in order: settings, binaries, each target's runs and corpus,
+/// triage and report.
 pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
     let settings = crate::args::settings(args.revision, args.invariants)?;
     let targets = parse_targets(&args.targets).map_err(Fail::Usage)?;
@@ -278,58 +278,16 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
     let share = (per_target / phases.len() as u64).max(1);
 
     let progress = crate::campaign::progress::Progress::start(shared.clone(), known.clone());
-    let mut runs: Vec<RunStats> = Vec::new();
-    let mut found: Vec<Found> = Vec::new();
-    let mut corpora = Vec::new();
-    for &target in &targets {
-        if shared.stopped() {
-            break;
-        }
-        let (mut corpus_report, pre) = prepare_corpus(&root, &store, target, settings, &shared)?;
-        found.extend(pre);
-        let corpus = store.corpus(target, settings.revision);
-        let job = |engine: Engine, jobs: u32, phase: usize| {
-            let work = store.work(engine.name(), target, settings.revision);
-            Job {
-                engine,
-                target,
-                binary: bins[&engine].target(target),
-                corpus: corpus.clone(),
-                work: if side_by_side && phases.len() > 1 {
-                    work.join(format!("phase-{phase}"))
-                } else {
-                    work
-                },
-                crashes: store.crashes(target, settings.revision),
-                seconds: share,
-                jobs,
-                settings,
-                seed: None,
-                stop_on_crash: false,
-                shared: side_by_side,
-                mask: true,
-                until: None,
-                env: Vec::new(),
-                translate: None,
-            }
-        };
-        for (st, f) in runner::run_phases(&phases, &shared, job) {
-            report_run(&st);
-            runs.push(st);
-            found.extend(f);
-        }
-        close_corpus(
-            &store,
-            &bins,
-            target,
-            settings,
-            &shared,
-            &mut corpus_report,
-            &mut found,
-            &mut notes,
-        )?;
-        corpora.push(corpus_report);
-    }
+    let fleet = Fleet {
+        store: &store,
+        bins: &bins,
+        phases: &phases,
+        shared: &shared,
+        settings,
+        share,
+        side_by_side,
+    };
+    let (runs, found, corpora) = fleet.run_targets(&root, &targets, &mut notes)?;
 
     progress.finish();
     let samples = std::mem::take(&mut *shared.samples.lock().expect("not poisoned"));
@@ -356,6 +314,89 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
         &known,
         replay,
     )
+}
+
+/// The engines of a campaign and what their runs share.
+struct Fleet<'a> {
+    store: &'a Store,
+    bins: &'a BTreeMap<Engine, Binaries>,
+    phases: &'a [Vec<(Engine, u32)>],
+    shared: &'a Shared,
+    settings: Settings,
+    /// Each phase's seconds.
+    share: u64,
+    side_by_side: bool,
+}
+
+impl Fleet<'_> {
+    /// Each target in turn: its corpus seeded, the engines run on it, the corpus swept.
+    fn run_targets(
+        &self,
+        root: &Path,
+        targets: &[Target],
+        notes: &mut Vec<String>,
+    ) -> Result<(Vec<RunStats>, Vec<Found>, Vec<CorpusReport>), Fail> {
+        let mut runs: Vec<RunStats> = Vec::new();
+        let mut found: Vec<Found> = Vec::new();
+        let mut corpora = Vec::new();
+        for &target in targets {
+            if self.shared.stopped() {
+                break;
+            }
+            let (mut corpus_report, pre) =
+                prepare_corpus(root, self.store, target, self.settings, self.shared)?;
+            found.extend(pre);
+            for (st, f) in self.run(target) {
+                report_run(&st);
+                runs.push(st);
+                found.extend(f);
+            }
+            close_corpus(
+                self.store,
+                self.bins,
+                target,
+                self.settings,
+                self.shared,
+                &mut corpus_report,
+                &mut found,
+                notes,
+            )?;
+            corpora.push(corpus_report);
+        }
+        Ok((runs, found, corpora))
+    }
+
+    /// Every phase's engines on `target`'s persistent corpus.
+    fn run(&self, target: Target) -> Vec<(RunStats, Vec<Found>)> {
+        let (store, settings) = (self.store, self.settings);
+        let corpus = store.corpus(target, settings.revision);
+        let job = |engine: Engine, jobs: u32, phase: usize| {
+            let work = store.work(engine.name(), target, settings.revision);
+            Job {
+                engine,
+                target,
+                binary: self.bins[&engine].target(target),
+                corpus: corpus.clone(),
+                work: if self.side_by_side && self.phases.len() > 1 {
+                    work.join(format!("phase-{phase}"))
+                } else {
+                    work
+                },
+                crashes: store.crashes(target, settings.revision),
+                seconds: self.share,
+                jobs,
+                settings,
+                seed: None,
+                stop_on_crash: false,
+                shared: self.side_by_side,
+                mask: true,
+                until: None,
+                env: Vec::new(),
+                translate: None,
+            }
+        };
+        runner::run_phases(self.phases, self.shared, job)
+    }
 }
 
 /// The phases of the run (side by side: engines running at once, taking turns when
@@ -676,6 +717,36 @@ mod tests {
         );
     }
 
+    /// A regression file of `target` that violates under `settings`.
+    fn violating_regression(root: &Path, target: Target, settings: &Settings) -> PathBuf {
+        std::fs::read_dir(root.join("triage/regressions").join(target.name()))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.extension().is_some_and(|x| x == "bin")
+                    && sintfuzz_targets::run(target, &std::fs::read(p).unwrap(), settings)
+                        .violation()
+                        .is_some()
+            })
+            .expect("a regression violating under the settings")
+    }
+
+    /// The header of a one-second libFuzzer campaign on proxy-bit.
+    fn one_second_header() -> report::Header {
+        report::Header {
+            started: unix_now(),
+            revision: "proxy-bit".into(),
+            invariants: "default".into(),
+            engine: "libfuzzer".into(),
+            budget_seconds: 1,
+            jobs: 1,
+            side_by_side: false,
+            interrupted: false,
+            notes: vec![],
+        }
+    }
+
     /// Issue 10 §5: a crash file whose replay panics inside the model becomes a
     /// `model-panic` bucket; the violation beside it is still bucketed and the report
     /// written.
@@ -691,17 +762,7 @@ mod tests {
         };
         let target = Target::RelayLifecycle;
         // A witness of #1162 (a real violation) and a file the replay below panics on.
-        let witness = std::fs::read_dir(root.join("triage/regressions/relay_lifecycle"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| {
-                p.extension().is_some_and(|x| x == "bin")
-                    && sintfuzz_targets::run(target, &std::fs::read(p).unwrap(), &settings)
-                        .violation()
-                        .is_some()
-            })
-            .expect("a relay_lifecycle regression violating on proxy-bit");
+        let witness = violating_regression(&root, target, &settings);
         let boom = out.join("boom.bin");
         std::fs::write(&boom, b"\x01\x02\x03boom").unwrap();
         let found: Vec<Found> = [witness, boom]
@@ -724,23 +785,12 @@ mod tests {
             }
             sintfuzz_targets::run(t, d, s)
         };
-        let header = report::Header {
-            started: unix_now(),
-            revision: "proxy-bit".into(),
-            invariants: "default".into(),
-            engine: "libfuzzer".into(),
-            budget_seconds: 1,
-            jobs: 1,
-            side_by_side: false,
-            interrupted: false,
-            notes: vec![],
-        };
         let mut history = store.load_history().unwrap();
         let known = KnownList::load(&root.join("triage/known.toml")).unwrap();
         let code = finish(
             &store,
             &mut history,
-            header,
+            one_second_header(),
             vec![],
             vec![],
             vec![],

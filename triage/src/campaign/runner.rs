@@ -704,24 +704,7 @@ fn collect_crashes(
             .duration_since(shared.start_wall)
             .map_or(0.0, |d| d.as_secs_f64());
         *raw += 1;
-        let (data, untranslated) = match job.translate {
-            None => (data, false),
-            Some(t) => {
-                let prefix = format!("{}-", job.engine.name());
-                let _ = add_bytes(&job.crashes.join("raw"), &data, &prefix);
-                // An untranslatable file stays as it is, marked: it is bucketed by the
-                // harness's own replay of it, never replayed as an input of `target`.
-                match t(&data) {
-                    Ok(input) => (input, false),
-                    Err(_) => (data, true),
-                }
-            }
-        };
-        // The same bytes again (in this run or an earlier one) are one crash file.
-        let kept = match add_bytes(&job.crashes, &data, &format!("{}-", job.engine.name())) {
-            Ok((p, _)) => p,
-            Err(_) => path.clone(),
-        };
+        let (kept, untranslated) = keep_crash(job, data, &path);
         if found.iter().any(|f| f.path == kept) {
             continue;
         }
@@ -755,6 +738,31 @@ fn collect_crashes(
             execs,
         });
     }
+}
+
+/// Keep a crash file's bytes `data` (read from `path`) in `job.crashes`, translated into
+/// an input of `job.target` when the job translates (the raw file kept beside, under
+/// `raw/`). Returns where it is kept and whether it stayed untranslated.
+fn keep_crash(job: &Job, data: Vec<u8>, path: &Path) -> (PathBuf, bool) {
+    let prefix = format!("{}-", job.engine.name());
+    let (data, untranslated) = match job.translate {
+        None => (data, false),
+        Some(t) => {
+            let _ = add_bytes(&job.crashes.join("raw"), &data, &prefix);
+            // An untranslatable file stays as it is, marked: it is bucketed by the
+            // harness's own replay of it, never replayed as an input of `target`.
+            match t(&data) {
+                Ok(input) => (input, false),
+                Err(_) => (data, true),
+            }
+        }
+    };
+    // The same bytes again (in this run or an earlier one) are one crash file.
+    let kept = match add_bytes(&job.crashes, &data, &prefix) {
+        Ok((p, _)) => p,
+        Err(_) => path.to_path_buf(),
+    };
+    (kept, untranslated)
 }
 
 /// Keep the crash files an earlier run left in `work` that are not kept yet (it was
