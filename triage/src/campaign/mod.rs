@@ -287,7 +287,11 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
         share,
         side_by_side,
     };
-    let (runs, found, corpora) = fleet.run_targets(&root, &targets, &mut notes)?;
+    let Fuzzed {
+        runs,
+        found,
+        corpora,
+    } = fleet.run_targets(&root, &targets, &mut notes)?;
 
     progress.finish();
     let samples = std::mem::take(&mut *shared.samples.lock().expect("not poisoned"));
@@ -316,6 +320,14 @@ pub fn campaign(args: CampaignArgs) -> Result<u8, Fail> {
     )
 }
 
+/// What the engines did on every target: their runs, the crash files found, each
+/// target's corpus report.
+struct Fuzzed {
+    runs: Vec<RunStats>,
+    found: Vec<Found>,
+    corpora: Vec<CorpusReport>,
+}
+
 /// The engines of a campaign and what their runs share.
 struct Fleet<'a> {
     store: &'a Store,
@@ -335,7 +347,7 @@ impl Fleet<'_> {
         root: &Path,
         targets: &[Target],
         notes: &mut Vec<String>,
-    ) -> Result<(Vec<RunStats>, Vec<Found>, Vec<CorpusReport>), Fail> {
+    ) -> Result<Fuzzed, Fail> {
         let mut runs: Vec<RunStats> = Vec::new();
         let mut found: Vec<Found> = Vec::new();
         let mut corpora = Vec::new();
@@ -363,7 +375,11 @@ impl Fleet<'_> {
             )?;
             corpora.push(corpus_report);
         }
-        Ok((runs, found, corpora))
+        Ok(Fuzzed {
+            runs,
+            found,
+            corpora,
+        })
     }
 
     /// Every phase's engines on `target`'s persistent corpus.
