@@ -4,11 +4,29 @@
 //! measured (`sintfuzz bench` prints the same shares) with headroom; a bound broken means
 //! the oracle now skips more than it did.
 
-use sintfuzz_model::Revision;
+use sintfuzz_model::{Config, Op, Revision};
+use sintfuzz_targets::codec::{encode, Scenario};
 use sintfuzz_targets::harness::run_skips;
 use sintfuzz_targets::oracle::{Skip, Skips};
 use sintfuzz_targets::rng::SplitMix64;
-use sintfuzz_targets::{InvariantSet, Settings, Target};
+use sintfuzz_targets::{InvariantSet, Outcome, Settings, Target};
+
+/// `ops` on `config`, encoded as an input of `target` and run under `revision` and
+/// `invariants`: the outcome and the oracle's skips.
+fn replay(
+    target: Target,
+    config: Config,
+    ops: Vec<Op>,
+    revision: Revision,
+    invariants: InvariantSet,
+) -> (Outcome, Skips) {
+    let bytes = encode(target, &Scenario { config, ops }).unwrap();
+    let settings = Settings {
+        revision,
+        invariants,
+    };
+    run_skips(target, &bytes, &settings)
+}
 
 /// The stated bound per reason, as a share of judged deliveries. Random relay_lifecycle
 /// inputs write the host's SINT copies often (one action kind in 17), so the untrusted-synic
@@ -64,8 +82,7 @@ fn a_malicious_assert_of_a_told_vector_is_judged() {
     // 0x50 without any signal. That is a leak.
     use sintfuzz_model::hvdef::msr;
     use sintfuzz_model::op::{HostAssert, RunVp, UntrustedWrMsr};
-    use sintfuzz_model::{Config, Op, ProxyAssert, Sint};
-    use sintfuzz_targets::codec::{encode, Scenario};
+    use sintfuzz_model::{ProxyAssert, Sint};
     let ops = vec![
         Op::UntrustedWrMsr(UntrustedWrMsr {
             vp: 0,
@@ -78,19 +95,17 @@ fn a_malicious_assert_of_a_told_vector_is_judged() {
         }),
         Op::RunVp(RunVp { vp: 0 }),
     ];
-    let s = Scenario {
-        config: Config {
-            vmbus_relay: false,
-            ..Config::default()
-        },
+    let config = Config {
+        vmbus_relay: false,
+        ..Config::default()
+    };
+    let (outcome, skips) = replay(
+        Target::ProxyFilter,
+        config,
         ops,
-    };
-    let bytes = encode(Target::ProxyFilter, &s).unwrap();
-    let settings = Settings {
-        revision: Revision::Unfiltered,
-        invariants: InvariantSet::default_set(),
-    };
-    let (outcome, skips) = run_skips(Target::ProxyFilter, &bytes, &settings);
+        Revision::Unfiltered,
+        InvariantSet::default_set(),
+    );
     assert_eq!(
         outcome.violation().map(|v| v.invariant.id()),
         Some("leak-unentitled")
@@ -105,8 +120,7 @@ fn a_malicious_assert_of_a_told_vector_is_judged() {
 #[test]
 fn the_longest_input_never_reaches_the_expectation_capacity() {
     use sintfuzz_model::op::{HostDeviceInterrupt, Retarget, RunVp};
-    use sintfuzz_model::{Config, Op, RetargetFlaws, Vtl};
-    use sintfuzz_targets::codec::{encode, Scenario};
+    use sintfuzz_model::{RetargetFlaws, Vtl};
     use sintfuzz_targets::MAX_OPS;
     let retarget = |device, vector, targets| {
         Op::Retarget(Retarget {
@@ -131,19 +145,17 @@ fn the_longest_input_never_reaches_the_expectation_capacity() {
     ops.push(Op::RunVp(RunVp { vp: 1 }));
     assert_eq!(ops.len(), MAX_OPS);
     let signals = MAX_OPS - runs - 2;
-    let s = Scenario {
-        config: Config {
-            vp_count: 2,
-            ..Config::default()
-        },
+    let config = Config {
+        vp_count: 2,
+        ..Config::default()
+    };
+    let (outcome, skips) = replay(
+        Target::ProxyFilter,
+        config,
         ops,
-    };
-    let bytes = encode(Target::ProxyFilter, &s).unwrap();
-    let settings = Settings {
-        revision: Revision::Proposed,
-        invariants: InvariantSet::strict(),
-    };
-    let (outcome, skips) = run_skips(Target::ProxyFilter, &bytes, &settings);
+        Revision::Proposed,
+        InvariantSet::strict(),
+    );
     assert_eq!(outcome.violation(), None);
     assert_eq!(skips.count(Skip::ExpectCap), 0);
     // Every device interrupt settled, plus the leak check of each delivery (one per VP:
@@ -162,8 +174,7 @@ fn an_unrelated_reconfiguration_still_catches_a_loss() {
     use sintfuzz_model::op::{
         HostOffer, HostSignalChannel, OpenChannel, RunVp, SetVpRegister, WrMsr,
     };
-    use sintfuzz_model::{Config, Op, Sint, Vtl};
-    use sintfuzz_targets::codec::{encode, Scenario};
+    use sintfuzz_model::{Sint, Vtl};
     let wrmsr = |msr, value| {
         Op::WrMsr(WrMsr {
             vp: 0,
@@ -196,25 +207,19 @@ fn an_unrelated_reconfiguration_still_catches_a_loss() {
             value: sint2,
         }),
     ];
-    let settings = Settings {
-        revision: Revision::ProxyBit,
-        invariants: InvariantSet::default_set(),
-    };
     for window in windows {
         let ops: Vec<Op> = head
             .iter()
             .copied()
             .chain([window, Op::RunVp(RunVp { vp: 0 })])
             .collect();
-        let bytes = encode(
+        let (outcome, skips) = replay(
             Target::AllOps,
-            &Scenario {
-                config: Config::default(),
-                ops,
-            },
-        )
-        .unwrap();
-        let (outcome, skips) = run_skips(Target::AllOps, &bytes, &settings);
+            Config::default(),
+            ops,
+            Revision::ProxyBit,
+            InvariantSet::default_set(),
+        );
         let v = outcome.violation().expect("the loss is still judged");
         assert_eq!(
             (v.invariant.id(), v.origin),
@@ -231,8 +236,7 @@ fn an_unrelated_reconfiguration_still_catches_a_loss() {
 #[test]
 fn an_apic_disabled_before_the_run_owes_nothing() {
     use sintfuzz_model::op::{HostDeviceInterrupt, Retarget, RunVp, SetApic};
-    use sintfuzz_model::{Config, Op, RetargetFlaws, Vtl};
-    use sintfuzz_targets::codec::{encode, Scenario};
+    use sintfuzz_model::{RetargetFlaws, Vtl};
     let ops = vec![
         Op::Retarget(Retarget {
             vp: 0,
@@ -251,23 +255,18 @@ fn an_apic_disabled_before_the_run_owes_nothing() {
         }),
         Op::RunVp(RunVp { vp: 1 }),
     ];
-    let bytes = encode(
-        Target::ProxyFilter,
-        &Scenario {
-            config: Config {
-                vp_count: 2,
-                ..Config::default()
-            },
-            ops,
-        },
-    )
-    .unwrap();
-    let settings = Settings {
-        revision: Revision::Head,
-        invariants: InvariantSet::default_set(),
+    let config = Config {
+        vp_count: 2,
+        ..Config::default()
     };
     // At head this is SF-003's window; with the APIC off, nothing is lost.
-    let (outcome, skips) = run_skips(Target::ProxyFilter, &bytes, &settings);
+    let (outcome, skips) = replay(
+        Target::ProxyFilter,
+        config,
+        ops,
+        Revision::Head,
+        InvariantSet::default_set(),
+    );
     assert_eq!(outcome.violation(), None);
     assert_eq!(skips.count(Skip::Reconfigured), 1);
 }
@@ -284,8 +283,7 @@ fn a_told_vector_only_the_default_tier_entitles_is_not_owed() {
     use sintfuzz_model::op::{
         HostOffer, HostSignalChannel, OpenChannel, RunVp, UntrustedWrMsr, WrMsr,
     };
-    use sintfuzz_model::{Config, Op, Sint, Vtl};
-    use sintfuzz_targets::codec::{encode, Scenario};
+    use sintfuzz_model::{Sint, Vtl};
     let ops = vec![
         Op::WrMsr(WrMsr {
             vp: 0,
@@ -307,20 +305,14 @@ fn a_told_vector_only_the_default_tier_entitles_is_not_owed() {
         Op::HostSignalChannel(HostSignalChannel { slot: 0 }),
         Op::RunVp(RunVp { vp: 0 }),
     ];
-    let bytes = encode(
-        Target::AllOps,
-        &Scenario {
-            config: Config::default(),
-            ops,
-        },
-    )
-    .unwrap();
     for invariants in [InvariantSet::default_set(), InvariantSet::strict()] {
-        let settings = Settings {
-            revision: Revision::Proposed,
+        let (outcome, _) = replay(
+            Target::AllOps,
+            Config::default(),
+            ops.clone(),
+            Revision::Proposed,
             invariants,
-        };
-        let (outcome, _) = run_skips(Target::AllOps, &bytes, &settings);
+        );
         assert_eq!(
             outcome.violation().map(|v| v.invariant.id()),
             None,
@@ -337,8 +329,7 @@ fn a_told_vector_only_the_default_tier_entitles_is_not_owed() {
 fn a_told_vector_entitled_only_by_another_relay_sint_is_owed_nothing() {
     use sintfuzz_model::hvdef::msr;
     use sintfuzz_model::op::{HostSignalSint, RunVp, UntrustedWrMsr, WrMsr};
-    use sintfuzz_model::{Config, Op, Sint, Vtl};
-    use sintfuzz_targets::codec::{encode, Scenario};
+    use sintfuzz_model::{Sint, Vtl};
     let wrmsr = |n: u32, value| {
         Op::WrMsr(WrMsr {
             vp: 0,
@@ -358,23 +349,14 @@ fn a_told_vector_entitled_only_by_another_relay_sint_is_owed_nothing() {
         Op::HostSignalSint(HostSignalSint { vp: 0, sint: 2 }),
         Op::RunVp(RunVp { vp: 0 }),
     ];
-    let bytes = encode(
-        Target::RelayLifecycle,
-        &Scenario {
-            config: Config::default(),
-            ops,
-        },
-    )
-    .unwrap();
     for revision in [Revision::ProxyBit, Revision::Head, Revision::Proposed] {
-        let s = Settings {
+        let (outcome, _) = replay(
+            Target::RelayLifecycle,
+            Config::default(),
+            ops.clone(),
             revision,
-            invariants: InvariantSet::default_set(),
-        };
-        assert_eq!(
-            run_skips(Target::RelayLifecycle, &bytes, &s).0.violation(),
-            None,
-            "{revision}"
+            InvariantSet::default_set(),
         );
+        assert_eq!(outcome.violation(), None, "{revision}");
     }
 }

@@ -29,16 +29,24 @@ fn named_paths(text: &str) -> Vec<String> {
     out
 }
 
-/// The top-level folders git tracks files in.
-fn top_level_folders() -> BTreeSet<String> {
+/// The files git tracks (matching `pattern`, `.` for all), repository-relative.
+fn tracked(pattern: &str) -> Vec<String> {
     let out = Command::new("git")
-        .args(["ls-files"])
+        .args(["ls-files", pattern])
         .current_dir(root())
         .output()
         .expect("git ls-files");
     assert!(out.status.success(), "git ls-files failed");
     String::from_utf8_lossy(&out.stdout)
         .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The top-level folders git tracks files in.
+fn top_level_folders() -> BTreeSet<String> {
+    tracked(".")
+        .iter()
         .filter_map(|l| l.split_once('/').map(|(dir, _)| format!("{dir}/")))
         .collect()
 }
@@ -193,20 +201,6 @@ fn long_functions(text: &str) -> Vec<(String, usize, usize)> {
     out
 }
 
-/// Every tracked `.rs` file, both workspaces (the root's and `fuzz/`).
-fn rust_files() -> Vec<String> {
-    let out = Command::new("git")
-        .args(["ls-files", "*.rs"])
-        .current_dir(root())
-        .output()
-        .expect("git ls-files");
-    assert!(out.status.success(), "git ls-files failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn the_long_function_scan_measures_bodies_and_reads_reasons() {
     let body = |n: usize| "    let x = \"}{\"; // }\n".repeat(n);
@@ -240,7 +234,8 @@ fn the_long_function_scan_measures_bodies_and_reads_reasons() {
 /// with `long:` right above it), in any tracked Rust file.
 #[test]
 fn no_function_is_long_without_a_stated_reason() {
-    let files = rust_files();
+    // Every tracked Rust file, both workspaces (the root's and `fuzz/`).
+    let files = tracked("*.rs");
     assert!(files.iter().any(|f| f.starts_with("fuzz/")), "{files:?}");
     let mut long = Vec::new();
     let mut excepted = BTreeSet::new();

@@ -12,7 +12,7 @@ use sintfuzz_targets::known::Label;
 use sintfuzz_targets::signature::{analyze, Fix};
 use sintfuzz_targets::{InvariantSet, Settings, Target};
 use sintfuzz_triage::bucket::KnownList;
-use sintfuzz_triage::findings::minimize::minimize;
+use sintfuzz_triage::findings::minimize::{minimize, Minimized};
 
 fn known() -> KnownList {
     KnownList::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("known.toml")).unwrap()
@@ -23,6 +23,22 @@ fn proxy_bit() -> Settings {
         revision: Revision::ProxyBit,
         invariants: InvariantSet::default_set(),
     }
+}
+
+/// `data` minimized on proxy-bit: it violates `invariant`, and the known list labels it
+/// finding `id` alone.
+fn minimized_as(target: Target, data: &[u8], invariant: &str, id: &str) -> Minimized {
+    let m = minimize(target, data, &proxy_bit()).unwrap();
+    assert_eq!(m.violation.invariant.id(), invariant);
+    let list = known();
+    let label = list.label(&m.signature, m.violation.invariant);
+    assert!(
+        matches!(label, Label::Known(k) if k.id == id),
+        "{}: {}",
+        m.signature,
+        label.line()
+    );
+    m
 }
 
 fn alternatives(fix: &Fix) -> usize {
@@ -74,17 +90,8 @@ fn a_lost_proxy_sint_witness_of_two_fixes_separates_into_sf_002() {
         "{}",
         before.signature
     );
-    let m = minimize(Target::AllOps, &bytes, &s).unwrap();
+    let m = minimized_as(Target::AllOps, &bytes, "lost-proxy-sint", "SF-002");
     assert_eq!(alternatives(&m.signature.fix), 1, "{}", m.signature);
-    assert_eq!(m.violation.invariant.id(), "lost-proxy-sint");
-    let list = known();
-    let label = list.label(&m.signature, m.violation.invariant);
-    assert!(
-        matches!(label, Label::Known(k) if k.id == "SF-002"),
-        "{}: {}",
-        m.signature,
-        label.line()
-    );
     // The witness shows only that root cause: no WRMSR of the vector is left.
     let w = decode(Target::AllOps, &m.bytes);
     assert!(
@@ -106,15 +113,5 @@ fn a_lost_device_witness_of_two_fixes_is_sf_003() {
         0x00, 0x03, 0x01, 0x03, 0x00, 0x02, 0x2f, 0x00, 0x05, 0x00, 0x00, 0x01, 0x2f, 0x00, 0x08,
         0x00, 0x0f, 0x01, 0x00, 0x00, 0x03,
     ];
-    let s = proxy_bit();
-    let m = minimize(Target::RelayLifecycle, &data, &s).unwrap();
-    assert_eq!(m.violation.invariant.id(), "lost-device");
-    let list = known();
-    let label = list.label(&m.signature, m.violation.invariant);
-    assert!(
-        matches!(label, Label::Known(k) if k.id == "SF-003"),
-        "{}: {}",
-        m.signature,
-        label.line()
-    );
+    minimized_as(Target::RelayLifecycle, &data, "lost-device", "SF-003");
 }
