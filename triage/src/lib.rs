@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cli/ (the binary)
-//!   -> campaign/   bench/ (may call campaign/)   check/
+//!   -> campaign/   bench/   check/
 //!        -> findings/   engine/
 //!             -> sintfuzz-targets, sintfuzz-peers -> sintfuzz-model
 //! ```
@@ -19,6 +19,7 @@ pub mod campaign;
 pub mod check;
 pub mod engine;
 pub mod findings;
+pub mod panics;
 pub mod paths;
 
 /// The paths `check/` names (its imports follow when its own work lands).

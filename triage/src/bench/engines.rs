@@ -4,7 +4,7 @@
 //! instrumentation cost. Optional: libFuzzer build variants (`--builds`, where the time
 //! of the instrumented code goes) and benchmark harnesses (`--harnesses`).
 //!
-//! Every binary runs through the campaign's engine modules ([`crate::campaign::runner`]) for the
+//! Every binary runs through the engines' runner ([`crate::engine::runner`]), as in a campaign, for the
 //! same `--seconds`, one process at a time, from a fresh copy of its seeds (the empty
 //! target and `ops` get `corpus/relay_lifecycle/`, the largest seeds, so they mutate
 //! inputs of the same sizes; a peer starts empty, our seeds mean nothing to it), with
@@ -19,8 +19,8 @@ use sintfuzz_targets::{InvariantSet, Settings, Target};
 
 use super::BenchArgs;
 use crate::bench::harness::Harness;
-use crate::campaign::runner::{self, Job, Shared};
-use crate::campaign::store::add_file;
+use crate::engine::files::add_file;
+use crate::engine::runner::{self, Job, Shared};
 use crate::engine::{libfuzzer, Binaries, Engine};
 use crate::{repo_root, Fail};
 

@@ -1,8 +1,8 @@
 //! **bench/** owns measurement: executions per second (this file, `inproc`, `engines`),
 //! time-to-exposure trials (`tte`) over the harness registry (`harness`: ours and the
 //! benchmark binaries, by name), and engine parity on the checked-in inputs (`parity`).
-//! It may call `campaign/` (a trial runs engines through the campaign's runner and
-//! store), `findings/`, `engine/` and the targets; never `cli/` or `check/`.
+//! It may call `findings/`, `engine/` (a trial runs engines through the same runner as
+//! a campaign, `engine/runner`) and the targets; never `cli/`, `campaign/` or `check/`.
 //!
 //! `sintfuzz bench`: executions per second. Without `--engines`, in-process (the model
 //! and oracle alone, [`inproc`]); with `--engines`, under each engine as a share of its

@@ -21,9 +21,9 @@ use sintfuzz_targets::{InvariantSet, Settings, Target};
 
 use crate::args::parse_duration;
 use crate::bench::harness::Harness;
-use crate::campaign::runner::{self, Found, Job, Shared};
-use crate::campaign::store::add_file;
-use crate::campaign::{schedule, EngineChoice};
+use crate::engine::files::add_file;
+use crate::engine::phases::{schedule, EngineChoice};
+use crate::engine::runner::{self, Found, Job, Shared};
 use crate::engine::{Binaries, Engine};
 use crate::findings::bucket::{bucket, Crash, KnownList};
 use crate::{repo_root, Fail};
@@ -459,7 +459,7 @@ fn trial(
     g.found.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
     let samples = shared.samples.lock().expect("not poisoned").clone();
     let e = exposure(&g.found, &classify, d, &g.runs, &samples);
-    let corpus_n = crate::campaign::store::count_files(&corpus);
+    let corpus_n = crate::engine::files::count_files(&corpus);
     let cov = trial_coverage(harness, bins, d, &corpus, &settings, &env);
     // A crash of no known root cause, or one that does not replay, may be a finding or a
     // harness fault: it is kept, since the trial's directory goes next.
@@ -615,7 +615,7 @@ impl<'a> Classifier<'a> {
                 None
             },
         };
-        let k = crate::findings::triage::quietly(|| bucket(&[c], self.known))
+        let k = crate::panics::quietly(|| bucket(&[c], self.known))
             .ok()
             .and_then(|b| {
                 b.buckets.first().map(|b| {

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use clap::Args;
 use sintfuzz_targets::{Settings, Target};
 
-use crate::campaign::store::count_files;
+use crate::engine::files::count_files;
 use crate::engine::{Binaries, Engine, RunSpec};
 use crate::{repo_root, Fail};
 

@@ -157,7 +157,7 @@ fn write_semantic(args: &CoverArgs, files: &[PathBuf], settings: &Settings) -> R
     let mut sem = Semantic::default();
     for f in files {
         if let Ok(d) = read_input(f) {
-            let _ = crate::findings::triage::quietly(|| sem.replay(args.run.target, &d, settings));
+            let _ = crate::panics::quietly(|| sem.replay(args.run.target, &d, settings));
         }
     }
     let table = sem.markdown(&format!(

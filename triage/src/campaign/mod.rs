@@ -1,7 +1,7 @@
 //! **campaign/** owns one-command campaigns and what they keep: the orchestration (this
-//! file), the persistent output directory (`store`), running one engine in rounds
-//! (`runner`) with its live display (`progress`) and the `--out` lock (`lock`), the report
-//! and its plots (`report`, `plot`), corpus minimization (`cmin`), coverage (`cover`,
+//! file), the persistent output directory (`store`), the live display of the engines'
+//! rounds (`progress`; the rounds themselves are `engine/runner`'s), the report and its
+//! plots (`report`, `plot`), corpus minimization (`cmin`), coverage (`cover`,
 //! `semantic`). It may call `findings/` (triage of crash files),
 //! `engine/` and the targets; never `cli/`, `bench/` or `check/`.
 //!
@@ -17,13 +17,10 @@
 //! still written then).
 
 pub mod cmin;
-pub mod console;
 pub mod cover;
-pub mod lock;
 pub mod plot;
 pub mod progress;
 pub mod report;
-pub mod runner;
 pub mod semantic;
 pub mod store;
 
@@ -32,50 +29,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
-use serde::Serialize;
+use clap::Args;
 use sintfuzz_model::Revision;
 use sintfuzz_targets::{InvariantSet, Settings, Target};
 
 use crate::args::{parse_duration, parse_targets};
+use crate::engine::files::{add_file, count_files};
+use crate::engine::phases::{schedule, EngineChoice};
+use crate::engine::runner::{self, Found, Job, RunStats, Shared};
 use crate::engine::{Binaries, Engine};
 use crate::findings::bucket::{Crash, KnownList};
-use crate::findings::triage::{quietly, triage_with, Replay};
+use crate::findings::triage::{triage_with, Replay};
+use crate::panics::quietly;
 use crate::{repo_root, Fail};
 use report::{BucketReport, CorpusReport, PanicReport, Report};
-use runner::{Found, Job, RunStats, Shared};
 use sintfuzz_targets::known::{judge, KnownMode, Verdict};
-use store::{add_file, count_files, unix_now, Store};
-
-/// `--engine`: one engine, or all of them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineChoice {
-    Libfuzzer,
-    Afl,
-    Honggfuzz,
-    All,
-}
-
-impl EngineChoice {
-    pub fn name(self) -> &'static str {
-        match self {
-            EngineChoice::Libfuzzer => "libfuzzer",
-            EngineChoice::Afl => "afl",
-            EngineChoice::Honggfuzz => "honggfuzz",
-            EngineChoice::All => "all",
-        }
-    }
-
-    pub fn engines(self) -> Vec<Engine> {
-        match self {
-            EngineChoice::Libfuzzer => vec![Engine::Libfuzzer],
-            EngineChoice::Afl => vec![Engine::Afl],
-            EngineChoice::Honggfuzz => vec![Engine::Honggfuzz],
-            EngineChoice::All => Engine::ALL.to_vec(),
-        }
-    }
-}
+use store::{unix_now, Store};
 
 #[derive(Args, Clone, Debug)]
 pub struct CampaignArgs {
@@ -112,51 +81,6 @@ pub struct CampaignArgs {
     /// `<target>_hfuzz`) instead of installing and building.
     #[arg(long, value_parser = crate::paths::absolute)]
     pub bin_dir: Option<PathBuf>,
-}
-
-/// Cores per engine when engines run side by side: one each in order, then the rest to
-/// AFL++ and honggfuzz (secondary instances, threads) before libFuzzer (fork mode, much
-/// slower per core than in-process). Engines left with none do not run.
-pub fn share_jobs(engines: &[Engine], jobs: u32) -> Vec<(Engine, u32)> {
-    let mut v: Vec<(Engine, u32)> = engines.iter().map(|&e| (e, 0)).collect();
-    let mut left = jobs;
-    for slot in v.iter_mut() {
-        if left == 0 {
-            break;
-        }
-        slot.1 = 1;
-        left -= 1;
-    }
-    let extra: Vec<usize> = (0..v.len())
-        .filter(|&i| v[i].0 != Engine::Libfuzzer)
-        .chain((0..v.len()).filter(|&i| v[i].0 == Engine::Libfuzzer))
-        .collect();
-    let mut k = 0;
-    while left > 0 && !extra.is_empty() {
-        v[extra[k % extra.len()]].1 += 1;
-        left -= 1;
-        k += 1;
-    }
-    v
-}
-
-/// The phases of engines side by side within `jobs` cores: one phase of every engine
-/// ([`share_jobs`]) when there are cores enough, else as many phases as engines, each
-/// `jobs` engines at once on a core each, in rotation (with 2 cores and 3 engines:
-/// libFuzzer + AFL++, AFL++ + honggfuzz, honggfuzz + libFuzzer), so every engine runs
-/// for the same share and each phase starts from what the others left in the corpus.
-pub fn schedule(engines: &[Engine], jobs: u32) -> Vec<Vec<(Engine, u32)>> {
-    let n = engines.len();
-    if jobs as usize >= n {
-        return vec![share_jobs(engines, jobs)];
-    }
-    (0..n)
-        .map(|k| {
-            (0..jobs as usize)
-                .map(|i| (engines[(k + i) % n], 1))
-                .collect()
-        })
-        .collect()
 }
 
 /// Seed the persistent corpus from `corpus/<target>/`, and move out every file that
@@ -229,7 +153,7 @@ fn sweep_corpus(
             Err(_) => Some(None),
         };
         if let Some(invariant) = crash {
-            let (kept, _) = crate::campaign::store::add_bytes(&crashes, &data, "corpus-")?;
+            let (kept, _) = crate::engine::files::add_bytes(&crashes, &data, "corpus-")?;
             std::fs::remove_file(&p).map_err(|e| Fail::Usage(format!("{}: {e}", p.display())))?;
             found.push(Found {
                 path: kept,
@@ -465,7 +389,7 @@ fn close_corpus(
     if let Some(lf) = bins.get(&Engine::Libfuzzer) {
         match crate::campaign::cmin::minimize_corpus(lf, target, &corpus, &settings) {
             Ok((_, after)) => corpus_report.minimized = Some(after),
-            Err(Fail::Usage(e)) => crate::campaign::console::say(&format!("sintfuzz: cmin: {e}")),
+            Err(Fail::Usage(e)) => crate::engine::console::say(&format!("sintfuzz: cmin: {e}")),
         }
     }
     notes.push(crate::findings::skips::corpus_note(
@@ -478,7 +402,7 @@ fn close_corpus(
 }
 
 fn report_run(st: &RunStats) {
-    crate::campaign::console::say(&format!(
+    crate::engine::console::say(&format!(
         "sintfuzz: {} {}: {:.0} s, {} execs ({:.0}/s), {} crash file(s), exported {}, imported {}{}",
         st.engine,
         st.target,
@@ -693,45 +617,6 @@ fn print_summary(store: &Store, rep: &Report, new_since: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn jobs_are_shared_out() {
-        use Engine::*;
-        assert_eq!(
-            share_jobs(&Engine::ALL, 2),
-            vec![(Libfuzzer, 1), (Afl, 1), (Honggfuzz, 0)]
-        );
-        assert_eq!(
-            share_jobs(&Engine::ALL, 3),
-            vec![(Libfuzzer, 1), (Afl, 1), (Honggfuzz, 1)]
-        );
-        assert_eq!(
-            share_jobs(&Engine::ALL, 5),
-            vec![(Libfuzzer, 1), (Afl, 2), (Honggfuzz, 2)]
-        );
-    }
-
-    #[test]
-    fn fewer_cores_than_engines_take_turns() {
-        use Engine::*;
-        // Every engine runs, in as many phases as it has cores' worth of turns.
-        assert_eq!(
-            schedule(&Engine::ALL, 2),
-            vec![
-                vec![(Libfuzzer, 1), (Afl, 1)],
-                vec![(Afl, 1), (Honggfuzz, 1)],
-                vec![(Honggfuzz, 1), (Libfuzzer, 1)],
-            ]
-        );
-        assert_eq!(
-            schedule(&Engine::ALL, 3),
-            vec![vec![(Libfuzzer, 1), (Afl, 1), (Honggfuzz, 1)]]
-        );
-        assert_eq!(
-            schedule(&Engine::ALL, 4),
-            vec![vec![(Libfuzzer, 1), (Afl, 2), (Honggfuzz, 1)]]
-        );
-    }
 
     /// A regression file of `target` that violates under `settings`.
     fn violating_regression(root: &Path, target: Target, settings: &Settings) -> PathBuf {

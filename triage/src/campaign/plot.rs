@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::campaign::runner::{RunStats, Sample};
+use crate::engine::runner::{RunStats, Sample};
 
 /// Draw `run`'s samples into `path`; `Ok(false)` when it has fewer than two.
 pub fn run_plot(path: &Path, run: &RunStats, samples: &[Sample]) -> Result<bool, String> {

@@ -1,7 +1,7 @@
 //! What a campaign (or a trial) shows while its engines run. On a terminal: one live line
 //! per running engine (indicatif). Off a terminal: a plain line per running engine every
 //! [`PLAIN_EVERY`]. Both read what the runners publish in [`Shared`]: the runs under way
-//! and their latest [`crate::campaign::runner::Sample`], and the crash files found so far, which a
+//! and their latest [`crate::engine::runner::Sample`], and the crash files found so far, which a
 //! background pass sorts into root-cause buckets (known or new) as they come.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,8 +15,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sintfuzz_targets::known::KnownList;
 use sintfuzz_targets::signature::analyze;
 
-use crate::campaign::console;
-use crate::campaign::runner::{LiveRun, Sample, Shared};
+use crate::engine::console;
+use crate::engine::runner::{LiveRun, Sample, Shared};
 
 /// Off a terminal, one line per running engine this often.
 pub const PLAIN_EVERY: Duration = Duration::from_secs(15);
@@ -86,7 +86,7 @@ impl Sorted {
             };
             self.next += 1;
             let analysis = std::fs::read(&path).ok().and_then(|data| {
-                crate::findings::triage::quietly(|| {
+                crate::panics::quietly(|| {
                     analyze(target, settings.revision, settings.invariants, &data)
                 })
                 .ok()

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::campaign::runner::{RunStats, Sample};
 use crate::campaign::store::utc;
+use crate::engine::runner::{RunStats, Sample};
 use crate::findings::bucket::Bucket;
 use crate::findings::triage::ModelPanic;
 use crate::Fail;

@@ -73,7 +73,7 @@ impl Semantic {
     pub fn replay_dir(&mut self, target: Target, dir: &Path, settings: &Settings) {
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             if let Ok(d) = sintfuzz_targets::files::read_input(&e.path()) {
-                let _ = crate::findings::triage::quietly(|| self.replay(target, &d, settings));
+                let _ = crate::panics::quietly(|| self.replay(target, &d, settings));
             }
         }
     }

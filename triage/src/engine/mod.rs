@@ -1,12 +1,21 @@
-//! The fuzzing engines behind `campaign`, `parity` and `tte`: for each engine one module
-//! with what it takes to install and build it, its command line, its stats reader, where
-//! it writes crashes and new inputs, and how to read its exit. This file is the one place
-//! that names the engines and dispatches to them. It may call only the crate root's
-//! shared items and the targets.
+//! The fuzzing engines behind `campaign`, `bench` (`tte`, `--engines`) and `parity`: for
+//! each engine one module with what it takes to install and build it, its command line,
+//! its stats reader, where it writes crashes and new inputs, and how to read its exit.
+//! This file is the one place that names the engines and dispatches to them. Below
+//! campaigns and benchmarks alike: running engines in rounds and collecting their crash
+//! files (`runner`, with the `--out` lock `lock` and the lines it prints, `console`),
+//! which engines run when (`phases`), and the content-addressed corpus and crash
+//! directories (`files`). It may call only the crate root's shared items (`panics`
+//! among them) and the targets.
 
 pub mod afl;
+pub mod console;
+pub mod files;
 pub mod honggfuzz;
 pub mod libfuzzer;
+pub mod lock;
+pub mod phases;
+pub mod runner;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};

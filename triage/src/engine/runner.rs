@@ -14,7 +14,7 @@ use serde::Serialize;
 use sintfuzz_targets::files::read_input;
 use sintfuzz_targets::{Invariant, InvariantSet, Settings, Target};
 
-use crate::campaign::store::{add_bytes, add_file, count_files};
+use crate::engine::files::{add_bytes, add_file, count_files};
 use crate::engine::{Engine, Exit, RunSpec, Stats};
 use crate::Fail;
 
@@ -37,7 +37,7 @@ pub struct Shared {
     pub samples: Mutex<Vec<Sample>>,
     /// The output directory's lock (campaigns): the engine groups started are listed with
     /// it, so a run that takes over after this one was killed can stop them.
-    pub lock: Option<std::sync::Arc<crate::campaign::lock::OutLock>>,
+    pub lock: Option<std::sync::Arc<crate::engine::lock::OutLock>>,
     /// Every run started, for the live display (`crate::campaign::progress`).
     pub runs: Mutex<Vec<LiveRun>>,
     /// Every crash file kept so far that is an input of its target, as it comes.
@@ -71,7 +71,7 @@ impl Shared {
     }
 
     /// [`Shared::new`] for a run holding `lock`.
-    pub fn locked(lock: std::sync::Arc<crate::campaign::lock::OutLock>) -> Self {
+    pub fn locked(lock: std::sync::Arc<crate::engine::lock::OutLock>) -> Self {
         Shared {
             lock: Some(lock),
             ..Shared::new()
@@ -224,7 +224,7 @@ fn signal_group(pgid: u32, sig: i32) {
 /// The engine process gets SIGKILL when the thread that started it ends, so a killed
 /// campaign (`kill -9` included) leaves no engine running. Processes the engine starts
 /// itself (libFuzzer's fork-mode jobs) are stopped by the next run on the same output
-/// directory ([`crate::campaign::lock::OutLock`]).
+/// directory ([`crate::engine::lock::OutLock`]).
 fn die_with_parent(cmd: &mut std::process::Command) {
     let parent = std::process::id() as i32;
     // SAFETY: the closure runs in the child between fork and exec and only calls
@@ -622,7 +622,7 @@ fn end_round(
                 .iter()
                 .filter(|&i| i != inv)
                 .fold(InvariantSet::NONE, InvariantSet::with);
-            crate::campaign::console::say(&format!(
+            crate::engine::console::say(&format!(
                 "sintfuzz: {} {}: {MASK_AFTER} crashes of {inv}; continuing without it",
                 job.engine.name(),
                 job.target.name()
@@ -780,7 +780,7 @@ fn salvage(job: &Job, work: &Path, shared: &Shared, found: &mut Vec<Found>) {
         let Ok((kept, true)) = add_bytes(&job.crashes, &data, &prefix) else {
             continue;
         };
-        crate::campaign::console::say(&format!(
+        crate::engine::console::say(&format!(
             "sintfuzz: kept {} left by an earlier run",
             path.display()
         ));
@@ -825,7 +825,7 @@ fn rounds_left(work: &Path) -> Vec<PathBuf> {
 /// The invariant a file violates, without letting a model panic through.
 pub fn replay_invariant(target: Target, path: &Path, settings: &Settings) -> Option<Invariant> {
     let data = read_input(path).ok()?;
-    crate::findings::triage::quietly(|| sintfuzz_targets::run(target, &data, settings))
+    crate::panics::quietly(|| sintfuzz_targets::run(target, &data, settings))
         .ok()?
         .violation()
         .map(|v| v.invariant)
@@ -844,7 +844,7 @@ fn export_finds(
     }
 }
 
-/// Run the phases of a schedule (`campaign::schedule`): the jobs of each phase at once,
+/// Run the phases of a schedule (`phases::schedule`): the jobs of each phase at once,
 /// one thread each, phase after phase until `shared` is stopped. `job(engine, jobs,
 /// phase)` builds each job.
 pub fn run_phases<'a>(
