@@ -13,6 +13,9 @@
 //! away) — and runs one function per (operation variant, bits). Each function is its own
 //! code, so every engine's edge coverage (libFuzzer, AFL++ and honggfuzz alike, and their
 //! hit-count buckets) counts a new pair as new coverage and keeps the input that reached it.
+//! The same pairs are also libFuzzer extra counters, so the signal survives the libFuzzer
+//! builds that leave this crate and the model without sanitizer coverage
+//! (`fuzz/scope-coverage.sh`).
 //!
 //! Feedback only: it cannot change an outcome (a [`StepHook`] sees the model and the oracle
 //! through shared references, and `run` is `run_hooked` with a no-op hook on the same step
@@ -61,6 +64,26 @@ seq_macro::seq!(N in 0..512 {
     /// One function per (variant, state): distinct code, so distinct coverage.
     static REACHED: [fn(); VARIANTS * STATES] = [#(reached::<N>,)*];
 });
+
+/// The same marks as libFuzzer extra counters (`__libfuzzer_extra_counters`, read by
+/// libFuzzer's `ExtraCountersBegin` on Linux, cleared before each input): the signal
+/// survives a build that leaves this crate without sanitizer coverage.
+#[cfg(target_os = "linux")]
+#[used]
+#[link_section = "__libfuzzer_extra_counters"]
+static EXTRA: [std::sync::atomic::AtomicU8; VARIANTS * STATES] =
+    [const { std::sync::atomic::AtomicU8::new(0) }; VARIANTS * STATES];
+
+#[inline(always)]
+fn mark(index: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &EXTRA[index];
+        c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+    REACHED[index]();
+}
 
 #[inline(never)]
 fn reached<const N: usize>() {
@@ -113,7 +136,7 @@ impl StepHook for Feedback {
     fn event(&mut self, _: &Event) {}
     #[inline]
     fn result(&mut self, _: usize, _: OpResult, model: &Partition, oracle: &Oracle) {
-        REACHED[self.variant * STATES + state(model, oracle)]();
+        mark(self.variant * STATES + state(model, oracle));
     }
 }
 
@@ -148,6 +171,18 @@ mod tests {
         let mut rec = Record::default();
         let outcome = run_hooked(w.target, &data, &settings, &mut rec);
         (rec.0, outcome)
+    }
+
+    #[test]
+    fn a_mark_counts_in_its_extra_counter() {
+        // Index 511 (the last variant slot, all state bits) is never reached by an
+        // operation today (`Op::COUNT` < 32), so no other test moves it meanwhile.
+        let i = VARIANTS * STATES - 1;
+        assert!(Op::COUNT < VARIANTS);
+        let before = EXTRA[i].load(std::sync::atomic::Ordering::Relaxed);
+        mark(i);
+        let after = EXTRA[i].load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(after, before.wrapping_add(1));
     }
 
     #[test]
