@@ -42,8 +42,11 @@ echo "build.sh: sintfuzz at $root"
 # Only the libFuzzer bins are built: the AFL++ and honggfuzz bins need non-default
 # features (afl, honggfuzz), so cargo skips them. In coverage builds OSS-Fuzz's cargo
 # wrapper turns this into `cargo build --bins` and copies the result to the same place.
+# `RUSTC_WRAPPER=` (empty): every crate fully instrumented, for OSS-Fuzz's coverage
+# reports; without it .cargo/config.toml's fuzz/scope-coverage.sh leaves the model and the
+# targets crate without sanitizer coverage (faster to each finding, bench/results.md).
 cd "$fuzz_dir"
-cargo fuzz build -O --debug-assertions
+RUSTC_WRAPPER= cargo fuzz build -O --debug-assertions
 
 target_dir=${CARGO_TARGET_DIR:-$fuzz_dir/target}
 case $target_dir in
