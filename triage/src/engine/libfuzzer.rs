@@ -80,7 +80,9 @@ pub fn commands(run: &RunSpec) -> Result<Vec<Command>, Fail> {
     let mut cmd = Command::new(&run.binary);
     cmd.arg(&run.corpus)
         .arg(format!("-max_total_time={}", run.seconds))
-        .arg("-use_value_profile=1")
+        // No value profile: the model and the targets crate are built without compare
+        // hooks (fuzz/scope-coverage.sh), and that build finds every root cause sooner
+        // (bench/results.md, "Coverage only where it guides the search").
         // No length ramp: an input is a list of operations, and libFuzzer's default
         // (`-len_control=100`) keeps inputs to a few operations for the first tens of
         // thousands of executions (bench/results.md, "Near-miss feedback and no length ramp").
