@@ -43,7 +43,7 @@ echo "build.sh: sintfuzz at $root"
 # features (afl, honggfuzz), so cargo skips them. In coverage builds OSS-Fuzz's cargo
 # wrapper turns this into `cargo build --bins` and copies the result to the same place.
 # `RUSTC_WRAPPER=` (empty): every crate fully instrumented, for OSS-Fuzz's coverage
-# reports; without it .cargo/config.toml's fuzz/scope-coverage.sh leaves the model and the
+# reports; without it the rustc wrapper .cargo/scope-coverage.sh leaves the model and the
 # targets crate without sanitizer coverage (faster to each finding, bench/results.md).
 cd "$fuzz_dir"
 RUSTC_WRAPPER= cargo fuzz build -O --debug-assertions

@@ -15,7 +15,7 @@
 //! hit-count buckets) counts a new pair as new coverage and keeps the input that reached it.
 //! The same pairs are also libFuzzer extra counters, so the signal survives the libFuzzer
 //! builds that leave this crate and the model without sanitizer coverage
-//! (`fuzz/scope-coverage.sh`).
+//! (`.cargo/scope-coverage.sh`).
 //!
 //! Feedback only: it cannot change an outcome (a [`StepHook`] sees the model and the oracle
 //! through shared references, and `run` is `run_hooked` with a no-op hook on the same step
@@ -178,7 +178,7 @@ mod tests {
         // Index 511 (the last variant slot, all state bits) is never reached by an
         // operation today (`Op::COUNT` < 32), so no other test moves it meanwhile.
         let i = VARIANTS * STATES - 1;
-        assert!(Op::COUNT < VARIANTS);
+        const { assert!(Op::COUNT < VARIANTS) };
         let before = EXTRA[i].load(std::sync::atomic::Ordering::Relaxed);
         mark(i);
         let after = EXTRA[i].load(std::sync::atomic::Ordering::Relaxed);

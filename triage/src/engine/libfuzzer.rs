@@ -81,7 +81,7 @@ pub fn commands(run: &RunSpec) -> Result<Vec<Command>, Fail> {
     cmd.arg(&run.corpus)
         .arg(format!("-max_total_time={}", run.seconds))
         // No value profile: the model and the targets crate are built without compare
-        // hooks (fuzz/scope-coverage.sh), and that build finds every root cause sooner
+        // hooks (.cargo/scope-coverage.sh), and that build finds every root cause sooner
         // (bench/results.md, "Coverage only where it guides the search").
         // No length ramp: an input is a list of operations, and libFuzzer's default
         // (`-len_control=100`) keeps inputs to a few operations for the first tens of
