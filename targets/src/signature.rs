@@ -313,19 +313,18 @@ fn fixing_choices(
             }
         }
     }
-    // Only when no single choice or pair does: the minimal triples (on an older revision
-    // a loss can need a third change because a second path entitles the same vector,
-    // and a triple containing a known fix still names that root cause).
-    if alts.is_empty() {
-        for (i, &a) in differing.iter().enumerate() {
-            for (j, &b) in differing.iter().enumerate().skip(i + 1) {
-                for &c in &differing[j + 1..] {
-                    if removed(apply(a | b | c)) {
-                        alts.push(a | b | c);
-                    }
-                }
-            }
+    // Only when no single choice or pair does: the smallest sets that do, three choices
+    // or more (on an older revision a loss can need a third change because a second path
+    // entitles the same vector, or a fourth where two known defects stack, e.g. #1162's
+    // admission masked by a sticky device vector in front of SF-003's wake window; a set
+    // containing a known fix still names that root cause). All of them is `proposed`.
+    for size in 3..differing.len() {
+        if !alts.is_empty() {
+            break;
         }
+        alts = sets_of_size(&differing, size)
+            .filter(|&m| removed(apply(m)))
+            .collect();
     }
     if !alts.is_empty() {
         Fix::Choices(alts)
@@ -334,6 +333,19 @@ fn fixing_choices(
     } else {
         Fix::Unfixed
     }
+}
+
+/// Every union of `size` distinct masks of `choices`, in lexicographic order of their
+/// index sets (as nested loops would give them, so alternatives keep their order).
+fn sets_of_size(choices: &[u16], size: usize) -> impl Iterator<Item = u16> + '_ {
+    let n = choices.len();
+    let mut sets: Vec<Vec<usize>> = (0u32..1 << n)
+        .filter(|sel| sel.count_ones() as usize == size)
+        .map(|sel| (0..n).filter(|i| sel & (1 << i) != 0).collect())
+        .collect();
+    sets.sort();
+    sets.into_iter()
+        .map(move |set| set.iter().fold(0u16, |m, &i| m | choices[i]))
 }
 
 /// Per step, for one VP and vector: the entitlement and the filter after the step.

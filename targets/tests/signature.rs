@@ -419,6 +419,40 @@ fn lost_proxy_sint_vehicles_of_1162_and_sf003_are_theirs() {
     }
 }
 
+/// Two README campaigns on proxy-bit bucketed these as new. A relayed channel's signal
+/// falls into SF-003's wake window: VP 0 tells the host SINT2 = 0x2f only by GHCB, so the
+/// relay is owed 0x2f because VP 1 routes device 0 to 0x2f on VP 0, and the host signals
+/// before VP 0 runs (SF-003's fix alone removes it). And a lost device interrupt where
+/// SF-003's window is stacked on #1162 masked by a sticky device vector: only the union of
+/// both fixes removes it, which names SF-003 (the invariant is its own).
+#[test]
+fn sf003_vehicles_a_relay_signal_and_a_stacked_1162_are_sf003() {
+    let list = known();
+    for (hex, invariant) in [
+        (
+            "00010300022f0008000900000100050100002f0001000d000000",
+            "lost-relay",
+        ),
+        (
+            "0003050000002f91000008000900000100010000022f000d00000005000001100008000f01000003",
+            "lost-device",
+        ),
+    ] {
+        let a = analyze(
+            Target::RelayLifecycle,
+            Revision::ProxyBit,
+            InvariantSet::default_set(),
+            &hex_bytes(hex),
+        )
+        .expect("violates on proxy-bit");
+        assert_eq!(a.violation.invariant.id(), invariant);
+        let (_, k) = list
+            .find(&a.signature, a.violation.invariant)
+            .unwrap_or_else(|| panic!("{invariant}: {} is new", a.signature));
+        assert_eq!(k.id, "SF-003", "{}", a.signature);
+    }
+}
+
 /// A lost device interrupt a proxy-bit campaign found (4 VPs, SNP, relay on): VTL0 of VP 3
 /// writes SINT2 = 0x2f without the proxy bit, VP 0 retargets a device to 0x2f on VP 3, the
 /// device interrupts before VP 3 runs. #1162's fix (admit SINT2) removes it, and so does
