@@ -453,6 +453,28 @@ fn sf003_vehicles_a_relay_signal_and_a_stacked_1162_are_sf003() {
     }
 }
 
+/// A proxy-bit campaign on synic_msr bucketed this as new: VP 0 sets SINT2 = 0x2f with the
+/// proxy bit by WRMSR, clears it by HvSetVpRegisters (no recompute: SF-006), then writes
+/// SINT0 = 0x2f and 0 without the proxy bit (no recompute on proxy-bit either); a malicious
+/// host's 0x2f reaches VTL0. Recomputing in HvSetVpRegisters alone removes it: SF-006.
+#[test]
+fn a_withdrawn_sint_vector_kept_past_a_later_wrmsr_is_sf006() {
+    let hex = "0000010000122f001000000000000300000000fe020000000000000000010000102f0000000000000001000010000000000000000008002f0000000000";
+    let a = analyze(
+        Target::SynicMsr,
+        Revision::ProxyBit,
+        InvariantSet::default_set(),
+        &hex_bytes(hex),
+    )
+    .expect("violates on proxy-bit");
+    assert_eq!(a.violation.invariant.id(), "leak-unentitled");
+    let list = known();
+    let (_, k) = list
+        .find(&a.signature, a.violation.invariant)
+        .unwrap_or_else(|| panic!("{} is new", a.signature));
+    assert_eq!(k.id, "SF-006", "{}", a.signature);
+}
+
 /// A lost device interrupt a proxy-bit campaign found (4 VPs, SNP, relay on): VTL0 of VP 3
 /// writes SINT2 = 0x2f without the proxy bit, VP 0 retargets a device to 0x2f on VP 3, the
 /// device interrupts before VP 3 runs. #1162's fix (admit SINT2) removes it, and so does
