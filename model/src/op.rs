@@ -153,6 +153,28 @@ ops! {
 }
 
 impl Op {
+    /// The one VP whose state alone this operation reads and writes, in the partition and
+    /// in the oracle, if it touches no shared state (device table, routes, channels, the
+    /// oracle's expectations): two operations local to different VPs commute, which
+    /// `sintfuzz check`'s partial-order reduction relies on (its test applies every such
+    /// pair in both orders on random states: the same state and the same verdicts). A
+    /// guest's synic, APIC and acknowledgement; HvSetVpRegisters only on its own VP.
+    pub fn vp_local(&self) -> Option<u8> {
+        match *self {
+            Op::WrMsr(WrMsr { vp, .. })
+            | Op::RdMsr(RdMsr { vp, .. })
+            | Op::UntrustedWrMsr(UntrustedWrMsr { vp, .. })
+            | Op::SetApic(SetApic { vp, .. })
+            | Op::GuestAck(GuestAck { vp, .. }) => Some(vp),
+            Op::SetVpRegister(SetVpRegister { vp, vp_index, .. })
+                if vp_index == crate::hvdef::VP_INDEX_SELF || vp_index == u32::from(vp) =>
+            {
+                Some(vp)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the host, not the guest, performs this operation.
     pub fn is_host(&self) -> bool {
         matches!(

@@ -6,6 +6,7 @@
 //! a time budget that ended before the depth.
 
 pub mod domain;
+pub mod por;
 pub mod search;
 pub mod shard;
 pub mod symmetry;
@@ -76,6 +77,10 @@ pub struct CheckArgs {
     /// for comparison).
     #[arg(long)]
     pub no_symmetry: bool,
+    /// Expand both orders of operations on different VPs that commute (no partial-order
+    /// reduction; for comparison).
+    #[arg(long)]
+    pub no_por: bool,
     /// Explore shard I of N (1-based: every N-th config x target, from the I-th) and
     /// write OUT/result.json for `--merge`.
     #[arg(long, value_parser = shard::Shard::parse)]
@@ -260,6 +265,7 @@ impl Built {
                     ops: ops.clone(),
                     salt: t as u64,
                     mirror,
+                    local: (!args.no_por).then(|| por::locality(&ops)),
                 });
                 b.infos
                     .push(RootInfo::new(index, target, *config, ops, &mut interner));

@@ -22,6 +22,9 @@ pub struct Root {
     /// and its image, only the first is expanded from a state every operation so far
     /// left symmetric (the other's subtree is its mirror image).
     pub mirror: Option<Vec<u16>>,
+    /// Partial-order reduction (`super::por`): per operation, the VP it alone touches
+    /// ([`sintfuzz_model::Op::vp_local`]); `None` turns the reduction off.
+    pub local: Option<Vec<Option<u8>>>,
 }
 
 impl Root {
@@ -32,7 +35,7 @@ impl Root {
 
     /// Whether the state after `path` is still symmetric: the root is, and every
     /// operation on the path is its own image.
-    fn symmetric_after(&self, path: &[u16]) -> bool {
+    pub(super) fn symmetric_after(&self, path: &[u16]) -> bool {
         self.mirror
             .as_ref()
             .is_some_and(|m| path.iter().all(|&o| m[o as usize] == o))
@@ -298,9 +301,10 @@ impl Worker {
             let root = self.replay(roots, levels, d, i);
             let r = &roots[root];
             let symmetric = r.symmetric_after(&self.path);
+            let sleep = super::por::Sleep::after(r, &self.path);
             let state = &self.stack[d];
             for (o, op) in r.ops.iter().enumerate() {
-                if !r.expands(symmetric, o) {
+                if !r.expands(symmetric, o) || sleep.skips(o) {
                     continue;
                 }
                 let mut m = state.clone();
