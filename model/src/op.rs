@@ -144,9 +144,12 @@ ops! {
     /// Malicious: a proxy-interrupt message on `vp` with arbitrary content.
     HostAssert { vp: u8, assert: ProxyAssert }
     /// Honest: the host sends a VMBus message to the guest, which OpenHCL's VTL0 VMBus
-    /// server posts to VTL0 SINT2 of `vp` (`Synic::post_message` on `UhPartitionInner`,
-    /// queued in `message_queues[Vtl0]`). The server only ever posts for VTL0.
-    HostPostMessage { vp: u8 }
+    /// server posts to VTL0 SINT `sint` of `vp` (`Synic::post_message` on
+    /// `UhPartitionInner`, queued in `message_queues[Vtl0]`). The server only ever posts
+    /// for VTL0. The connection's messages go to SINT2; a reserved channel's and an
+    /// unsupported multiclient InitiateContact's reply go to the SINT the guest named
+    /// (`vmbus_server` `send_message`, `MessageTarget::ReservedChannel` / `Custom`).
+    HostPostMessage { vp: u8, sint: u8 }
     // ----- scheduling -----
     /// The VP runs: VTL2 handles its wake reasons, then polls the proxy IRR into VTL0.
     RunVp { vp: u8 }

@@ -239,7 +239,7 @@ impl Partition {
             }
             Op::HostAssert(HostAssert { vp, assert }) => self.host_assert(vp, assert, obs),
             Op::RunVp(RunVp { vp }) => self.vp_index(vp).map(|i| self.run_vp(i, obs)),
-            Op::HostPostMessage(HostPostMessage { vp }) => self.host_post_message(vp),
+            Op::HostPostMessage(HostPostMessage { vp, sint }) => self.host_post_message(vp, sint),
         };
         r.unwrap_or_else(OpResult::Refused)
     }
@@ -314,11 +314,18 @@ impl Partition {
         Ok(OpResult::Done)
     }
 
-    /// The host posts a message to VTL0's VMBus SINT.
+    /// The host's VMBus server posts a message to VTL0 SINT `sint` of `vp`: SINT2 for the
+    /// connection's messages, any SINT the guest named for a reserved channel or a custom
+    /// target (`VmbusServerTask::send_message`, `vm/devices/vmbus/vmbus_server/src/lib.rs`,
+    /// through `DirectGuestMessagePort::poll_post_message`, `vmm_core/virt/src/synic.rs`,
+    /// to `UhPartitionInner::post_message`). A VP that does not exist is refused
+    /// ("invalid vp target for post_message"). ASSUMPTION: `sint` < 16 (the codec draws
+    /// it so): upstream takes the guest's `target_sint as u8` unchecked, and
+    /// `MessageQueues::enqueue_message` indexes its 16 queues with it.
     #[inline(always)]
-    fn host_post_message(&mut self, vp: u8) -> Result<OpResult, Refusal> {
+    fn host_post_message(&mut self, vp: u8, sint: u8) -> Result<OpResult, Refusal> {
         let i = self.vp_index(vp)?;
-        self.post_message(i, Vtl::Vtl0, VMBUS_SINT);
+        self.post_message(i, Vtl::Vtl0, sint % NUM_SINTS as u8);
         Ok(OpResult::Done)
     }
 

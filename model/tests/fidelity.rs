@@ -19,7 +19,7 @@ fn device(device: u8, pick: u8) -> Op {
 }
 
 fn post(vp: u8) -> Op {
-    Op::HostPostMessage(HostPostMessage { vp })
+    Op::HostPostMessage(HostPostMessage { vp, sint: 2 })
 }
 
 fn proxy_asserted(ev: &[Event]) -> VectorSet {
@@ -282,6 +282,33 @@ fn host_messages_queue_wait_for_a_free_slot_and_interrupt_the_guest() {
         }
         assert_eq!(p.vtl2_asserts, 0);
     }
+}
+
+/// Issue 20: the VMBus server posts to any VTL0 SINT the guest names (a reserved
+/// channel's target, an unsupported multiclient InitiateContact's reply:
+/// `VmbusServerTask::send_message`, `vm/devices/vmbus/vmbus_server/src/lib.rs`, through
+/// `DirectGuestMessagePort` to `UhPartitionInner::post_message`): each SINT has its own
+/// queue, slot and vector, and a message to one leaves the others alone.
+#[test]
+fn host_messages_to_any_vtl0_sint_use_that_sints_queue_slot_and_vector() {
+    let mut p = head(cfg());
+    setup(
+        &mut p,
+        &[
+            wr_sint(0, 2, plain(0x50)),
+            wr_sint(0, 9, plain(0x69)),
+            Op::HostPostMessage(HostPostMessage { vp: 0, sint: 9 }),
+        ],
+    );
+    assert_eq!(p.vps[0].queues[0][9], 1);
+    assert_eq!(p.vps[0].queues[0][2], 0);
+    let (_, ev) = run(&mut p, run_vp(0));
+    assert_eq!(delivered_on(&ev, Path::TrustedSynic), set_of([0x69]));
+    assert_eq!(p.vps[0].synic[0].slots_busy, 1 << 9);
+    // SINT2's slot is still free: its message is posted at once.
+    setup(&mut p, &[post(0)]);
+    let (_, ev) = run(&mut p, run_vp(0));
+    assert_eq!(delivered_on(&ev, Path::TrustedSynic), set_of([0x50]));
 }
 
 /// Item 8: `request_sint_notifications` asserts VTL0 for proxied SINTs with queued

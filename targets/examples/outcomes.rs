@@ -16,7 +16,8 @@
 //! ```
 //!
 //! Two runs of the same tree print the same lines; a diff of the output before and after a
-//! change names the rows whose behaviour moved.
+//! change names the rows whose behaviour moved. `--without ID` (repeatable) leaves an
+//! invariant out of both sets, to compare with a tree that predates it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,7 +29,7 @@ use sintfuzz_targets::known::{judge, KnownList, KnownMode, Verdict};
 use sintfuzz_targets::rng::SplitMix64;
 use sintfuzz_targets::scenarios::{seeds, witnesses};
 use sintfuzz_targets::signature::signature;
-use sintfuzz_targets::{InvariantSet, Outcome, Settings, Target};
+use sintfuzz_targets::{Invariant, InvariantSet, Outcome, Settings, Target};
 use xxhash_rust::xxh3::Xxh3;
 
 /// A streaming digest; xxh3 is specified, so the same across Rust versions and
@@ -53,16 +54,19 @@ impl Digest {
 
 struct Options {
     count: u64,
+    /// Invariants left out of both sets.
+    without: Vec<Invariant>,
     signatures: u64,
     seed: u64,
     root: PathBuf,
 }
 
-const USAGE: &str = "expected --count N, --signatures N, --seed N, --root DIR";
+const USAGE: &str = "expected --count N, --signatures N, --seed N, --root DIR, --without ID";
 
 fn parse_args() -> Result<Options, String> {
     let mut o = Options {
         count: 200_000,
+        without: Vec::new(),
         signatures: 20,
         seed: 0x5eed_0023,
         root: Path::new(env!("CARGO_MANIFEST_DIR")).join(".."),
@@ -76,6 +80,12 @@ fn parse_args() -> Result<Options, String> {
             "--signatures" => o.signatures = number(value()?)?,
             "--seed" => o.seed = number(value()?)?,
             "--root" => o.root = PathBuf::from(value()?),
+            "--without" => {
+                let id = value()?;
+                let i = Invariant::ALL.into_iter().find(|i| i.id() == id);
+                o.without
+                    .push(i.ok_or_else(|| format!("unknown invariant '{id}'"))?);
+            }
             _ => return Err(format!("unknown argument '{a}' ({USAGE})")),
         }
     }
@@ -208,7 +218,7 @@ fn main() -> ExitCode {
             ] {
                 let s = Settings {
                     revision,
-                    invariants,
+                    invariants: invariants.without(&o.without),
                 };
                 let r = row(&o, &files, target, &s, n);
                 n += 1;

@@ -258,8 +258,10 @@ kinds! {
         /// common SINT write, one kind instead of a 1-in-16 SINT field (action-mix tuning;
         /// canonical encodings still use `WrSint`, which comes first).
         WrVmbusSint,
-        /// `HostPostMessage`.
+        /// `HostPostMessage` to VTL0 SINT2 (the connection's messages).
         HostPostMessage,
+        /// `HostPostMessage` to any VTL0 SINT (a reserved channel's or a custom target's).
+        HostPostMessageSint,
     }
 }
 
@@ -847,11 +849,23 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
         }
         (Kind::HostPostMessage, op) => {
             let mut vp = match op {
-                Op::HostPostMessage(HostPostMessage { vp }) => vp,
+                Op::HostPostMessage(HostPostMessage { vp, .. }) => vp,
                 _ => 0,
             };
             f.vp(&mut vp);
-            Op::HostPostMessage(HostPostMessage { vp })
+            Op::HostPostMessage(HostPostMessage {
+                vp,
+                sint: VMBUS_SINT,
+            })
+        }
+        (Kind::HostPostMessageSint, op) => {
+            let (mut vp, mut sint) = match op {
+                Op::HostPostMessage(HostPostMessage { vp, sint }) => (vp, sint),
+                _ => (0, 0),
+            };
+            f.vp(&mut vp);
+            f.modulo(&mut sint, 16);
+            Op::HostPostMessage(HostPostMessage { vp, sint })
         }
         (Kind::UntrustedWrMsrRaw, op) => {
             let (mut vp, mut m, mut value) = match op {

@@ -29,9 +29,9 @@
 use core::fmt;
 use core::hash::{Hash, Hasher};
 use sintfuzz_model::op::{
-    CloseChannel, GuestAck, HostDeviceInterrupt, HostOffer, HostSignalChannel, HostSignalSint,
-    ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic, SetVpRegister,
-    UntrustedWrMsr, WrMsr,
+    CloseChannel, GuestAck, HostDeviceInterrupt, HostOffer, HostPostMessage, HostSignalChannel,
+    HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr, Retarget, RunVp, SetApic,
+    SetVpRegister, UntrustedWrMsr, WrMsr,
 };
 
 use sintfuzz_model::hvdef::{
@@ -40,8 +40,8 @@ use sintfuzz_model::hvdef::{
 };
 use sintfuzz_model::synic::GUEST_PAGES;
 use sintfuzz_model::{
-    Config, Event, Observer, Op, OpResult, Path, VectorSet, Vtl, MAX_CHANNELS, MAX_DEVICES,
-    MAX_VPS, VTL2_VECTOR,
+    Config, Event, Isolation, Observer, Op, OpResult, Path, VectorSet, Vtl, MAX_CHANNELS,
+    MAX_DEVICES, MAX_VPS, VTL2_VECTOR,
 };
 
 use crate::codec::MAX_OPS;
@@ -291,6 +291,9 @@ struct GuestVp {
     last_new: [VectorSet; 2],
     /// Interrupt-page flag 0 signalled since the last ack.
     flag_outstanding: bool,
+    /// Bit n: a host message was posted to VTL0 SINT n since the guest last consumed its
+    /// messages (`GuestAck`); only the first is judged (a later one may wait for the slot).
+    messages: u16,
     /// Vectors an honest host signal carried because the guest gave the host's synic a
     /// SINT value different from the trusted one (ambiguous: not judged as leaks).
     host_told: VectorSet,
@@ -365,6 +368,9 @@ pub struct Oracle {
     /// live, so a run with none outstanding looks at no slot.
     expect: [Expect; MAX_EXPECT],
     live: u8,
+    /// Bit n: VP n may have a `lost-message` expectation outstanding (a hint: clear bits
+    /// are exact, set ones are checked), so a guest write scans the expectations only then.
+    message_vps: u8,
     /// VTL0 SINT2 event flags the host set in each VP's event-flag page since the guest
     /// last scanned them (`GuestAck`): a host signal on a set flag raises nothing.
     host_flags: RaisedFlags,
@@ -432,6 +438,7 @@ impl Oracle {
             admissible: [VectorSet::EMPTY; 2],
             last_new: [VectorSet::EMPTY; 2],
             flag_outstanding: false,
+            messages: 0,
             host_told: VectorSet::EMPTY,
             told_new: VectorSet::EMPTY,
         };
@@ -455,6 +462,7 @@ impl Oracle {
             },
             expect: [Expect::NONE; MAX_EXPECT],
             live: 0,
+            message_vps: 0,
             host_flags: RaisedFlags::EMPTY,
         }
     }
@@ -581,6 +589,11 @@ impl Oracle {
         }
         match *op {
             Op::HostSignalChannel(HostSignalChannel { slot }) => self.expect_channel(slot as usize),
+            Op::HostPostMessage(HostPostMessage { vp, sint })
+                if (vp as usize) < self.config.vps() && (sint as usize) < NUM_SINTS =>
+            {
+                self.expect_message(vp as usize, sint as usize)
+            }
             Op::HostSignalSint(HostSignalSint { vp, sint }) => {
                 let vp = vp as usize;
                 // A SINT past 15 is refused by the model (`signal_event`); the codec never
@@ -622,6 +635,9 @@ impl Oracle {
     /// did (and what it was told), and a VP run settles its expectations.
     #[inline(always)]
     pub fn after(&mut self, op: &Op, r: OpResult) {
+        if self.message_vps != 0 {
+            self.reconfigured_messages(op);
+        }
         match *op {
             Op::WrMsr(WrMsr {
                 vp,
@@ -696,6 +712,7 @@ impl Oracle {
             let g = &mut self.vps[vp as usize];
             g.pending = VectorSet::EMPTY;
             g.flag_outstanding = false;
+            g.messages = 0;
             self.host_flags.clear_vp(vp);
         }
     }
@@ -1058,6 +1075,85 @@ impl Oracle {
         }
     }
 
+    /// A host message to VTL0 SINT `n` of `vp`: where the guest's own settings decide the
+    /// outcome, the SINT's vector is owed after the VP next runs. `handle_message_queues`
+    /// and `deliver_synic_messages` (`openhcl/virt_mshv_vtl/src/processor/mod.rs`,
+    /// `hardware_cvm/mod.rs`) post it to the trusted synic, or for a proxied SINT to the
+    /// host's copy (TDX: its own interrupt; SNP: a proxy interrupt through the filter).
+    /// `ProcessorSynic::post_message` (`vm/hv1/hv1_emulator/src/synic.rs`) refuses a masked
+    /// or (trusted) proxied SINT, so the message is dropped, and a full slot with
+    /// `ObjectInUse`, so it stays queued: only the first message since the guest last
+    /// consumed its messages is judged. A polling SINT raises nothing.
+    fn expect_message(&mut self, vp: usize, n: usize) {
+        if !self.set.contains(Invariant::LostMessage) {
+            return;
+        }
+        let tdx = self.config.isolation == Isolation::Tdx;
+        let g = &mut self.vps[vp];
+        let first = g.messages & (1 << n) == 0;
+        g.messages |= 1 << n;
+        let s = g.regs[0].sint(n);
+        let enabled = g.regs[0].scontrol_on() && g.apic_on[0];
+        if !first || !enabled || s.masked() || s.polling() || s.vector() < 16 {
+            return;
+        }
+        let path = if !s.proxy() {
+            Path::TrustedSynic
+        } else {
+            // The host's copy, as the guest gave it, must raise the same vector.
+            let host = Sint::from_bits(g.untrusted[n]);
+            let same = host.vector() == s.vector() && !host.masked() && !host.polling();
+            if !same || !g.untrusted_on || (tdx && host.proxy()) {
+                return;
+            }
+            if tdx {
+                Path::UntrustedSynic
+            } else {
+                Path::ProxyUser
+            }
+        };
+        let n = Some(n as u8);
+        self.message_vps |= 1 << vp;
+        self.expect(vp, s.vector(), n, Invariant::LostMessage, Some(path));
+    }
+
+    /// A guest write to a VP's synic (either copy) or VTL0 APIC between a host message and
+    /// the run that delivers it changes what that run does (`handle_message_queues` drops a
+    /// masked SINT's messages, `deliver_synic_messages` reads the SINT then): that VP's
+    /// message expectations are dropped (`reconfigured`); HvSetVpRegisters may name any VP.
+    fn reconfigured_messages(&mut self, op: &Op) {
+        let vp = match *op {
+            Op::WrMsr(WrMsr {
+                vp, vtl: Vtl::Vtl0, ..
+            })
+            | Op::SetApic(SetApic {
+                vp, vtl: Vtl::Vtl0, ..
+            })
+            | Op::UntrustedWrMsr(UntrustedWrMsr { vp, .. }) => Some(vp),
+            Op::SetVpRegister(_) => None,
+            _ => return,
+        };
+        let vps = vp.map_or(u8::MAX, |v| 1u8.checked_shl(v as u32).unwrap_or(0));
+        if self.message_vps & vps == 0 {
+            return;
+        }
+        let mut left = 0;
+        for i in 0..MAX_EXPECT {
+            let e = self.expect[i];
+            if e.invariant != Some(Invariant::LostMessage) {
+                continue;
+            }
+            if vps & (1 << e.vp) != 0 {
+                self.expect[i].invariant = None;
+                self.live -= 1;
+                self.skips.bump(Skip::Reconfigured);
+            } else {
+                left |= 1 << e.vp;
+            }
+        }
+        self.message_vps = left;
+    }
+
     /// After `vp` ran: every expected vector must be pending in its VTL0 APIC.
     fn settle(&mut self, vp: usize) {
         if self.live == 0 {
@@ -1099,6 +1195,9 @@ impl Oracle {
                         }
                         Invariant::LostProxySint => {
                             "host signal on a proxy-bit SINT never reached VTL0"
+                        }
+                        Invariant::LostMessage => {
+                            "host message to an unmasked VTL0 SINT (SCONTROL and APIC on, its slot free) never raised its vector"
                         }
                         _ => "device interrupt after a returned retarget never reached VTL0",
                     },
@@ -1480,6 +1579,7 @@ impl Hash for Oracle {
             skips: _,
             expect,
             live: _,
+            message_vps: _,
             host_flags,
         } = self;
         config.hash(h);
@@ -1554,6 +1654,7 @@ impl Hash for GuestVp {
             admissible,
             last_new: _,
             flag_outstanding,
+            messages,
             host_told,
             told_new: _,
             untrusted_on,
@@ -1567,6 +1668,7 @@ impl Hash for GuestVp {
         pending.hash(h);
         admissible.hash(h);
         flag_outstanding.hash(h);
+        messages.hash(h);
         host_told.hash(h);
         untrusted_on.hash(h);
     }

@@ -42,6 +42,7 @@ const SYNIC_MSR: KindTable = KindTable {
         Kind::SetApic,
         Kind::GuestAck,
         Kind::HostPostMessage,
+        Kind::HostPostMessageSint,
     ],
 };
 
@@ -86,6 +87,7 @@ const RELAY_LIFECYCLE: KindTable = KindTable {
         Kind::HostDeviceInterrupt,
         Kind::WrVmbusSint,
         Kind::HostPostMessage,
+        Kind::HostPostMessageSint,
     ],
 };
 
@@ -119,6 +121,7 @@ const ALL_OPS: KindTable = KindTable {
         Kind::SetVpRegRaw,
         Kind::UntrustedWrMsrRaw,
         Kind::HostPostMessage,
+        Kind::HostPostMessageSint,
     ],
 };
 

@@ -348,7 +348,10 @@ pub fn op(rng: &mut Rng) -> Op {
             vp: vp(rng),
             assert: proxy_assert(rng),
         }),
-        18 => Op::HostPostMessage(HostPostMessage { vp: vp(rng) }),
+        18 => Op::HostPostMessage(HostPostMessage {
+            vp: vp(rng),
+            sint: (rng.next_u64() % 16) as u8,
+        }),
         _ => Op::RunVp(RunVp { vp: vp(rng) }),
     }
 }

@@ -277,7 +277,7 @@ impl Action {
                 assert: ProxyAssert::Multi(sintfuzz_model::VectorSet(irr)),
             }
             .into(),
-            Action::HostPostMessage { vp } => HostPostMessage { vp }.into(),
+            Action::HostPostMessage { vp } => HostPostMessage { vp, sint: 2 }.into(),
             Action::RunVp { vp } => RunVp { vp }.into(),
         }
     }

@@ -370,7 +370,7 @@ impl Action {
                 assert: ProxyAssert::Single(vector as u32),
             }
             .into(),
-            Action::HostPostMessage { vp: v } => HostPostMessage { vp: vp(v) }.into(),
+            Action::HostPostMessage { vp: v } => HostPostMessage { vp: vp(v), sint: 2 }.into(),
             Action::RunVp { vp: v } => RunVp { vp: vp(v) }.into(),
         }
     }

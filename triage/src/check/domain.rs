@@ -3,7 +3,7 @@
 //! ("Exhaustive check"); both sizes hold an equivalent of every known witness (vectors
 //! renamed to 0x30/0x31, other SINTs to SINT5).
 
-use sintfuzz_model::hvdef::{msr, Sint};
+use sintfuzz_model::hvdef::{msr, Sint, VMBUS_SINT};
 use sintfuzz_model::op::{
     CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostPostMessage,
     HostSignalChannel, HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RunVp,
@@ -401,7 +401,13 @@ fn host_ops(d: &Values, n: u8, all: &mut Vec<Op>) {
         for &sint in d.sints {
             all.push(HostSignalSint { vp, sint }.into());
         }
-        all.push(HostPostMessage { vp }.into());
+        all.push(
+            HostPostMessage {
+                vp,
+                sint: VMBUS_SINT,
+            }
+            .into(),
+        );
     }
     for &device in d.devices {
         for pick in vps.clone() {

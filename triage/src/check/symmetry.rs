@@ -157,7 +157,9 @@ pub fn swap_vps(op: &Op) -> Op {
         }
         .into(),
         Op::HostAssert(HostAssert { vp: v, assert }) => HostAssert { vp: vp(v), assert }.into(),
-        Op::HostPostMessage(HostPostMessage { vp: v }) => HostPostMessage { vp: vp(v) }.into(),
+        Op::HostPostMessage(HostPostMessage { vp: v, sint }) => {
+            HostPostMessage { vp: vp(v), sint }.into()
+        }
         Op::RunVp(RunVp { vp: v }) => RunVp { vp: vp(v) }.into(),
     }
 }

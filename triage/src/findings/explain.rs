@@ -122,8 +122,8 @@ pub fn describe(op: &Op) -> String {
         }
         Op::HostAssert(HostAssert { vp, assert }) => format!("host (malicious): proxy interrupt on vp{vp}: {assert:?}"),
         Op::RunVp(RunVp { vp }) => format!("vp{vp} runs"),
-        Op::HostPostMessage(HostPostMessage { vp }) => {
-            format!("host: VMBus message to VTL0 SINT2 of vp{vp}")
+        Op::HostPostMessage(HostPostMessage { vp, sint }) => {
+            format!("host: VMBus message to VTL0 SINT{sint} of vp{vp}")
         }
     }
 }

@@ -1,0 +1,120 @@
+//! `lost-message`: a host message to an enabled, unmasked VTL0 SINT (any SINT, not only
+//! the VMBus SINT2: reserved channels and custom targets name their own) raises its
+//! vector after the VP next runs, or is refused to its sender as the synic specifies
+//! (masked: dropped; full slot: kept queued).
+
+use sintfuzz_model::op::{GuestAck, HostPostMessage, RunVp};
+use sintfuzz_model::{Config, Op, Revision, Sint, Vtl};
+use sintfuzz_targets::codec::{encode, Scenario};
+use sintfuzz_targets::known::{KnownList, Label};
+use sintfuzz_targets::scenarios::{set_reg_sint, wr_sint};
+use sintfuzz_targets::signature::analyze;
+use sintfuzz_targets::{run, Invariant, InvariantSet, Settings, Target};
+
+fn post(vp: u8, sint: u8) -> Op {
+    Op::HostPostMessage(HostPostMessage { vp, sint })
+}
+
+fn run_vp(vp: u8) -> Op {
+    Op::RunVp(RunVp { vp })
+}
+
+fn bytes(ops: Vec<Op>) -> Vec<u8> {
+    encode(
+        Target::AllOps,
+        &Scenario {
+            config: Config::default(),
+            ops,
+        },
+    )
+    .unwrap()
+}
+
+fn outcome(data: &[u8], revision: Revision) -> Option<Invariant> {
+    let settings = Settings {
+        revision,
+        invariants: InvariantSet::default_set(),
+    };
+    run(Target::AllOps, data, &settings)
+        .violation()
+        .map(|v| v.invariant)
+}
+
+#[test]
+fn a_message_to_any_unmasked_sint_raises_its_vector_on_every_revision() {
+    for n in [2, 5, 15] {
+        for proxy in [false, true] {
+            let data = bytes(vec![
+                wr_sint(0, Vtl::Vtl0, n, Sint::unmasked(0x50, proxy)),
+                post(0, n),
+                run_vp(0),
+            ]);
+            for r in Revision::ALL {
+                assert_eq!(outcome(&data, r), None, "SINT{n} proxy {proxy} on {r}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_proxied_sint_set_by_hypercall_loses_its_message_until_proposed() {
+    // SNP: the message to a proxied SINT goes to the host's synic (the mirroring guest
+    // gave it the same SINT), whose interrupt comes back as a proxy interrupt through a
+    // filter HvSetVpRegisters never recomputed (SF-002).
+    let data = bytes(vec![
+        set_reg_sint(0, Vtl::Vtl0, Vtl::Vtl0, 5, Sint::unmasked(0x50, true)),
+        post(0, 5),
+        run_vp(0),
+    ]);
+    for r in [Revision::ProxyBit, Revision::RelayAware, Revision::Head] {
+        assert_eq!(outcome(&data, r), Some(Invariant::LostMessage), "{r}");
+        let a = analyze(Target::AllOps, r, InvariantSet::default_set(), &data).unwrap();
+        let label = KnownList::embedded().label(&a.signature, a.violation.invariant);
+        assert!(
+            matches!(label, Label::Known(k) if k.id == "SF-002"),
+            "{r}: {}",
+            a.signature
+        );
+    }
+    assert_eq!(outcome(&data, Revision::Proposed), None);
+}
+
+#[test]
+fn refused_messages_are_owed_nothing() {
+    // Masked: dropped. After the guest consumed its messages, two more: the slot takes the
+    // first, the second waits (only the first is judged). A SINT masked between the
+    // message and the run: dropped at the run.
+    let masked = Sint::unmasked(0x50, false).into_bits() | Sint::MASKED;
+    let cases = [
+        vec![
+            wr_sint(0, Vtl::Vtl0, 5, Sint::from_bits(masked)),
+            post(0, 5),
+            run_vp(0),
+        ],
+        vec![
+            wr_sint(0, Vtl::Vtl0, 5, Sint::unmasked(0x50, false)),
+            post(0, 5),
+            run_vp(0),
+            Op::GuestAck(GuestAck {
+                vp: 0,
+                vtl: Vtl::Vtl0,
+            }),
+            post(0, 5),
+            post(0, 5),
+            run_vp(0),
+        ],
+        vec![
+            wr_sint(0, Vtl::Vtl0, 5, Sint::unmasked(0x50, false)),
+            post(0, 5),
+            wr_sint(0, Vtl::Vtl0, 5, Sint::from_bits(masked)),
+            run_vp(0),
+        ],
+    ];
+    for ops in cases {
+        assert_eq!(
+            outcome(&bytes(ops.clone()), Revision::Head),
+            None,
+            "{ops:?}"
+        );
+    }
+}
