@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -24,7 +23,7 @@ use crate::bench::harness::Harness;
 use crate::engine::files::add_file;
 use crate::engine::phases::{schedule, EngineChoice};
 use crate::engine::runner::{self, Found, Job, Shared};
-use crate::engine::{Binaries, Engine};
+use crate::engine::{libfuzzer, Binaries, Engine};
 use crate::findings::bucket::{bucket, Crash, KnownList};
 use crate::{repo_root, Fail};
 
@@ -814,24 +813,9 @@ pub fn corpus_coverage(
     let scratch = corpus.with_file_name("coverage-merge");
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(scratch.join("into")).ok()?;
-    let o = Command::new(binary)
+    let o = libfuzzer::merge_command(binary, &scratch.join("into"), corpus, &scratch, settings)
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .arg("-merge=1")
-        .arg("-use_value_profile=1")
-        .arg(format!("-max_len={}", crate::engine::RunSpec::max_len()))
-        .arg(format!("-artifact_prefix={}/", scratch.display()))
-        .arg(scratch.join("into"))
-        .arg(corpus)
         .current_dir(&scratch)
-        .env(
-            sintfuzz_targets::harness::ENV_REVISION,
-            settings.revision.name(),
-        )
-        .env(
-            sintfuzz_targets::harness::ENV_INVARIANTS,
-            settings.invariants.to_string(),
-        )
-        .env("RUST_BACKTRACE", "0")
         .output()
         .ok()?;
     let _ = std::fs::remove_dir_all(&scratch);

@@ -4,13 +4,13 @@
 //! merge succeeded; inputs that stop the binary (crashes) are left out by the merge.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use clap::Args;
 use sintfuzz_targets::{Settings, Target};
 
 use crate::engine::files::count_files;
-use crate::engine::{Binaries, Engine, RunSpec};
+use crate::engine::{libfuzzer, Binaries, Engine};
 use crate::{repo_root, Fail};
 
 #[derive(Args, Clone, Debug)]
@@ -76,23 +76,8 @@ pub fn minimize_corpus(
     let io = |p: &Path, e: std::io::Error| Fail::Usage(format!("{}: {e}", p.display()));
     std::fs::create_dir_all(&new).map_err(|e| io(&new, e))?;
     let bin = bins.target(target);
-    let o = Command::new(&bin)
-        .arg("-merge=1")
-        .arg("-use_value_profile=1")
-        .arg(format!("-artifact_prefix={}/", art.display()))
-        .arg(format!("-max_len={}", RunSpec::max_len()))
-        .arg(&new)
-        .arg(dir)
+    let o = libfuzzer::merge_command(&bin, &new, dir, &art, settings)
         .current_dir(parent)
-        .env(
-            sintfuzz_targets::harness::ENV_REVISION,
-            settings.revision.name(),
-        )
-        .env(
-            sintfuzz_targets::harness::ENV_INVARIANTS,
-            settings.invariants.to_string(),
-        )
-        .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Fail::Usage(format!("{}: cannot start: {e}", bin.display())))?;

@@ -10,6 +10,8 @@ use super::{
     cargo_install, files_in, fuzz_target_dir, have, run_cmd, token_after, Exit, RunSpec, Stats,
 };
 use crate::Fail;
+use sintfuzz_targets::harness::{ENV_INVARIANTS, ENV_REVISION};
+use sintfuzz_targets::Settings;
 
 pub fn ensure_tools() -> Result<(), Fail> {
     if !have("cargo", &["fuzz", "--version"]) {
@@ -143,6 +145,29 @@ pub fn parse_line(line: &str, s: &mut Stats) {
         s.coverage = cov.parse().ok();
         s.coverage_label = Some(format!("cov {cov}, ft {ft}"));
     }
+}
+
+/// libFuzzer's corpus merge (`-merge=1`, value profile on) by `binary`: the inputs of
+/// `from` that add coverage, copied into `into`, under `settings`; crash artifacts go to
+/// `artifacts`. Its stderr ends with the merged corpus's `cov:` and `ft:`.
+pub fn merge_command(
+    binary: &Path,
+    into: &Path,
+    from: &Path,
+    artifacts: &Path,
+    settings: &Settings,
+) -> Command {
+    let mut cmd = Command::new(binary);
+    cmd.arg("-merge=1")
+        .arg("-use_value_profile=1")
+        .arg(format!("-artifact_prefix={}/", artifacts.display()))
+        .arg(format!("-max_len={}", RunSpec::max_len()))
+        .arg(into)
+        .arg(from)
+        .env(ENV_REVISION, settings.revision.name())
+        .env(ENV_INVARIANTS, settings.invariants.to_string())
+        .env("RUST_BACKTRACE", "0");
+    cmd
 }
 
 pub fn crash_files(work: &Path) -> Vec<PathBuf> {
