@@ -159,6 +159,11 @@ fn the_second_run_resumes_and_knows_the_first() {
     );
     let (md, json) = report(&out);
     assert!(md.contains("First run in this output directory"), "{md}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("0 bucket(s), 0 new, first run in this output directory,"),
+        "{stdout}"
+    );
     let c = &json["corpora"][0];
     assert_eq!(c["resumed"], 0);
     assert_eq!(c["seeds_added"].as_u64().unwrap() as usize, seeds);
@@ -178,6 +183,11 @@ fn the_second_run_resumes_and_knows_the_first() {
     );
     let (md, json) = report(&out);
     assert!(md.contains("Previous run in this output directory"), "{md}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("1 bucket(s), 0 new, 1 new since the previous run,"),
+        "{stdout}"
+    );
     assert_eq!(json["corpora"][0]["resumed"].as_u64().unwrap(), end1);
     assert_eq!(json["corpora"][0]["seeds_added"], 0);
     assert_eq!(json["buckets"].as_array().unwrap().len(), 1);
@@ -207,6 +217,11 @@ fn the_second_run_resumes_and_knows_the_first() {
     assert_eq!(o.status.code(), Some(1));
     let (md, json) = report(&out);
     assert!(md.contains("First run in this output directory"), "{md}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("1 bucket(s), 0 new, first run in this output directory,"),
+        "{stdout}"
+    );
     assert_eq!(json["corpora"][0]["resumed"], 0);
     assert_eq!(json["buckets"][0]["runs"], 1);
     let _ = std::fs::remove_dir_all(&out);

@@ -604,11 +604,15 @@ fn print_summary(store: &Store, rep: &Report, new_since: usize) {
     for f in &rep.failures {
         eprintln!("sintfuzz: engine failure: {f}");
     }
+    // On a first run in this --out there is no previous run to be new since.
+    let since = match rep.previous_run {
+        Some(_) => format!("{new_since} new since the previous run"),
+        None => "first run in this output directory".to_string(),
+    };
     println!(
-        "{} bucket(s), {} new, {} new since the previous run, {} model panic(s); report: {}",
+        "{} bucket(s), {} new, {since}, {} model panic(s); report: {}",
         rep.buckets.len(),
         rep.buckets.iter().filter(|b| b.bucket.is_new()).count(),
-        new_since,
         rep.model_panics.len(),
         store.root.join("report.md").display()
     );
