@@ -137,6 +137,12 @@ fn zero_executions_exit_2() {
 
 /// Two campaigns in a row with one `--out`: the second resumes the first's corpus and
 /// marks which buckets are new since the first; `--fresh` starts over.
+/// The campaign's summary line (stdout) contains `text`.
+fn summary_says(o: &std::process::Output, text: &str) {
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains(text), "{stdout}");
+}
+
 #[test]
 fn the_second_run_resumes_and_knows_the_first() {
     let bins = tmp("resume-bins");
@@ -159,10 +165,9 @@ fn the_second_run_resumes_and_knows_the_first() {
     );
     let (md, json) = report(&out);
     assert!(md.contains("First run in this output directory"), "{md}");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        stdout.contains("0 bucket(s), 0 new, first run in this output directory,"),
-        "{stdout}"
+    summary_says(
+        &o,
+        "0 bucket(s), 0 new, first run in this output directory,",
     );
     let c = &json["corpora"][0];
     assert_eq!(c["resumed"], 0);
@@ -183,11 +188,7 @@ fn the_second_run_resumes_and_knows_the_first() {
     );
     let (md, json) = report(&out);
     assert!(md.contains("Previous run in this output directory"), "{md}");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        stdout.contains("1 bucket(s), 0 new, 1 new since the previous run,"),
-        "{stdout}"
-    );
+    summary_says(&o, "1 bucket(s), 0 new, 1 new since the previous run,");
     assert_eq!(json["corpora"][0]["resumed"].as_u64().unwrap(), end1);
     assert_eq!(json["corpora"][0]["seeds_added"], 0);
     assert_eq!(json["buckets"].as_array().unwrap().len(), 1);
@@ -210,22 +211,25 @@ fn the_second_run_resumes_and_knows_the_first() {
     assert_eq!(b["count"], 2, "one crash file per run (the same bytes)");
     assert!(b["first_seen"].as_u64() <= b["last_seen"].as_u64());
 
-    // --fresh forgets both.
-    let mut fresh = args.clone();
+    fresh_forgets_both(&args, &out, &crash);
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&bins);
+}
+
+/// `--fresh` forgets the corpus and the bucket history of `out`: a first run again.
+fn fresh_forgets_both(args: &[&str], out: &Path, crash: &Path) {
+    let mut fresh = args.to_vec();
     fresh.push("--fresh");
-    let o = campaign(&fresh, &[("FAKE_CRASH", &crash)]);
+    let o = campaign(&fresh, &[("FAKE_CRASH", crash)]);
     assert_eq!(o.status.code(), Some(1));
-    let (md, json) = report(&out);
+    let (md, json) = report(out);
     assert!(md.contains("First run in this output directory"), "{md}");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        stdout.contains("1 bucket(s), 0 new, first run in this output directory,"),
-        "{stdout}"
+    summary_says(
+        &o,
+        "1 bucket(s), 0 new, first run in this output directory,",
     );
     assert_eq!(json["corpora"][0]["resumed"], 0);
     assert_eq!(json["buckets"][0]["runs"], 1);
-    let _ = std::fs::remove_dir_all(&out);
-    let _ = std::fs::remove_dir_all(&bins);
 }
 
 /// `sintfuzz cover --semantic-only` needs no toolchain component: the table of what the
