@@ -1,7 +1,8 @@
 //! `sintfuzz check`'s reductions and parallel search against the plain search, on bounds
-//! where both finish, for every revision: the same verdict, the same root causes, each
-//! with a witness of the same (shortest) length; the same witnesses whatever the number
-//! of threads; and shards merged into the verdict of one unsharded run.
+//! where both finish, for every revision: VP symmetry keeps the verdict and the root
+//! causes, each with a witness of the same (shortest) length; partial-order reduction
+//! keeps the very states and witnesses; the same witnesses whatever the number of threads;
+//! and shards merged into the verdict of one unsharded run.
 
 mod common;
 
