@@ -31,9 +31,10 @@ use crate::target::Target;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fix {
     /// Each alternative (a set of [`Choice`]s, bit n = `Choice::ALL[n]`) removes it on its
-    /// own: every single choice that does, then every pair neither of whose choices does.
+    /// own: every single choice that does, then every pair neither of whose choices does;
+    /// where none of those does, the smallest larger sets that do.
     Choices(Vec<u16>),
-    /// No single choice or pair does; all of `proposed` does.
+    /// No set of choices short of all of them does; all of `proposed` does.
     Proposed,
     /// Even `proposed`'s policy keeps it (or R is `proposed`).
     Unfixed,

@@ -17,7 +17,7 @@ use sintfuzz_model::{Event, Op, OpResult, Partition, VectorSet, Vtl};
 use sintfuzz_targets::codec::decode;
 use sintfuzz_targets::known::KnownList;
 use sintfuzz_targets::oracle::{path_name, Oracle};
-use sintfuzz_targets::signature::{analyze, Analysis, Direction, Fix};
+use sintfuzz_targets::signature::{analyze, Analysis, Cause, Direction, Fix, Signature};
 use sintfuzz_targets::trace::{init_tracing, TracingHook};
 use sintfuzz_targets::{run_hooked, Outcome, Settings, StepHook, Target};
 
@@ -268,6 +268,28 @@ fn root_cause(out: &mut String, a: &Analysis, ops: &[Op], revision: Revision) {
         Fix::Unfixed => "no policy choice of proposed removes it".to_string(),
     };
     let _ = writeln!(out, "fix: {fix}");
+    if let Some(cause) = grouping_cause(&a.signature) {
+        let _ = writeln!(out, "grouped by: {cause}");
+    }
+}
+
+/// For a violation no single choice of proposed removes (a new defect), what its bucket
+/// is keyed on instead of the operation (targets/src/signature.rs, `Cause`), in words.
+fn grouping_cause(sig: &Signature) -> Option<String> {
+    Some(match sig.cause {
+        Cause::Op => return None,
+        Cause::Recompute(r) => format!(
+            "the filter decision: a recompute that got this vector wrong (rule: {}), whichever operation recomputed",
+            r.name()
+        ),
+        Cause::Missed => format!(
+            "the operation that changed the entitlement without recomputing the filter: {}",
+            sig.op
+        ),
+        Cause::Path(p) => format!(
+            "the delivery path ({p}): the filter agreed with the entitlement where the violation was decided"
+        ),
+    })
 }
 
 /// The whole explanation as text. With `SINTFUZZ_LOG` set, the model's tracing events go
@@ -340,4 +362,32 @@ pub fn explain(target: Target, data: &[u8], settings: &Settings) -> (String, Out
         }
     }
     (out, outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sintfuzz_targets::signature::Rule;
+
+    fn unfixed(cause: Cause) -> Signature {
+        Signature {
+            class: "lost",
+            fix: Fix::Unfixed,
+            direction: Direction::TooClosed,
+            op: "WrMsr.sint",
+            cause,
+        }
+    }
+
+    /// A new defect's bucket says in words what it is keyed on; a known fix's does not.
+    #[test]
+    fn the_grouping_cause_of_a_new_defect_is_spelled_out() {
+        assert_eq!(grouping_cause(&unfixed(Cause::Op)), None);
+        let missed = grouping_cause(&unfixed(Cause::Missed)).unwrap();
+        assert!(missed.contains("without recomputing") && missed.contains("WrMsr.sint"));
+        let rule = grouping_cause(&unfixed(Cause::Recompute(Rule::Device))).unwrap();
+        assert!(rule.contains("(rule: device)"), "{rule}");
+        let path = grouping_cause(&unfixed(Cause::Path("proxy"))).unwrap();
+        assert!(path.contains("delivery path (proxy)"), "{path}");
+    }
 }
