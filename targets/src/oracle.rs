@@ -294,6 +294,10 @@ struct GuestVp {
     /// Bit n: a host message was posted to VTL0 SINT n since the guest last consumed its
     /// messages (`GuestAck`); only the first is judged (a later one may wait for the slot).
     messages: u16,
+    /// Bit n: of those, one was posted since the VP last ran: it is not in the slot yet
+    /// (`deliver_synic_messages` fills the slot at the run), so an ack before that run does
+    /// not consume it, and it will hold the slot against the next message.
+    messages_unrun: u16,
     /// Vectors an honest host signal carried because the guest gave the host's synic a
     /// SINT value different from the trusted one (ambiguous: not judged as leaks).
     host_told: VectorSet,
@@ -439,6 +443,7 @@ impl Oracle {
             last_new: [VectorSet::EMPTY; 2],
             flag_outstanding: false,
             messages: 0,
+            messages_unrun: 0,
             host_told: VectorSet::EMPTY,
             told_new: VectorSet::EMPTY,
         };
@@ -675,6 +680,7 @@ impl Oracle {
                     use_interrupt_page && self.config.era == sintfuzz_model::VmbusEra::PreWin8;
             }
             Op::RunVp(RunVp { vp }) if (vp as usize) < self.config.vps() => {
+                self.vps[vp as usize].messages_unrun = 0;
                 self.settle(vp as usize)
             }
             _ => {}
@@ -712,7 +718,8 @@ impl Oracle {
             let g = &mut self.vps[vp as usize];
             g.pending = VectorSet::EMPTY;
             g.flag_outstanding = false;
-            g.messages = 0;
+            // Only messages a run already put in their slots are consumed.
+            g.messages = g.messages_unrun;
             self.host_flags.clear_vp(vp);
         }
     }
@@ -1092,6 +1099,7 @@ impl Oracle {
         let g = &mut self.vps[vp];
         let first = g.messages & (1 << n) == 0;
         g.messages |= 1 << n;
+        g.messages_unrun |= 1 << n;
         let s = g.regs[0].sint(n);
         let enabled = g.regs[0].scontrol_on() && g.apic_on[0];
         if !first || !enabled || s.masked() || s.polling() || s.vector() < 16 {
@@ -1655,6 +1663,7 @@ impl Hash for GuestVp {
             last_new: _,
             flag_outstanding,
             messages,
+            messages_unrun,
             host_told,
             told_new: _,
             untrusted_on,
@@ -1669,6 +1678,7 @@ impl Hash for GuestVp {
         admissible.hash(h);
         flag_outstanding.hash(h);
         messages.hash(h);
+        messages_unrun.hash(h);
         host_told.hash(h);
         untrusted_on.hash(h);
     }

@@ -118,3 +118,49 @@ fn refused_messages_are_owed_nothing() {
         );
     }
 }
+
+/// A README campaign on proxy-bit bucketed this as new (lost-message, no choice removes
+/// it): the guest acks while the first message is still queued, the run then puts it in
+/// SINT2's slot, and the second message finds the slot full and waits (`ObjectInUse`), so
+/// nothing is owed for it. An ack after that run does consume it, and then a message is
+/// owed again.
+#[test]
+fn an_ack_before_the_run_that_fills_the_slot_consumes_nothing() {
+    let ack = Op::GuestAck(GuestAck {
+        vp: 0,
+        vtl: Vtl::Vtl0,
+    });
+    let early_ack = vec![
+        wr_sint(0, Vtl::Vtl0, 2, Sint::unmasked(0x10, false)),
+        post(0, 2),
+        ack.clone(),
+        run_vp(0),
+        wr_sint(0, Vtl::Vtl0, 2, Sint::unmasked(0x20, false)),
+        post(0, 2),
+        run_vp(0),
+    ];
+    for r in Revision::ALL {
+        assert_eq!(outcome(&bytes(early_ack.clone()), r), None, "{r}");
+    }
+    // An ack after the run that filled the slot consumes that message: the next one is
+    // owed again, and SF-002's stale filter loses it (a proxied SINT set by hypercall);
+    // without that ack the next one waits for the slot and nothing is owed.
+    let after_run = |with_ack: bool| {
+        let mut ops = vec![
+            wr_sint(0, Vtl::Vtl0, 5, Sint::unmasked(0x50, false)),
+            post(0, 5),
+            run_vp(0),
+        ];
+        if with_ack {
+            ops.push(ack.clone());
+        }
+        ops.extend([
+            set_reg_sint(0, Vtl::Vtl0, Vtl::Vtl0, 5, Sint::unmasked(0x60, true)),
+            post(0, 5),
+            run_vp(0),
+        ]);
+        outcome(&bytes(ops), Revision::Head)
+    };
+    assert_eq!(after_run(true), Some(Invariant::LostMessage));
+    assert_eq!(after_run(false), None);
+}
