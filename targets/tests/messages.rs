@@ -133,7 +133,7 @@ fn an_ack_before_the_run_that_fills_the_slot_consumes_nothing() {
     let early_ack = vec![
         wr_sint(0, Vtl::Vtl0, 2, Sint::unmasked(0x10, false)),
         post(0, 2),
-        ack.clone(),
+        ack,
         run_vp(0),
         wr_sint(0, Vtl::Vtl0, 2, Sint::unmasked(0x20, false)),
         post(0, 2),
@@ -152,7 +152,7 @@ fn an_ack_before_the_run_that_fills_the_slot_consumes_nothing() {
             run_vp(0),
         ];
         if with_ack {
-            ops.push(ack.clone());
+            ops.push(ack);
         }
         ops.extend([
             set_reg_sint(0, Vtl::Vtl0, Vtl::Vtl0, 5, Sint::unmasked(0x60, true)),
