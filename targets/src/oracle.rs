@@ -291,13 +291,12 @@ struct GuestVp {
     last_new: [VectorSet; 2],
     /// Interrupt-page flag 0 signalled since the last ack.
     flag_outstanding: bool,
-    /// Bit n: a host message was posted to VTL0 SINT n since the guest last consumed its
-    /// messages (`GuestAck`); only the first is judged (a later one may wait for the slot).
+    /// Bit n: a host message was posted to VTL0 SINT n. Only the first one per VP and
+    /// SINT is judged: the slot is free and the queue empty only then. After it, whether the
+    /// slot is free depends on when the guest consumed each message relative to the runs
+    /// that filled the slot one queued message at a time, which the oracle does not follow
+    /// (two README campaigns found false losses with a per-ack rule).
     messages: u16,
-    /// Bit n: of those, one was posted since the VP last ran: it is not in the slot yet
-    /// (`deliver_synic_messages` fills the slot at the run), so an ack before that run does
-    /// not consume it, and it will hold the slot against the next message.
-    messages_unrun: u16,
     /// Vectors an honest host signal carried because the guest gave the host's synic a
     /// SINT value different from the trusted one (ambiguous: not judged as leaks).
     host_told: VectorSet,
@@ -443,7 +442,6 @@ impl Oracle {
             last_new: [VectorSet::EMPTY; 2],
             flag_outstanding: false,
             messages: 0,
-            messages_unrun: 0,
             host_told: VectorSet::EMPTY,
             told_new: VectorSet::EMPTY,
         };
@@ -680,7 +678,6 @@ impl Oracle {
                     use_interrupt_page && self.config.era == sintfuzz_model::VmbusEra::PreWin8;
             }
             Op::RunVp(RunVp { vp }) if (vp as usize) < self.config.vps() => {
-                self.vps[vp as usize].messages_unrun = 0;
                 self.settle(vp as usize)
             }
             _ => {}
@@ -718,8 +715,6 @@ impl Oracle {
             let g = &mut self.vps[vp as usize];
             g.pending = VectorSet::EMPTY;
             g.flag_outstanding = false;
-            // Only messages a run already put in their slots are consumed.
-            g.messages = g.messages_unrun;
             self.host_flags.clear_vp(vp);
         }
     }
@@ -1089,8 +1084,8 @@ impl Oracle {
     /// host's copy (TDX: its own interrupt; SNP: a proxy interrupt through the filter).
     /// `ProcessorSynic::post_message` (`vm/hv1/hv1_emulator/src/synic.rs`) refuses a masked
     /// or (trusted) proxied SINT, so the message is dropped, and a full slot with
-    /// `ObjectInUse`, so it stays queued: only the first message since the guest last
-    /// consumed its messages is judged. A polling SINT raises nothing.
+    /// `ObjectInUse`, so it stays queued: only the first message to a SINT of a VP is
+    /// judged (see `GuestVp::messages`). A polling SINT raises nothing.
     fn expect_message(&mut self, vp: usize, n: usize) {
         if !self.set.contains(Invariant::LostMessage) {
             return;
@@ -1099,7 +1094,6 @@ impl Oracle {
         let g = &mut self.vps[vp];
         let first = g.messages & (1 << n) == 0;
         g.messages |= 1 << n;
-        g.messages_unrun |= 1 << n;
         let s = g.regs[0].sint(n);
         let enabled = g.regs[0].scontrol_on() && g.apic_on[0];
         if !first || !enabled || s.masked() || s.polling() || s.vector() < 16 {
@@ -1663,7 +1657,6 @@ impl Hash for GuestVp {
             last_new: _,
             flag_outstanding,
             messages,
-            messages_unrun,
             host_told,
             told_new: _,
             untrusted_on,
@@ -1678,7 +1671,6 @@ impl Hash for GuestVp {
         admissible.hash(h);
         flag_outstanding.hash(h);
         messages.hash(h);
-        messages_unrun.hash(h);
         host_told.hash(h);
         untrusted_on.hash(h);
     }
