@@ -38,6 +38,23 @@ fn known() -> KnownList {
     KnownList::load(&root().join("triage/known.toml")).unwrap()
 }
 
+/// The invariant a witness (hex) of `target` violates on proxy-bit, and the known finding
+/// its signature names (a test failure, with the signature, where it is new).
+fn found_on_proxy_bit(target: Target, hex: &str) -> (&'static str, String) {
+    let a = analyze(
+        target,
+        Revision::ProxyBit,
+        InvariantSet::default_set(),
+        &hex_bytes(hex),
+    )
+    .expect("violates on proxy-bit");
+    let list = known();
+    let (_, k) = list
+        .find(&a.signature, a.violation.invariant)
+        .unwrap_or_else(|| panic!("{} is new", a.signature));
+    (a.violation.invariant.id(), k.id.clone())
+}
+
 fn sets() -> [InvariantSet; 2] {
     [InvariantSet::default_set(), InvariantSet::strict()]
 }
@@ -399,7 +416,6 @@ fn a_1162_loss_whose_vector_a_hypercall_entitled_first_is_1162() {
 /// 0x41 on VP 0 by another VP it is SF-003's wake window (a synchronous update removes it).
 #[test]
 fn lost_proxy_sint_vehicles_of_1162_and_sf003_are_theirs() {
-    let list = known();
     for (hex, id) in [
         (
             "0000010000022f000100000001030300002f000e00000000",
@@ -410,12 +426,8 @@ fn lost_proxy_sint_vehicles_of_1162_and_sf003_are_theirs() {
             "SF-003",
         ),
     ] {
-        let a = on_proxy_bit(&hex_bytes(hex));
-        assert_eq!(a.violation.invariant.id(), "lost-proxy-sint", "{id}");
-        let (_, k) = list
-            .find(&a.signature, a.violation.invariant)
-            .unwrap_or_else(|| panic!("{id}: {} is new", a.signature));
-        assert_eq!(k.id, id);
+        let found = found_on_proxy_bit(Target::RelayLifecycle, hex);
+        assert_eq!(found, ("lost-proxy-sint", id.to_string()));
     }
 }
 
@@ -427,7 +439,6 @@ fn lost_proxy_sint_vehicles_of_1162_and_sf003_are_theirs() {
 /// both fixes removes it, which names SF-003 (the invariant is its own).
 #[test]
 fn sf003_vehicles_a_relay_signal_and_a_stacked_1162_are_sf003() {
-    let list = known();
     for (hex, invariant) in [
         (
             "00010300022f0008000900000100050100002f0001000d000000",
@@ -438,18 +449,8 @@ fn sf003_vehicles_a_relay_signal_and_a_stacked_1162_are_sf003() {
             "lost-device",
         ),
     ] {
-        let a = analyze(
-            Target::RelayLifecycle,
-            Revision::ProxyBit,
-            InvariantSet::default_set(),
-            &hex_bytes(hex),
-        )
-        .expect("violates on proxy-bit");
-        assert_eq!(a.violation.invariant.id(), invariant);
-        let (_, k) = list
-            .find(&a.signature, a.violation.invariant)
-            .unwrap_or_else(|| panic!("{invariant}: {} is new", a.signature));
-        assert_eq!(k.id, "SF-003", "{}", a.signature);
+        let found = found_on_proxy_bit(Target::RelayLifecycle, hex);
+        assert_eq!(found, (invariant, "SF-003".to_string()));
     }
 }
 
@@ -460,19 +461,8 @@ fn sf003_vehicles_a_relay_signal_and_a_stacked_1162_are_sf003() {
 #[test]
 fn a_withdrawn_sint_vector_kept_past_a_later_wrmsr_is_sf006() {
     let hex = "0000010000122f001000000000000300000000fe020000000000000000010000102f0000000000000001000010000000000000000008002f0000000000";
-    let a = analyze(
-        Target::SynicMsr,
-        Revision::ProxyBit,
-        InvariantSet::default_set(),
-        &hex_bytes(hex),
-    )
-    .expect("violates on proxy-bit");
-    assert_eq!(a.violation.invariant.id(), "leak-unentitled");
-    let list = known();
-    let (_, k) = list
-        .find(&a.signature, a.violation.invariant)
-        .unwrap_or_else(|| panic!("{} is new", a.signature));
-    assert_eq!(k.id, "SF-006", "{}", a.signature);
+    let found = found_on_proxy_bit(Target::SynicMsr, hex);
+    assert_eq!(found, ("leak-unentitled", "SF-006".to_string()));
 }
 
 /// A lost device interrupt a proxy-bit campaign found (4 VPs, SNP, relay on): VTL0 of VP 3
