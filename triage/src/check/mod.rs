@@ -319,8 +319,9 @@ fn explore(
     }
     let written = report(&groups.groups, settings, args)?;
     println!(
-        "states {}, transitions {}, violating transitions {}, halted {}, depth {} complete{}, {:.1} s wall, {:.1} s CPU, {:.0} states/CPU-s, {:.0} transitions/CPU-s, peak memory {}",
+        "states {} (+ {} judged on the last level, not stored), transitions {}, violating transitions {}, halted {}, depth {} complete{}, {:.1} s wall, {:.1} s CPU, {:.0} states/CPU-s, {:.0} transitions/CPU-s, peak memory {}",
         stats.states,
+        stats.leaves,
         stats.transitions,
         stats.violations,
         stats.halted,

@@ -14,6 +14,10 @@
 //! is skipped is the violation `b` one operation earlier, found a level before. Below a
 //! VP-symmetric state (`super::symmetry`) the order of its two subtrees is fixed by the
 //! mirror, so nothing is skipped where the node's parent is still symmetric.
+//!
+//! On the last level (the depth bound) no state is kept, only verdicts, so a node whose
+//! last operation `a` is local skips every operation local to another VP, later ones
+//! too (`Sleep::skips_leaf`): their verdicts there are the ones they had a level before.
 //! `tests/check_reductions.rs` compares it with the plain search on every revision.
 
 use sintfuzz_model::Op;
@@ -49,6 +53,16 @@ impl<'a> Sleep<'a> {
     pub fn skips(&self, o: usize) -> bool {
         self.last
             .is_some_and(|(vp, a)| o < a && self.local[o].is_some_and(|v| v != vp))
+    }
+
+    /// Whether operation `o` is skipped here when the node is on the level before the
+    /// depth bound (its children are judged, never expanded): every operation local to
+    /// another VP than the last one's, whatever its order. Its verdict after the last
+    /// operation is its verdict one operation earlier, judged a level before.
+    #[inline]
+    pub fn skips_leaf(&self, o: usize) -> bool {
+        self.last
+            .is_some_and(|(vp, _)| self.local[o].is_some_and(|v| v != vp))
     }
 }
 

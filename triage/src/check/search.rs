@@ -2,6 +2,8 @@
 //! of the canonical state ([`Machine`]'s `Hash`). States are never stored: each node keeps
 //! its parent and operation (8 bytes), and a level is expanded by replaying paths from a
 //! stack of states that follows the BFS order, so consecutive nodes share their prefix.
+//! The last level of a bounded search is only judged: its states are never expanded, so
+//! they are not fingerprinted (the fingerprint was most of the time) nor stored.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -162,6 +164,9 @@ pub struct Stats {
     pub violations: u64,
     /// Transitions that ended the run without one (a VTL2 assert not being checked).
     pub halted: u64,
+    /// Transitions into the last level (the depth bound) that neither violated nor
+    /// halted: their states are judged but not stored, so `states` does not count them.
+    pub leaves: u64,
     /// Completed depth: every sequence of this many operations has been explored.
     pub depth: usize,
     /// Depth being expanded when the search stopped before its bound, if it did.
@@ -224,6 +229,7 @@ struct Expanded {
     found: Vec<Found>,
     transitions: u64,
     halted: u64,
+    leaves: u64,
 }
 
 /// A worker's replay stack: `stack[k]` is the state after the first k operations of
@@ -287,12 +293,16 @@ impl Worker {
         root
     }
 
-    /// Expand nodes `range` of level `d`, dropping children already in `seen`.
+    /// Expand nodes `range` of level `d`, dropping children already in `seen`. On the
+    /// `last` level (the depth bound) children are only judged: their states are never
+    /// expanded, so they are neither fingerprinted nor stored, and a node whose last
+    /// operation is VP-local skips every operation local to another VP
+    /// (`super::por::Sleep::skips_leaf`).
     fn expand(
         &mut self,
         roots: &[Root],
         levels: &[Vec<Node>],
-        d: usize,
+        (d, last): (usize, bool),
         range: std::ops::Range<usize>,
         seen: &Seen,
     ) -> Expanded {
@@ -304,7 +314,12 @@ impl Worker {
             let sleep = super::por::Sleep::after(r, &self.path);
             let state = &self.stack[d];
             for (o, op) in r.ops.iter().enumerate() {
-                if !r.expands(symmetric, o) || sleep.skips(o) {
+                let asleep = if last {
+                    sleep.skips_leaf(o)
+                } else {
+                    sleep.skips(o)
+                };
+                if !r.expands(symmetric, o) || asleep {
                     continue;
                 }
                 let mut m = state.clone();
@@ -325,6 +340,10 @@ impl Worker {
                     // The VM went down (a VTL2 assert outside the checked set): the run
                     // ends here, as in the fuzz targets.
                     out.halted += 1;
+                    continue;
+                }
+                if last {
+                    out.leaves += 1;
                     continue;
                 }
                 let fp = self.fp.digest(r.salt, &m);
@@ -377,6 +396,7 @@ fn merge(
         }
         stats.transitions = base + chunk.transitions;
         stats.halted += chunk.halted;
+        stats.leaves += chunk.leaves;
     }
 }
 
@@ -421,6 +441,7 @@ fn search_levels(
     let mut last_progress = Instant::now();
     'levels: for d in 0..limits.depth {
         let mut next = Vec::new();
+        let last = d + 1 == limits.depth;
         let len = levels[d].len();
         let mut begin = 0;
         while begin < len {
@@ -431,7 +452,7 @@ fn search_levels(
                     .collect::<Vec<_>>()
                     .into_par_iter()
                     .map_init(Worker::new, |w, c| {
-                        w.expand(roots, &levels, d, c..end.min(c + CHUNK), &seen)
+                        w.expand(roots, &levels, (d, last), c..end.min(c + CHUNK), &seen)
                     })
                     .collect()
             });
