@@ -1,5 +1,6 @@
 //! Defects injected on purpose into copies of `proposed`, for the tests of grouping
-//! (`targets/tests/injected.rs`): each is one deliberate bug in the filter code that no
+//! (`targets/tests/injected.rs`) and of the oracle: each is one deliberate bug (in the
+//! filter code, or for [`Defect::PollOverwritesIrr`] in the proxy IRR's consumer) that no
 //! policy choice of `proposed` removes, so its violations have no fix in their
 //! root-cause signature. The revisions that carry them exist only with the cargo feature
 //! `inject` (off by default), so no production binary can reach them; without it
@@ -19,6 +20,10 @@ pub enum Defect {
     /// A device route's vector is admitted on its target VPs but the lowest (lost there:
     /// every interrupt of a single-VP route).
     DeviceFirstTargetSkipped,
+    /// Not in the filter but in the consumer: the user-space poll stores the proxy IRR
+    /// snapshot over the VTL0 IRR instead of OR-ing it in, so a vector already pending
+    /// (and already reported delivered) is lost from the guest's IRR without an ack.
+    PollOverwritesIrr,
 }
 
 impl Policy {

@@ -423,6 +423,16 @@ impl Partition {
         )
     }
 
+    /// The VTL0 IRR of `vp` (empty for no such VP): APIC state the guest reads itself,
+    /// what the oracle settles its expectations against (`targets/src/harness.rs`). The
+    /// model keeps no ISR: a guest ack (`GuestAck`) accepts and EOIs everything at once.
+    #[inline(always)]
+    pub fn guest_irr(&self, vp: u8) -> VectorSet {
+        self.vps
+            .get(vp as usize)
+            .map_or(VectorSet::EMPTY, |v| v.apic[0].irr)
+    }
+
     /// The SINT part of [`Partition::allowed`].
     fn sint_allowed(&self, vp: usize) -> VectorSet {
         let p = self.policy;
@@ -1128,6 +1138,10 @@ impl Partition {
         // `LocalApic::request_fixed_interrupts`: dropped unless hardware- and
         // software-enabled, vectors 0..=15 cleared.
         let enabled = self.vps[vp].apic[0].enabled();
+        if enabled && self.policy.has(Defect::PollOverwritesIrr) {
+            // Injected (test-only): the snapshot replaces the IRR instead of joining it.
+            self.vps[vp].apic[0].irr = VectorSet::EMPTY;
+        }
         for vector in snapshot.iter() {
             let r = if !enabled {
                 Request::Disabled

@@ -32,6 +32,9 @@ pub enum Revision {
     /// Test-only (feature `inject`): `proposed` with [`Defect::DeviceFirstTargetSkipped`].
     #[cfg(feature = "inject")]
     InjectDeviceFirstVp,
+    /// Test-only (feature `inject`): `proposed` with [`Defect::PollOverwritesIrr`].
+    #[cfg(feature = "inject")]
+    InjectPollOverwritesIrr,
 }
 
 impl Revision {
@@ -46,10 +49,11 @@ impl Revision {
     /// The test-only revisions with an injected defect (feature `inject`); never in
     /// [`Revision::ALL`], whose names are the CLI contract.
     #[cfg(feature = "inject")]
-    pub const INJECTED: [Revision; 3] = [
+    pub const INJECTED: [Revision; 4] = [
         Revision::InjectMaskedSint,
         Revision::InjectSint2Wrmsr,
         Revision::InjectDeviceFirstVp,
+        Revision::InjectPollOverwritesIrr,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -65,6 +69,8 @@ impl Revision {
             Revision::InjectSint2Wrmsr => "inject-sint2-wrmsr",
             #[cfg(feature = "inject")]
             Revision::InjectDeviceFirstVp => "inject-device-first-vp",
+            #[cfg(feature = "inject")]
+            Revision::InjectPollOverwritesIrr => "inject-poll-overwrites-irr",
         }
     }
 
@@ -90,6 +96,10 @@ impl Revision {
             Revision::InjectDeviceFirstVp => {
                 "test-only: proposed, device vectors skip the first target VP"
             }
+            #[cfg(feature = "inject")]
+            Revision::InjectPollOverwritesIrr => {
+                "test-only: proposed, the proxy IRR poll overwrites the VTL0 IRR"
+            }
         }
     }
 
@@ -106,6 +116,8 @@ impl Revision {
             Revision::InjectSint2Wrmsr => PROPOSED.injected(Defect::Sint2WrmsrStale),
             #[cfg(feature = "inject")]
             Revision::InjectDeviceFirstVp => PROPOSED.injected(Defect::DeviceFirstTargetSkipped),
+            #[cfg(feature = "inject")]
+            Revision::InjectPollOverwritesIrr => PROPOSED.injected(Defect::PollOverwritesIrr),
         }
     }
 }

@@ -47,3 +47,28 @@ fn device_first_target_skipped_admits_on_the_other_target_vps_only() {
     assert!(allowed(&good, 1).contains(0x70) && allowed(&good, 2).contains(0x70));
     assert!(!allowed(&bad, 1).contains(0x70) && allowed(&bad, 2).contains(0x70));
 }
+
+#[test]
+fn poll_overwrites_irr_loses_what_was_pending_only_with_the_defect() {
+    let (mut good, mut bad) = on(Revision::InjectPollOverwritesIrr, 1);
+    for p in [&mut good, &mut bad] {
+        setup(
+            p,
+            &[
+                wr_sint(0, 5, proxied(0x50)),
+                wr_sint(0, 6, proxied(0x60)),
+                host_assert(0, 0x50),
+                run_vp(0),
+                host_assert(0, 0x60),
+            ],
+        );
+        assert_eq!(p.guest_irr(0), set_of([0x50]));
+    }
+    // The second poll reports 0x60 delivered on both; only the defect drops 0x50.
+    for p in [&mut good, &mut bad] {
+        let (_, events) = run(p, run_vp(0));
+        assert!(delivered_proxy(&events, 0, 0x60));
+    }
+    assert_eq!(good.guest_irr(0), set_of([0x50, 0x60]));
+    assert_eq!(bad.guest_irr(0), set_of([0x60]));
+}

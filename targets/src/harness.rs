@@ -8,7 +8,10 @@
 
 use std::sync::OnceLock;
 
-use sintfuzz_model::{Config, Event, Observer, Op, OpResult, Partition, Policy, Revision};
+use sintfuzz_model::op::{GuestAck, RunVp, SetApic};
+use sintfuzz_model::{
+    Config, Event, Observer, Op, OpResult, Partition, Policy, Revision, VectorSet, Vtl,
+};
 
 use crate::codec::{Decoder, OpSink};
 use crate::invariant::InvariantSet;
@@ -347,6 +350,7 @@ impl Machine {
     #[inline(always)]
     pub fn step(&mut self, step: usize, op: &Op, hook: &mut impl StepHook) -> Option<Violation> {
         hook.op(step, op, &self.model);
+        let seen = observed_irr(&self.model, op, false);
         self.oracle.before(step, op);
         let r = self.model.apply(
             op,
@@ -355,7 +359,8 @@ impl Machine {
                 hook,
             },
         );
-        self.oracle.after(op, r);
+        let seen = seen.union(observed_irr(&self.model, op, true));
+        self.oracle.after(op, r, seen);
         hook.result(step, r, &self.model, &self.oracle);
         self.oracle.violation()
     }
@@ -364,6 +369,23 @@ impl Machine {
     /// whether or not `vtl2-crash` is being checked, so the run ends.
     pub fn halted(&self) -> bool {
         self.model.halted()
+    }
+}
+
+/// What the guest of `op`'s VP reads of its own VTL0 APIC where the oracle settles
+/// ([`Oracle::after`]): its IRR before (`after` false) a guest ack or a VTL0 APIC write,
+/// each of which may clear it, and after (`after` true) a VP run; empty otherwise. The
+/// model has no ISR (an ack accepts and EOIs everything at once), so the IRR is all the
+/// guest can see pending. Never the filter: the oracle judges by what the guest sees.
+#[inline(always)]
+pub fn observed_irr(model: &Partition, op: &Op, after: bool) -> VectorSet {
+    match *op {
+        Op::RunVp(RunVp { vp }) if after => model.guest_irr(vp),
+        Op::GuestAck(GuestAck { vp, vtl: Vtl::Vtl0 })
+        | Op::SetApic(SetApic {
+            vp, vtl: Vtl::Vtl0, ..
+        }) if !after => model.guest_irr(vp),
+        _ => VectorSet::EMPTY,
     }
 }
 

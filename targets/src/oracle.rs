@@ -21,6 +21,19 @@
 //! outcome. Expectations have room for one per operation of the longest input
 //! ([`MAX_OPS`]), so the `expect-cap` count stays 0 for every target.
 //!
+//! Expectations settle against what the guest itself can read: its VTL0 IRR, which the
+//! harness observes after each VP run and before each guest ack or VTL0 APIC write
+//! (`crate::harness::observed_irr`), never the filter. An owed vector is met only if it
+//! is in that IRR after the run, or in it when the guest acks (consumed). A met one is
+//! then held: it must stay in the IRR until the guest's ack consumes it, or a hardware
+//! disable of the APIC resets the IRR (`LocalApic::set_apic_base` → `reset_registers`);
+//! one that leaves otherwise is reported under its own lost-* invariant (the guest lost
+//! an interrupt it was owed). A delivered vector nothing was owed for is not judged when
+//! it leaves: the rules allowed it never to arrive. The model keeps no ISR: `GuestAck`
+//! accepts and EOIs everything pending at once, so the ISR is never observable between
+//! operations and the IRR is all the guest sees pending. The oracle's own record of the
+//! model's `Delivered` events only words a report ("reported delivered" but gone).
+//!
 //! Nothing the oracle judges by comes from a model result: retarget acceptance and device
 //! routes follow the hypercall's rules, channel state the VMBus protocol, register values
 //! the §1.3 rules. A model status that disagrees is itself a violation
@@ -178,6 +191,21 @@ struct Expect {
     invariant: Option<Invariant>,
     origin: u16,
     path: Option<Path>,
+    stage: Stage,
+}
+
+/// Where an expectation stands against the guest's VTL0 IRR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Stage {
+    /// Not settled: owed after the VP's next run (live).
+    Owed,
+    /// Its vector was in the IRR when the guest hardware-disabled its APIC, which clears
+    /// the IRR (`LocalApic::set_apic_base` → `reset_registers`): met, and counted as
+    /// judged where it settles, like an owed one (live).
+    Reset,
+    /// Met: pending in the IRR after a run. It must stay there until the guest's ack
+    /// consumes it (or a reset clears it); held, not live.
+    Held,
 }
 
 impl Expect {
@@ -189,7 +217,13 @@ impl Expect {
         invariant: None,
         origin: 0,
         path: None,
+        stage: Stage::Owed,
     };
+
+    /// Outstanding and not yet settled (counted in [`Oracle::live`]).
+    fn live(&self) -> bool {
+        self.invariant.is_some() && self.stage != Stage::Held
+    }
 }
 
 /// The guest's view of one synic register window (`0x4000_0080..=0x4000_00bf`). Only
@@ -283,8 +317,13 @@ struct GuestVp {
     told: [u64; NUM_SINTS],
     told_set: u16,
     apic_on: [bool; 2],
-    /// VTL0 APIC IRR as observed through deliveries, cleared by the guest's ack.
+    /// VTL0 vectors the model reported delivered since the guest's last ack or APIC
+    /// reset. Never a verdict's ground (that is the observed IRR): it only tells a loss
+    /// "delivered, then gone" from "never delivered" in the report.
     pending: VectorSet,
+    /// The vectors of this VP's [`Stage::Held`] expectations: what must still be in the
+    /// VTL0 IRR at each observation until the guest's ack.
+    held: VectorSet,
     /// Proxy bits asserted while entitled and not yet consumed, per tier.
     admissible: [VectorSet; 2],
     /// Of the last assertion, the bits that became admissible with it.
@@ -368,7 +407,8 @@ pub struct Oracle {
     violation: Option<Violation>,
     skips: Skips,
     /// Outstanding expected deliveries (free: `invariant` is `None`), and how many are
-    /// live, so a run with none outstanding looks at no slot.
+    /// live (owed or reset, not held: [`Expect::live`]), so a run with none live looks
+    /// at no slot (the held ones are checked through `GuestVp::held`).
     expect: [Expect; MAX_EXPECT],
     live: u8,
     /// Bit n: VP n may have a `lost-message` expectation outstanding (a hint: clear bits
@@ -438,6 +478,7 @@ impl Oracle {
             told_set: 0,
             apic_on: [true; 2],
             pending: VectorSet::EMPTY,
+            held: VectorSet::EMPTY,
             admissible: [VectorSet::EMPTY; 2],
             last_new: [VectorSet::EMPTY; 2],
             flag_outstanding: false,
@@ -636,8 +677,13 @@ impl Oracle {
 
     /// After the model applied `op` with result `r`: the guest's intent follows what it
     /// did (and what it was told), and a VP run settles its expectations.
+    ///
+    /// `seen` is the VTL0 IRR of `op`'s VP as its guest can read it, where the oracle
+    /// settles: after a `RunVp`, and before a `GuestAck` or a VTL0 `SetApic` (each may
+    /// clear it); ignored for every other operation ([`crate::harness::observed_irr`]).
+    /// Guest-visible APIC state only, never the filter.
     #[inline(always)]
-    pub fn after(&mut self, op: &Op, r: OpResult) {
+    pub fn after(&mut self, op: &Op, r: OpResult, seen: VectorSet) {
         if self.message_vps != 0 {
             self.reconfigured_messages(op);
         }
@@ -662,9 +708,15 @@ impl Oracle {
             }) => {
                 if let (Some(t), true) = (self.vtl_ok(vtl), (vp as usize) < self.config.vps()) {
                     self.vps[vp as usize].apic_on[t] = hw_enabled && sw_enabled;
+                    // Clearing the hardware enable resets the registers, IRR included
+                    // (`LocalApic::set_apic_base` → `reset_registers`,
+                    // `vmm_core/virt_support_apic/src/lib.rs`): what was pending is gone.
+                    if t == 0 && !hw_enabled {
+                        self.irr_cleared(vp as usize, seen, false);
+                    }
                 }
             }
-            Op::GuestAck(GuestAck { vp, vtl }) => self.after_guest_ack(vp, vtl),
+            Op::GuestAck(GuestAck { vp, vtl }) => self.after_guest_ack(vp, vtl, seen),
             Op::HostOffer(_)
             | Op::OpenChannel(_)
             | Op::CloseChannel(_)
@@ -678,7 +730,7 @@ impl Oracle {
                     use_interrupt_page && self.config.era == sintfuzz_model::VmbusEra::PreWin8;
             }
             Op::RunVp(RunVp { vp }) if (vp as usize) < self.config.vps() => {
-                self.settle(vp as usize)
+                self.settle(vp as usize, seen)
             }
             _ => {}
         }
@@ -699,24 +751,91 @@ impl Oracle {
         }
     }
 
-    /// The guest acknowledged `vp`'s interrupts: its pending vectors are consumed.
+    /// The guest acknowledged `vp`'s interrupts (`seen`: its VTL0 IRR just before): the
+    /// pending vectors are consumed, and its event flags scanned.
     #[inline(always)]
-    fn after_guest_ack(&mut self, vp: u8, vtl: Vtl) {
+    fn after_guest_ack(&mut self, vp: u8, vtl: Vtl, seen: VectorSet) {
         if let (Some(0), true) = (self.vtl_ok(vtl), (vp as usize) < self.config.vps()) {
-            // What was already delivered stays delivered.
-            let pending = self.vps[vp as usize].pending;
-            for e in self.expect.iter_mut() {
-                if e.invariant.is_some() && e.vp == vp && pending.contains(e.vector) {
+            self.irr_cleared(vp as usize, seen, true);
+            self.vps[vp as usize].flag_outstanding = false;
+            self.host_flags.clear_vp(vp);
+        }
+    }
+
+    /// `vp`'s VTL0 IRR, `seen` just before, is cleared: consumed by the guest's ack
+    /// (`ack`), or discarded by an APIC reset. A held vector must still have been there.
+    /// An owed vector that was there is met: at an ack it is consumed (judged); at a
+    /// reset it becomes [`Stage::Reset`] and is judged where it settles. An owed vector
+    /// that was not there stays owed.
+    fn irr_cleared(&mut self, vp: usize, seen: VectorSet, ack: bool) {
+        self.check_held(vp, seen);
+        for e in self.expect.iter_mut() {
+            if e.invariant.is_none() || e.vp as usize != vp {
+                continue;
+            }
+            match e.stage {
+                // Consumed or discarded; judged when it was met.
+                Stage::Held => e.invariant = None,
+                Stage::Owed if !ack && seen.contains(e.vector) => e.stage = Stage::Reset,
+                Stage::Reset if ack => {
                     e.invariant = None;
                     self.live -= 1;
                     self.skips.judged += 1;
                 }
+                Stage::Owed if seen.contains(e.vector) => {
+                    e.invariant = None;
+                    self.live -= 1;
+                    self.skips.judged += 1;
+                }
+                _ => {}
             }
-            let g = &mut self.vps[vp as usize];
-            g.pending = VectorSet::EMPTY;
-            g.flag_outstanding = false;
-            self.host_flags.clear_vp(vp);
         }
+        let g = &mut self.vps[vp];
+        g.pending = VectorSet::EMPTY;
+        g.held = VectorSet::EMPTY;
+    }
+
+    /// Every held vector of `vp` must still be in its VTL0 IRR (`seen`).
+    #[inline(always)]
+    fn check_held(&mut self, vp: usize, seen: VectorSet) {
+        let gone = self.vps[vp].held.difference(seen);
+        if !gone.is_empty() {
+            self.left_irr(vp, gone);
+        }
+    }
+
+    /// Held vectors of `vp` (`gone`) left its VTL0 IRR without the guest's ack: each
+    /// was owed and met, so it is lost after all, and the earliest-sent expectation's
+    /// own lost-* invariant reports it (the guest lost an interrupt it was owed, as if it
+    /// had never arrived; no invariant of its own). A delivered vector nothing was owed
+    /// for is not judged when it leaves: the rules allowed it never to arrive. Their
+    /// slots are freed whether or not that invariant is checked.
+    #[cold]
+    fn left_irr(&mut self, vp: usize, gone: VectorSet) {
+        self.vps[vp].held = self.vps[vp].held.difference(gone);
+        let mut first: Option<(Invariant, Expect)> = None;
+        for e in self.expect.iter_mut() {
+            let lost = e.stage == Stage::Held && e.vp as usize == vp && gone.contains(e.vector);
+            if let (Some(invariant), true) = (e.invariant, lost) {
+                if first.is_none_or(|(_, f)| e.origin < f.origin) {
+                    first = Some((invariant, *e));
+                }
+                e.invariant = None;
+            }
+        }
+        let Some((invariant, e)) = first else {
+            return;
+        };
+        self.report(Violation {
+            invariant,
+            step: self.step,
+            origin: Some(e.origin),
+            vp: vp as u8,
+            vtl: Vtl::Vtl0,
+            vector: Some(e.vector),
+            path: e.path,
+            detail: "an owed vector, pending in the VTL0 IRR after a run, left it without the guest's ack",
+        });
     }
 
     /// Channel state follows the protocol; the server's answer is checked against it.
@@ -1071,6 +1190,7 @@ impl Oracle {
                 invariant: Some(invariant),
                 origin,
                 path,
+                stage: Stage::Owed,
             };
         } else {
             self.skips.bump(Skip::ExpectCap);
@@ -1142,7 +1262,8 @@ impl Oracle {
         let mut left = 0;
         for i in 0..MAX_EXPECT {
             let e = self.expect[i];
-            if e.invariant != Some(Invariant::LostMessage) {
+            // A held one is met: its vector is in the IRR, which no SINT write changes.
+            if e.invariant != Some(Invariant::LostMessage) || !e.live() {
                 continue;
             }
             if vps & (1 << e.vp) != 0 {
@@ -1156,33 +1277,44 @@ impl Oracle {
         self.message_vps = left;
     }
 
-    /// After `vp` ran: every expected vector must be pending in its VTL0 APIC.
-    fn settle(&mut self, vp: usize) {
+    /// After `vp` ran (`seen`: its VTL0 IRR now): every held vector must still be pending,
+    /// and every owed one must be pending now. A met one is held until the guest's ack
+    /// consumes it (one per vector: the first stands for the rest).
+    fn settle(&mut self, vp: usize, seen: VectorSet) {
+        self.check_held(vp, seen);
         if self.live == 0 {
             return;
         }
-        let pending = self.vps[vp].pending;
         // The poll drops everything while the APIC is disabled (`poll_apic_core`,
         // `openhcl/virt_mshv_vtl/src/processor/hardware_cvm/apic.rs`; the TDX offload
         // needs it software-enabled): an undelivered vector is then owed nothing.
         let apic_on = self.vps[vp].apic_on[0];
         for i in 0..MAX_EXPECT {
-            // Each expectation of this VP is taken (its slot is free after the run).
+            // Each live expectation of this VP is taken (settled by this run).
             let e = self.expect[i];
             let Some(invariant) = e.invariant else {
                 continue;
             };
-            if e.vp as usize != vp {
+            if e.vp as usize != vp || !e.live() {
                 continue;
             }
             self.expect[i].invariant = None;
             self.live -= 1;
-            if pending.contains(e.vector) {
+            if e.stage == Stage::Reset {
                 self.skips.judged += 1;
+            } else if seen.contains(e.vector) {
+                self.skips.judged += 1;
+                let g = &mut self.vps[vp];
+                if !g.held.contains(e.vector) {
+                    g.held.insert(e.vector);
+                    self.expect[i].invariant = Some(invariant);
+                    self.expect[i].stage = Stage::Held;
+                }
             } else if !apic_on {
                 self.skips.bump(Skip::Reconfigured);
             } else {
                 self.skips.judged += 1;
+                let delivered = self.vps[vp].pending.contains(e.vector);
                 self.report(Violation {
                     invariant,
                     step: self.step,
@@ -1191,18 +1323,7 @@ impl Oracle {
                     vtl: Vtl::Vtl0,
                     vector: Some(e.vector),
                     path: e.path,
-                    detail: match invariant {
-                        Invariant::LostRelay => {
-                            "host signal on an open relayed channel never reached VTL0 (SINT2 unmasked, SCONTROL and APIC on)"
-                        }
-                        Invariant::LostProxySint => {
-                            "host signal on a proxy-bit SINT never reached VTL0"
-                        }
-                        Invariant::LostMessage => {
-                            "host message to an unmasked VTL0 SINT (SCONTROL and APIC on, its slot free) never raised its vector"
-                        }
-                        _ => "device interrupt after a returned retarget never reached VTL0",
-                    },
+                    detail: lost_detail(invariant, delivered),
                 });
             }
         }
@@ -1497,6 +1618,24 @@ impl Oracle {
     }
 }
 
+/// The report line of an owed vector missing from the VTL0 IRR after a run: `delivered`
+/// when the model reported it delivered (it then left the IRR without the guest's ack).
+fn lost_detail(invariant: Invariant, delivered: bool) -> &'static str {
+    if delivered {
+        return "an owed vector was reported delivered to VTL0 but is not in its IRR after the run";
+    }
+    match invariant {
+        Invariant::LostRelay => {
+            "host signal on an open relayed channel never reached VTL0 (SINT2 unmasked, SCONTROL and APIC on)"
+        }
+        Invariant::LostProxySint => "host signal on a proxy-bit SINT never reached VTL0",
+        Invariant::LostMessage => {
+            "host message to an unmasked VTL0 SINT (SCONTROL and APIC on, its slot free) never raised its vector"
+        }
+        _ => "device interrupt after a returned retarget never reached VTL0",
+    }
+}
+
 impl Observer for Oracle {
     fn event(&mut self, event: Event) {
         match event {
@@ -1608,6 +1747,7 @@ impl Hash for Oracle {
                 invariant,
                 origin: _,
                 path,
+                stage,
             } = e;
             if let Some(inv) = invariant {
                 h.write_u8(i as u8);
@@ -1616,6 +1756,7 @@ impl Hash for Oracle {
                 vector.hash(h);
                 sint.hash(h);
                 path.hash(h);
+                stage.hash(h);
             }
         }
         h.write_u8(0xff);
@@ -1653,6 +1794,8 @@ impl Hash for GuestVp {
             told_set,
             apic_on,
             pending,
+            // The vectors of the held expectations, hashed with them.
+            held: _,
             admissible,
             last_new: _,
             flag_outstanding,

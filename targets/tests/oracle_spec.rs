@@ -3,7 +3,10 @@
 //! `hypercall-semantics` violation. Fed here by hand with deliberately wrong results.
 
 use sintfuzz_model::op::{CloseChannel, HostOffer, OpenChannel, Retarget};
-use sintfuzz_model::{Config, HvStatus, Op, OpResult, Refusal, RetargetFlaws, Revision, Vtl};
+use sintfuzz_model::{
+    Config, HvStatus, Op, OpResult, Refusal, RetargetFlaws, Revision, VectorSet, Vtl,
+};
+use sintfuzz_targets::harness::{Machine, NoHook};
 use sintfuzz_targets::oracle::Oracle;
 use sintfuzz_targets::rng::SplitMix64;
 use sintfuzz_targets::{run, Invariant, InvariantSet, Settings, Target};
@@ -23,7 +26,7 @@ fn feed(config: Config, steps: &[(Op, OpResult)]) -> Option<Invariant> {
     let mut o = Oracle::new(config, InvariantSet::default_set());
     for (i, (op, r)) in steps.iter().enumerate() {
         o.before(i, op);
-        o.after(op, *r);
+        o.after(op, *r, VectorSet::EMPTY);
     }
     o.violation().map(|v| v.invariant)
 }
@@ -103,7 +106,7 @@ fn routes_follow_the_specification_not_the_model_status() {
     ];
     for (i, (op, r)) in steps.iter().enumerate() {
         o.before(i, op);
-        o.after(op, *r);
+        o.after(op, *r, VectorSet::EMPTY);
     }
     assert_eq!(
         o.violation().map(|v| v.invariant),
@@ -189,7 +192,7 @@ fn pending_while_disabled_flags_a_delivery_into_a_disabled_apic() {
     // A model that offloads into a software-disabled APIC.
     let mut o = Oracle::new(Config::default(), InvariantSet::strict());
     o.before(0, &disable);
-    o.after(&disable, OpResult::Done);
+    o.after(&disable, OpResult::Done, VectorSet::EMPTY);
     o.event(delivered(false));
     assert_eq!(
         o.violation().map(|v| v.invariant),
@@ -197,13 +200,13 @@ fn pending_while_disabled_flags_a_delivery_into_a_disabled_apic() {
     );
     // Not in the default set; and an already-pending vector is not made pending.
     let mut o = Oracle::new(Config::default(), InvariantSet::default_set());
-    o.after(&disable, OpResult::Done);
+    o.after(&disable, OpResult::Done, VectorSet::EMPTY);
     o.event(delivered(false));
     assert!(o
         .violation()
         .is_none_or(|v| v.invariant != Invariant::PendingWhileDisabled));
     let mut o = Oracle::new(Config::default(), InvariantSet::strict());
-    o.after(&disable, OpResult::Done);
+    o.after(&disable, OpResult::Done, VectorSet::EMPTY);
     o.event(delivered(true));
     assert!(o
         .violation()
@@ -277,15 +280,12 @@ fn the_1162_witness_plus_later_signals_is_one_loss_then_a_hung_channel() {
     // Later signals on the hung channel are owed nothing new: judged with no invariant
     // checked, only the first signal's expectation is settled (3 if each later signal
     // were owed its own delivery), and nothing is delivered.
-    let mut o = Oracle::new(Config::default(), InvariantSet::NONE);
-    let mut p = sintfuzz_model::Partition::new(Config::default(), Revision::ProxyBit);
+    let mut m = Machine::new(Config::default(), &settings(InvariantSet::NONE));
     for (i, op) in ops.iter().enumerate() {
-        o.before(i, op);
-        let r = p.apply(op, &mut o);
-        o.after(op, r);
+        m.step(i, op, &mut NoHook);
     }
-    assert_eq!(o.skips().judged, 1);
-    assert!(p.vps[0].apic[0].irr.is_empty());
+    assert_eq!(m.oracle.skips().judged, 1);
+    assert!(m.model.vps[0].apic[0].irr.is_empty());
     // Without the first loss (the guest set the proxy bit first), every signal is owed,
     // and after an ack a coalesced flag is clear again.
     let fine: Vec<Op> = [sint2(true)]

@@ -7,7 +7,9 @@ use sintfuzz_model::{Event, Op, OpResult, Partition, Path, Revision, VectorSet, 
 use sintfuzz_targets::codec::{encode, Decoder};
 use sintfuzz_targets::oracle::Oracle;
 use sintfuzz_targets::scenarios::witnesses;
-use sintfuzz_targets::{run_hooked, Invariant, InvariantSet, Settings, StepHook, Target};
+use sintfuzz_targets::{
+    run_hooked, Invariant, InvariantSet, Machine, NoHook, Settings, StepHook, Target,
+};
 
 /// `SINTFUZZ_TEST_SEED` overrides the seed, to reproduce or widen a run.
 fn seed() -> u64 {
@@ -123,15 +125,13 @@ fn random_inputs_reach_the_deep_states() {
 /// after each operation; returns the first violation the oracle reports.
 fn sabotaged(target: Target, data: &[u8], sabotage: impl Fn(&mut Partition)) -> Option<Invariant> {
     let mut decoder = Decoder::new(target, data);
-    let mut model = Partition::new(decoder.config, Revision::Proposed);
-    let mut oracle = Oracle::new(decoder.config, InvariantSet::strict());
-    sabotage(&mut model);
+    let settings = Settings::proposed_strict();
+    let mut m = Machine::new(decoder.config, &settings);
+    sabotage(&mut m.model);
     for (step, op) in decoder.by_ref().enumerate() {
-        oracle.before(step, &op);
-        let r = model.apply(&op, &mut oracle);
-        oracle.after(&op, r);
-        sabotage(&mut model);
-        if let Some(v) = oracle.violation() {
+        let v = m.step(step, &op, &mut NoHook);
+        sabotage(&mut m.model);
+        if let Some(v) = v {
             return Some(v.invariant);
         }
     }
