@@ -199,6 +199,8 @@ struct Values {
     apic: &'static [(bool, bool)],
     slots: &'static [u8],
     assert_vectors: &'static [u32],
+    /// VTL0 SINTs the host's VMBus messages go to (`HostPostMessage`).
+    message_sints: &'static [u8],
 }
 
 const fn plain(v: u8) -> u64 {
@@ -222,6 +224,7 @@ const SMALL: Values = Values {
     apic: &[(true, true), (false, false)],
     slots: &[0],
     assert_vectors: &[0x05, 0x30, 0x31, VTL2_VECTOR as u32],
+    message_sints: &[VMBUS_SINT],
 };
 
 const MEDIUM: Values = Values {
@@ -256,6 +259,10 @@ const MEDIUM: Values = Values {
     apic: &[(true, true), (true, false), (false, true), (false, false)],
     slots: &[0, 1],
     assert_vectors: &[0x05, 0x30, 0x31, VTL2_VECTOR as u32, 0xff, 0x130],
+    // Besides the connection's SINT2, a SINT the guest named: a reserved channel's or an
+    // unsupported multiclient InitiateContact's reply (`vmbus_server` `send_message`,
+    // `MessageTarget::ReservedChannel` / `Custom`; see `Op::HostPostMessage`).
+    message_sints: &[VMBUS_SINT, 5],
 };
 
 /// Every operation of the domain for `config`, in a fixed order, that `target` encodes
@@ -401,13 +408,9 @@ fn host_ops(d: &Values, n: u8, all: &mut Vec<Op>) {
         for &sint in d.sints {
             all.push(HostSignalSint { vp, sint }.into());
         }
-        all.push(
-            HostPostMessage {
-                vp,
-                sint: VMBUS_SINT,
-            }
-            .into(),
-        );
+        for &sint in d.message_sints {
+            all.push(HostPostMessage { vp, sint }.into());
+        }
     }
     for &device in d.devices {
         for pick in vps.clone() {
@@ -470,5 +473,25 @@ mod tests {
         assert!(!relay.iter().any(|o| matches!(o, Op::HostAssert(_))));
         assert!(filter.iter().any(|o| matches!(o, Op::HostAssert(_))));
         assert!(ops(Target::ProxyFilter, &c, Size::Medium).len() > filter.len());
+    }
+
+    /// Messages: `small` keeps the connection's SINT2 only (its figures stay comparable);
+    /// `medium` also posts to another VTL0 SINT, as reserved channels and custom targets do.
+    #[test]
+    fn medium_posts_host_messages_to_a_sint_other_than_sint2() {
+        let sints = |size| -> Vec<u8> {
+            let c = configs(1, &ConfigFilter::default())[0];
+            ops(Target::AllOps, &c, size)
+                .iter()
+                .filter_map(|o| match o {
+                    Op::HostPostMessage(m) => Some(m.sint),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(sints(Size::Small), vec![VMBUS_SINT]);
+        let medium = sints(Size::Medium);
+        assert!(medium.contains(&VMBUS_SINT));
+        assert!(medium.iter().any(|&s| s != VMBUS_SINT), "{medium:?}");
     }
 }
