@@ -59,8 +59,8 @@ pub enum UpdateCause {
     Wake,
 }
 
-/// The `assert_eq!(vtl, Vtl0)` sites: `update_proxy_irr_filter`'s, and
-/// `request_sint_notifications`'.
+/// The VTL2 panic sites: the `assert_eq!(vtl, Vtl0)`s of `update_proxy_irr_filter` and
+/// `request_sint_notifications`, and the message queues' index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AssertSite {
     /// Reached from `write_msr_cvm` (a VTL1 SINT WRMSR).
@@ -72,6 +72,25 @@ pub enum AssertSite {
     /// `request_sint_notifications`' own `assert_eq!(vtl, Vtl0)`, for queued messages on a
     /// SINT the VTL marked proxied (`openhcl/virt_mshv_vtl/src/processor/mod.rs`).
     SintNotifications,
+    /// `MessageQueues::enqueue_message` (`vm/hv1/hv1_emulator/src/message_queues.rs`)
+    /// indexes its `[VecDeque; NUM_SINTS]` with a guest-named SINT ≥ 16: index out of
+    /// bounds.
+    MessageQueueIndex,
+}
+
+impl AssertSite {
+    /// What VTL2 hit, for reports.
+    pub const fn what(self) -> &'static str {
+        match self {
+            AssertSite::MessageQueueIndex => {
+                "VTL2 panicked: a message to a guest-named SINT >= 16 indexed MessageQueues' 16 queues out of bounds"
+            }
+            AssertSite::SintNotifications => {
+                "VTL2 reached assert_eq!(vtl, Vtl0) in request_sint_notifications"
+            }
+            _ => "VTL2 reached assert_eq!(vtl, Vtl0) in update_proxy_irr_filter",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

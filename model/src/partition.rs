@@ -239,7 +239,9 @@ impl Partition {
             }
             Op::HostAssert(HostAssert { vp, assert }) => self.host_assert(vp, assert, obs),
             Op::RunVp(RunVp { vp }) => self.vp_index(vp).map(|i| self.run_vp(i, obs)),
-            Op::HostPostMessage(HostPostMessage { vp, sint }) => self.host_post_message(vp, sint),
+            Op::HostPostMessage(HostPostMessage { vp, sint }) => {
+                self.host_post_message(vp, sint, obs)
+            }
         };
         r.unwrap_or_else(OpResult::Refused)
     }
@@ -316,16 +318,31 @@ impl Partition {
 
     /// The host's VMBus server posts a message to VTL0 SINT `sint` of `vp`: SINT2 for the
     /// connection's messages, any SINT the guest named for a reserved channel or a custom
-    /// target (`VmbusServerTask::send_message`, `vm/devices/vmbus/vmbus_server/src/lib.rs`,
+    /// target (`ServerTaskInner::send_message`, `vm/devices/vmbus/vmbus_server/src/lib.rs`,
     /// through `DirectGuestMessagePort::poll_post_message`, `vmm_core/virt/src/synic.rs`,
     /// to `UhPartitionInner::post_message`). A VP that does not exist is refused
-    /// ("invalid vp target for post_message"). ASSUMPTION: `sint` < 16 (the codec draws
-    /// it so): upstream takes the guest's `target_sint as u8` unchecked, and
-    /// `MessageQueues::enqueue_message` indexes its 16 queues with it.
+    /// ("invalid vp target for post_message"). The server checks no guest-named SINT
+    /// (`handle_open_reserved_channel` / `handle_close_reserved_channel` take
+    /// `target_sint as u8`, `handle_initiate_contact` a multiclient `TargetInfo::sint`,
+    /// `vm/devices/vmbus/vmbus_server/src/channels.rs`), so one ≥ 16 reaches
+    /// `MessageQueues::enqueue_message`, whose `queues[sint as usize]` panics VTL2.
+    /// `Policy::message_sint_check` (proposed) rejects it in the server: nothing posted.
     #[inline(always)]
-    fn host_post_message(&mut self, vp: u8, sint: u8) -> Result<OpResult, Refusal> {
+    fn host_post_message(
+        &mut self,
+        vp: u8,
+        sint: u8,
+        obs: &mut impl Observer,
+    ) -> Result<OpResult, Refusal> {
         let i = self.vp_index(vp)?;
-        self.post_message(i, Vtl::Vtl0, sint % NUM_SINTS as u8);
+        if sint as usize >= NUM_SINTS {
+            if self.policy.message_sint_check {
+                return Ok(OpResult::Done);
+            }
+            let _ = self.vtl2_assert(i, Vtl::Vtl0, AssertSite::MessageQueueIndex, obs);
+            return Ok(OpResult::Vtl2Assert);
+        }
+        self.post_message(i, Vtl::Vtl0, sint);
         Ok(OpResult::Done)
     }
 
@@ -477,7 +494,7 @@ impl Partition {
         }
     }
 
-    /// `assert_eq!(vtl, Vtl0)` failed: VTL2 panics, the VM is down (`halted`).
+    /// A VTL2 panic site was reached (`site`): VTL2 panics, the VM is down (`halted`).
     fn vtl2_assert(
         &mut self,
         vp: usize,
@@ -1275,5 +1292,34 @@ mod tests {
         q.vps[0].synic[0].sints[2] = Sint::unmasked(0x60, true);
         q.post_message(0, Vtl::Vtl0, 2);
         assert_eq!(q.run_vp(0, &mut Vec::new()), OpResult::Done);
+    }
+
+    /// A guest-named message SINT ≥ 16 panics VTL2 in `MessageQueues::enqueue_message` on
+    /// every upstream revision; `proposed`'s server check posts nothing.
+    #[test]
+    fn a_message_to_sint_16_panics_vtl2_unless_the_server_checks_it() {
+        let op = Op::HostPostMessage(HostPostMessage { vp: 0, sint: 16 });
+        for r in [Revision::Unfiltered, Revision::ProxyBit, Revision::Head] {
+            let mut p = Partition::new(Config::default(), r);
+            let mut ev = Vec::new();
+            assert_eq!(p.apply(&op, &mut ev), OpResult::Vtl2Assert, "{r}");
+            assert_eq!(
+                ev,
+                [Event::Vtl2Assert {
+                    vp: 0,
+                    vtl: Vtl::Vtl0,
+                    site: AssertSite::MessageQueueIndex
+                }]
+            );
+        }
+        let mut p = Partition::new(Config::default(), Revision::Proposed);
+        let mut ev = Vec::new();
+        assert_eq!(p.apply(&op, &mut ev), OpResult::Done);
+        assert!(ev.is_empty());
+        assert_eq!(p.pending_sints(0, Vtl::Vtl0), 0);
+        // SINT 15 is a queue like any other.
+        let last = Op::HostPostMessage(HostPostMessage { vp: 0, sint: 15 });
+        assert_eq!(p.apply(&last, &mut ev), OpResult::Done);
+        assert_eq!(p.pending_sints(0, Vtl::Vtl0), 1 << 15);
     }
 }

@@ -213,6 +213,11 @@ pub struct Policy {
     /// Proposed: a retarget recomputes every VP's filter before the hypercall returns,
     /// instead of waking the other VPs.
     pub retarget_sync: bool,
+    /// Proposed: the VMBus server rejects a message SINT ≥ 16 that the guest names (an
+    /// OpenReservedChannel/CloseReservedChannel `target_sint`, a multiclient
+    /// InitiateContact's `TargetInfo::sint`) instead of posting to it; upstream posts it
+    /// and `MessageQueues::enqueue_message` panics indexing its 16 queues.
+    pub message_sint_check: bool,
     /// Test-only (feature `inject`): a defect injected into `proposed` (`crate::defect`).
     /// No [`Choice`] carries it, so no signature's fix removes it.
     #[cfg(feature = "inject")]
@@ -234,10 +239,11 @@ pub enum Choice {
     RetargetVtl0Only,
     DeviceVectors,
     RetargetSync,
+    MessageSintCheck,
 }
 
 impl Choice {
-    pub const ALL: [Choice; 10] = [
+    pub const ALL: [Choice; 11] = [
         Choice::Filter,
         Choice::Admission,
         Choice::WrmsrTrigger,
@@ -248,6 +254,7 @@ impl Choice {
         Choice::RetargetVtl0Only,
         Choice::DeviceVectors,
         Choice::RetargetSync,
+        Choice::MessageSintCheck,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -262,6 +269,7 @@ impl Choice {
             Choice::RetargetVtl0Only => "retarget-vtl0-only",
             Choice::DeviceVectors => "device-vectors",
             Choice::RetargetSync => "retarget-sync",
+            Choice::MessageSintCheck => "message-sint-check",
         }
     }
 }
@@ -287,6 +295,7 @@ impl Policy {
             Choice::RetargetVtl0Only => p.retarget_vtl0_only = from.retarget_vtl0_only,
             Choice::DeviceVectors => p.device_vectors = from.device_vectors,
             Choice::RetargetSync => p.retarget_sync = from.retarget_sync,
+            Choice::MessageSintCheck => p.message_sint_check = from.message_sint_check,
         }
         p
     }
@@ -317,6 +326,7 @@ const PROXY_BIT: Policy = Policy {
     retarget_vtl0_only: false,
     device_vectors: DeviceVectors::StickyTable,
     retarget_sync: false,
+    message_sint_check: false,
     #[cfg(feature = "inject")]
     defect: None,
 };
@@ -345,6 +355,7 @@ const PROPOSED: Policy = Policy {
     retarget_vtl0_only: true,
     device_vectors: DeviceVectors::PerDevice,
     retarget_sync: true,
+    message_sint_check: true,
     ..HEAD
 };
 
@@ -368,7 +379,7 @@ mod tests {
         assert_eq!(changed(UNFILTERED, PROXY_BIT), 1);
         assert_eq!(changed(PROXY_BIT, RELAY_AWARE), 2);
         assert_eq!(changed(RELAY_AWARE, HEAD), 1);
-        assert_eq!(changed(HEAD, PROPOSED), 7);
+        assert_eq!(changed(HEAD, PROPOSED), 8);
     }
 
     #[test]

@@ -262,6 +262,10 @@ kinds! {
         HostPostMessage,
         /// `HostPostMessage` to any VTL0 SINT (a reserved channel's or a custom target's).
         HostPostMessageSint,
+        /// `HostPostMessage` to the raw SINT byte a guest named (a reserved channel's
+        /// `target_sint as u8`, a multiclient InitiateContact's `TargetInfo::sint`): the
+        /// server checks neither, so 16..=255 are reachable too.
+        GuestMessageTarget,
     }
 }
 
@@ -865,6 +869,15 @@ fn code_kind<S: Stream>(kind: Kind, f: &mut Fields<'_, S>, op: &mut Op) {
             };
             f.vp(&mut vp);
             f.modulo(&mut sint, 16);
+            Op::HostPostMessage(HostPostMessage { vp, sint })
+        }
+        (Kind::GuestMessageTarget, op) => {
+            let (mut vp, mut sint) = match op {
+                Op::HostPostMessage(HostPostMessage { vp, sint }) => (vp, sint),
+                _ => (0, 0),
+            };
+            f.vp(&mut vp);
+            f.byte(&mut sint);
             Op::HostPostMessage(HostPostMessage { vp, sint })
         }
         (Kind::UntrustedWrMsrRaw, op) => {

@@ -88,7 +88,7 @@ impl Invariant {
             }
             Invariant::LeakUnentitled => "openvmm#563/#554 (fixed by #609)",
             Invariant::LeakCrossVtl => "openvmm#563/#554, #691 (VTL0-only proxy IRR)",
-            Invariant::Vtl2Crash => "openvmm#775 assert, #1275",
+            Invariant::Vtl2Crash => "openvmm#775 assert, #1275; MessageQueues::enqueue_message index",
             Invariant::RegisterSemantics => "hv1_emulator synic.rs (semantics §1.3)",
             Invariant::LeakNonVmbusSint => "openvmm#1207 (admits all 16 SINTs with the relay on)",
             Invariant::LeakStaleDeviceVector => "openvmm#609 (device_vector_table never cleared)",
@@ -116,7 +116,7 @@ impl Invariant {
             Invariant::LostDevice => "after a retarget of vector x to VP set S returned, a device interrupt at x on a VP in S is pending after that VP next runs",
             Invariant::LeakUnentitled => "a vector reaches a VTL0 APIC through the proxy path with no VTL0 entitlement on that VP (unmasked proxy SINT, any unmasked SINT with the relay on, or a vector VTL0 retargeted a device to)",
             Invariant::LeakCrossVtl => "as leak-unentitled, where the vector is one only VTL1 or VTL2 configured",
-            Invariant::Vtl2Crash => "a guest or host action reaches a VTL2 assertion (assert_eq!(vtl, Vtl0))",
+            Invariant::Vtl2Crash => "a guest or host action reaches a VTL2 panic (assert_eq!(vtl, Vtl0), an out-of-bounds index)",
             Invariant::RegisterSemantics => "synic MSR and HvSetVpRegisters results and read-back values follow the register rules",
             Invariant::LeakNonVmbusSint => "with the relay on, a host vector admitted only because of a non-proxy SINT other than SINT2",
             Invariant::LeakStaleDeviceVector => "a vector admitted only because a device was once retargeted to it and has since moved away",

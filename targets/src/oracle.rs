@@ -1682,7 +1682,7 @@ impl Observer for Oracle {
                 }
                 g.host_told.remove(vector);
             }
-            Event::Vtl2Assert { vp, vtl, .. } => self.report(Violation {
+            Event::Vtl2Assert { vp, vtl, site } => self.report(Violation {
                 invariant: Invariant::Vtl2Crash,
                 step: self.step,
                 origin: None,
@@ -1690,7 +1690,7 @@ impl Observer for Oracle {
                 vtl,
                 vector: None,
                 path: None,
-                detail: "VTL2 reached assert_eq!(vtl, Vtl0) in update_proxy_irr_filter",
+                detail: site.what(),
             }),
             _ => {}
         }

@@ -4,9 +4,9 @@
 
 use sintfuzz_model::hvdef::{msr, reg, Sint, VP_INDEX_SELF};
 use sintfuzz_model::op::{
-    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostSignalChannel,
-    HostSignalSint, ModifyChannel, OpenChannel, RdMsr, Retarget, RunVp, SetVpRegister,
-    UntrustedWrMsr, WrMsr,
+    CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostPostMessage,
+    HostSignalChannel, HostSignalSint, ModifyChannel, OpenChannel, RdMsr, Retarget, RunVp,
+    SetVpRegister, UntrustedWrMsr, WrMsr,
 };
 use sintfuzz_model::{Config, Isolation, Op, ProxyAssert, RetargetFlaws, VmbusEra, Vtl};
 
@@ -330,6 +330,18 @@ pub fn witnesses() -> Vec<Named> {
             },
             about: "residual: a proxy SINT re-set without the proxy bit by HvSetVpRegisters stays admitted; the latched vector reaches VTL0 after VTL1 configured it",
             finding: "SF-006",
+        },
+        Named {
+            // The VMBus server's reply to a multiclient InitiateContact naming SINT 16 (or
+            // to OpenReservedChannel with target_sint 0x10): nothing checks the SINT.
+            name: "message-to-sint-16-panics",
+            target: Target::SynicMsr,
+            scenario: Scenario {
+                config: config(1, true),
+                ops: vec![Op::HostPostMessage(HostPostMessage { vp: 0, sint: 16 })],
+            },
+            about: "residual: a guest-named message SINT >= 16 indexes the 16 message queues out of bounds and panics VTL2",
+            finding: "SF-011",
         },
     ]
 }

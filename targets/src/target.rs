@@ -43,6 +43,7 @@ const SYNIC_MSR: KindTable = KindTable {
         Kind::GuestAck,
         Kind::HostPostMessage,
         Kind::HostPostMessageSint,
+        Kind::GuestMessageTarget,
     ],
 };
 
@@ -88,6 +89,7 @@ const RELAY_LIFECYCLE: KindTable = KindTable {
         Kind::WrVmbusSint,
         Kind::HostPostMessage,
         Kind::HostPostMessageSint,
+        Kind::GuestMessageTarget,
     ],
 };
 
@@ -122,6 +124,7 @@ const ALL_OPS: KindTable = KindTable {
         Kind::UntrustedWrMsrRaw,
         Kind::HostPostMessage,
         Kind::HostPostMessageSint,
+        Kind::GuestMessageTarget,
     ],
 };
 

@@ -69,6 +69,22 @@ fn issue_1275_vtl1_sint_write_asserts() {
 }
 
 #[test]
+fn head_message_to_a_guest_named_sint_16_panics() {
+    // The message path is the same in every upstream revision; only the server check of
+    // `proposed` refuses the SINT.
+    check(
+        "message-to-sint-16-panics",
+        [
+            Some(Vtl2Crash),
+            Some(Vtl2Crash),
+            Some(Vtl2Crash),
+            Some(Vtl2Crash),
+            None,
+        ],
+    );
+}
+
+#[test]
 fn head_vtl1_retarget_asserts() {
     check(
         "vtl1-retarget-asserts",

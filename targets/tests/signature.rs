@@ -179,6 +179,7 @@ fn flipping_each_choice_is_named_by_the_signature() {
         (Choice::RetargetVtl0Only, "vtl1-retarget-asserts"),
         (Choice::DeviceVectors, "retarget-vector-truncation"),
         (Choice::RetargetSync, "stale-device-vector"),
+        (Choice::MessageSintCheck, "message-to-sint-16-panics"),
     ];
     let head = Revision::Head.policy();
     let proposed = Revision::Proposed.policy();

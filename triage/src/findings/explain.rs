@@ -164,7 +164,7 @@ fn describe_event(e: &Event) -> String {
             format!("UPDATE_PROXY_IRR_FILTER wake queued on vp{vp} ({vtl})")
         }
         Event::Vtl2Assert { vp, vtl, site } => {
-            format!("VTL2 PANIC: assert_eq!(vtl, Vtl0) with {vtl} on vp{vp} ({site:?})")
+            format!("VTL2 PANIC on vp{vp} ({vtl}, {site:?}): {}", site.what())
         }
     }
 }
