@@ -73,6 +73,10 @@ pub struct Violation {
     pub vtl: Vtl,
     pub vector: Option<u8>,
     pub path: Option<Path>,
+    /// A loss of a vector that had reached the guest's VTL0 IRR (seen there after a run,
+    /// or reported delivered) and is not there: the APIC state lost it after every filter
+    /// decision and on any path, so neither is its root cause.
+    pub irr_loss: bool,
     pub detail: &'static str,
 }
 
@@ -834,6 +838,7 @@ impl Oracle {
             vtl: Vtl::Vtl0,
             vector: Some(e.vector),
             path: e.path,
+            irr_loss: true,
             detail: "an owed vector, pending in the VTL0 IRR after a run, left it without the guest's ack",
         });
     }
@@ -1323,6 +1328,7 @@ impl Oracle {
                     vtl: Vtl::Vtl0,
                     vector: Some(e.vector),
                     path: e.path,
+                    irr_loss: delivered,
                     detail: lost_detail(invariant, delivered),
                 });
             }
@@ -1457,6 +1463,7 @@ impl Oracle {
             vtl,
             vector: None,
             path: None,
+            irr_loss: false,
             detail,
         });
     }
@@ -1535,6 +1542,7 @@ impl Oracle {
             vtl: Vtl::Vtl0,
             vector: Some(vector),
             path: Some(path),
+            irr_loss: false,
             detail,
         });
     }
@@ -1690,6 +1698,7 @@ impl Observer for Oracle {
                 vtl,
                 vector: None,
                 path: None,
+                irr_loss: false,
                 detail: site.what(),
             }),
             _ => {}

@@ -169,6 +169,9 @@ pub enum Cause {
     Missed,
     /// The filter agreed where the violation was decided: the delivery path (its name).
     Path(&'static str),
+    /// The vector reached the guest's VTL0 IRR and left it without the guest's ack
+    /// ([`Violation::irr_loss`]): after every filter decision, on any path.
+    IrrLoss,
     /// The signature names the op (a fixing choice, or no vector).
     Op,
 }
@@ -192,6 +195,7 @@ impl fmt::Display for Signature {
             Cause::Recompute(r) => write!(f, "recompute:{}", r.name()),
             Cause::Missed => write!(f, "missed:{}", self.op),
             Cause::Path(p) => write!(f, "path:{p}"),
+            Cause::IrrLoss => f.write_str("irr-loss"),
         }
     }
 }
@@ -473,6 +477,12 @@ fn divergence(
             Cause::Op
         },
     };
+    if v.irr_loss {
+        return Divergence {
+            cause: Cause::IrrLoss,
+            ..agree(at)
+        };
+    }
     if v.vector.is_none() || v.vtl != Vtl::Vtl0 || rows.is_empty() {
         return agree(at);
     }

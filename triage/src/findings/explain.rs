@@ -289,6 +289,7 @@ fn grouping_cause(sig: &Signature) -> Option<String> {
         Cause::Path(p) => format!(
             "the delivery path ({p}): the filter agreed with the entitlement where the violation was decided"
         ),
+        Cause::IrrLoss => "the guest's VTL0 IRR: the vector reached it and left it without the guest's ack, after every filter decision and on any path".to_string(),
     })
 }
 
