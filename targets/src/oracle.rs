@@ -334,12 +334,16 @@ struct GuestVp {
     last_new: [VectorSet; 2],
     /// Interrupt-page flag 0 signalled since the last ack.
     flag_outstanding: bool,
-    /// Bit n: a host message was posted to VTL0 SINT n. Only the first one per VP and
-    /// SINT is judged: the slot is free and the queue empty only then. After it, whether the
-    /// slot is free depends on when the guest consumed each message relative to the runs
-    /// that filled the slot one queued message at a time, which the oracle does not follow
-    /// (two README campaigns found false losses with a per-ack rule).
-    messages: u16,
+    /// Per VTL0 SINT, at least as many host messages as are queued and not yet in a
+    /// slot: each post adds one, and a run that finds the SINT's slots free takes one.
+    queued: [u8; NUM_SINTS],
+    /// Bit n: a message slot of VTL0 SINT n (the trusted synic's or the host's copy's)
+    /// may hold a message the guest has not consumed. Set by a run that took a queued
+    /// message, cleared by the guest's ack. A message is judged only when it finds its
+    /// SINT's queue empty and slots free (`queued[n] == 0`, bit clear): then the next run
+    /// posts it into a free slot. Any other message may wait for the slot (`ObjectInUse`)
+    /// behind one the guest has not consumed yet, so it is not judged.
+    slot_busy: u16,
     /// Vectors an honest host signal carried because the guest gave the host's synic a
     /// SINT value different from the trusted one (ambiguous: not judged as leaks).
     host_told: VectorSet,
@@ -486,7 +490,8 @@ impl Oracle {
             admissible: [VectorSet::EMPTY; 2],
             last_new: [VectorSet::EMPTY; 2],
             flag_outstanding: false,
-            messages: 0,
+            queued: [0; NUM_SINTS],
+            slot_busy: 0,
             host_told: VectorSet::EMPTY,
             told_new: VectorSet::EMPTY,
         };
@@ -734,7 +739,8 @@ impl Oracle {
                     use_interrupt_page && self.config.era == sintfuzz_model::VmbusEra::PreWin8;
             }
             Op::RunVp(RunVp { vp }) if (vp as usize) < self.config.vps() => {
-                self.settle(vp as usize, seen)
+                self.settle(vp as usize, seen);
+                self.messages_ran(vp as usize);
             }
             _ => {}
         }
@@ -762,6 +768,7 @@ impl Oracle {
         if let (Some(0), true) = (self.vtl_ok(vtl), (vp as usize) < self.config.vps()) {
             self.irr_cleared(vp as usize, seen, true);
             self.vps[vp as usize].flag_outstanding = false;
+            self.vps[vp as usize].slot_busy = 0;
             self.host_flags.clear_vp(vp);
         }
     }
@@ -1209,16 +1216,16 @@ impl Oracle {
     /// host's copy (TDX: its own interrupt; SNP: a proxy interrupt through the filter).
     /// `ProcessorSynic::post_message` (`vm/hv1/hv1_emulator/src/synic.rs`) refuses a masked
     /// or (trusted) proxied SINT, so the message is dropped, and a full slot with
-    /// `ObjectInUse`, so it stays queued: only the first message to a SINT of a VP is
-    /// judged (see `GuestVp::messages`). A polling SINT raises nothing.
+    /// `ObjectInUse`, so it stays queued: only a message that finds its SINT's queue empty
+    /// and slots free is judged (see `GuestVp::slot_busy`). A polling SINT raises nothing.
     fn expect_message(&mut self, vp: usize, n: usize) {
         if !self.set.contains(Invariant::LostMessage) {
             return;
         }
         let tdx = self.config.isolation == Isolation::Tdx;
         let g = &mut self.vps[vp];
-        let first = g.messages & (1 << n) == 0;
-        g.messages |= 1 << n;
+        let first = g.queued[n] == 0 && g.slot_busy & (1 << n) == 0;
+        g.queued[n] = g.queued[n].saturating_add(1);
         let s = g.regs[0].sint(n);
         let enabled = g.regs[0].scontrol_on() && g.apic_on[0];
         if !first || !enabled || s.masked() || s.polling() || s.vector() < 16 {
@@ -1242,6 +1249,26 @@ impl Oracle {
         let n = Some(n as u8);
         self.message_vps |= 1 << vp;
         self.expect(vp, s.vector(), n, Invariant::LostMessage, Some(path));
+    }
+
+    /// `vp` ran: each VTL0 SINT with a queued message and free slots had one taken
+    /// (`handle_message_queues` asks for readiness, `deliver_synic_messages` posts until a
+    /// slot is full: posted, into the slot of the trusted synic or the host's copy by the
+    /// proxy bit then, or dropped), and that slot may now be full. The guest's ack
+    /// (`GuestAck`: every message consumed) frees both slots. An upper bound on what stays
+    /// queued and on what is in a slot: a message judged by it is never behind another.
+    #[inline(always)]
+    fn messages_ran(&mut self, vp: usize) {
+        let g = &mut self.vps[vp];
+        if g.queued == [0; NUM_SINTS] {
+            return;
+        }
+        for (n, q) in g.queued.iter_mut().enumerate() {
+            if *q != 0 && g.slot_busy & (1 << n) == 0 {
+                *q -= 1;
+                g.slot_busy |= 1 << n;
+            }
+        }
     }
 
     /// A guest write to a VP's synic (either copy) or VTL0 APIC between a host message and
@@ -1808,7 +1835,8 @@ impl Hash for GuestVp {
             admissible,
             last_new: _,
             flag_outstanding,
-            messages,
+            queued,
+            slot_busy,
             host_told,
             told_new: _,
             untrusted_on,
@@ -1822,7 +1850,8 @@ impl Hash for GuestVp {
         pending.hash(h);
         admissible.hash(h);
         flag_outstanding.hash(h);
-        messages.hash(h);
+        queued.hash(h);
+        slot_busy.hash(h);
         host_told.hash(h);
         untrusted_on.hash(h);
     }

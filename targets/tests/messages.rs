@@ -124,8 +124,7 @@ fn refused_messages_are_owed_nothing() {
 /// while the first message is still queued, the run then fills SINT2's slot, and the
 /// second message waits (`ObjectInUse`). Or two messages queue, the first fills the slot,
 /// the guest acks, the next run puts the second in the slot, and a third (to the SINT
-/// re-vectored) waits. Nothing is
-/// owed for the later messages: only the first message to a SINT of a VP is judged.
+/// re-vectored) waits. Nothing is owed for the later messages: each finds the slot full.
 #[test]
 fn messages_that_wait_for_the_slot_are_owed_nothing() {
     let ack = Op::GuestAck(GuestAck {
@@ -157,4 +156,38 @@ fn messages_that_wait_for_the_slot_are_owed_nothing() {
             assert_eq!(outcome(&bytes(ops.clone()), r), None, "{r}: {ops:?}");
         }
     }
+}
+
+/// A later message is judged once the slot is known free: the first message filled it at
+/// a run, the guest's ack consumed it, and the queue is empty. SF-002's stale filter
+/// (a proxied SINT set by HvSetVpRegisters, never recomputed) then loses the second
+/// message on head; without the ack it waits for the slot and nothing is owed.
+#[test]
+fn a_message_after_the_slot_was_consumed_is_judged() {
+    let ack = Op::GuestAck(GuestAck {
+        vp: 0,
+        vtl: Vtl::Vtl0,
+    });
+    let ops = |with_ack: bool| {
+        let mut ops = vec![
+            wr_sint(0, Vtl::Vtl0, 5, Sint::unmasked(0x50, false)),
+            post(0, 5),
+            run_vp(0),
+        ];
+        if with_ack {
+            ops.push(ack);
+        }
+        ops.extend([
+            set_reg_sint(0, Vtl::Vtl0, Vtl::Vtl0, 5, Sint::unmasked(0x60, true)),
+            post(0, 5),
+            run_vp(0),
+        ]);
+        bytes(ops)
+    };
+    assert_eq!(
+        outcome(&ops(true), Revision::Head),
+        Some(Invariant::LostMessage)
+    );
+    assert_eq!(outcome(&ops(false), Revision::Head), None);
+    assert_eq!(outcome(&ops(true), Revision::Proposed), None);
 }
