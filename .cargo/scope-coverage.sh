@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Cargo's rustc wrapper for this repository (.cargo/config.toml, `build.rustc-wrapper`):
 # coverage only where it guides the search. In a libFuzzer build (cargo-fuzz's
-# `-Cpasses=sancov-module` with inline 8-bit counters), the model and the targets crate
-# (decoder, oracle, harness) are compiled without the sanitizer-coverage pass: no edge
-# counters, no compare hooks, so no value-profile cost, on the code every input runs
-# through. libFuzzer is guided by the near-miss feedback instead, which
-# targets/src/feedback.rs also writes into libFuzzer's extra counters
-# (`__libfuzzer_extra_counters`), and by the edges of everything else.
+# `-Cpasses=sancov-module` with inline 8-bit counters) and in a honggfuzz build
+# (cargo-hfuzz's `-C passes=sancov-module` with trace-pc-guard and stack-depth), the model
+# and the targets crate (decoder, oracle, harness) are compiled without the
+# sanitizer-coverage pass: no edge counters, no compare hooks, so no value-profile cost, on
+# the code every input runs through. The engine is guided by the near-miss feedback
+# instead, which targets/src/feedback.rs writes into 8-bit counters
+# (`__libfuzzer_extra_counters`): libFuzzer reads them itself, the honggfuzz wrappers hand
+# them to honggfuzz (fuzz/hfuzz_targets/counters.rs); and by the edges of everything else.
 # bench/results.md ("Coverage only where it guides the search") has the measurements.
 #
-# Every other rustc call (cargo test, clippy, AFL++ and honggfuzz builds, other crates)
-# runs unchanged. `RUSTC_WRAPPER= cargo fuzz build ...` (empty) skips this wrapper and
-# instruments everything, as oss-fuzz/build.sh does for OSS-Fuzz's coverage reports.
+# Every other rustc call (cargo test, clippy, AFL++ builds, other crates) runs unchanged.
+# `RUSTC_WRAPPER= cargo fuzz build ...` (empty) skips this wrapper and instruments
+# everything, as oss-fuzz/build.sh does for OSS-Fuzz's coverage reports.
 rustc=$1
 shift
 case " $* " in
@@ -20,10 +22,23 @@ case " $* " in
 esac
 case " $* " in
 *" -Cllvm-args=-sanitizer-coverage-inline-8bit-counters "*) ;;
+*" llvm-args=-sanitizer-coverage-trace-pc-guard "*" llvm-args=-sanitizer-coverage-stack-depth "*) ;;
 *) exec "$rustc" "$@" ;;
 esac
+# Drop the pass, in either spelling: `-Cpasses=sancov-module` or `-C passes=sancov-module`.
 args=()
+split_c=
 for a in "$@"; do
-    [ "$a" = "-Cpasses=sancov-module" ] || args+=("$a")
+    if [ -n "$split_c" ]; then
+        split_c=
+        [ "$a" = "passes=sancov-module" ] || args+=(-C "$a")
+        continue
+    fi
+    case $a in
+    -Cpasses=sancov-module) ;;
+    -C) split_c=1 ;;
+    *) args+=("$a") ;;
+    esac
 done
+[ -z "$split_c" ] || args+=(-C)
 exec "$rustc" "${args[@]}"

@@ -1,12 +1,15 @@
 //! honggfuzz: `proxy_filter` over raw bytes. See fuzz/README.md.
 //! honggfuzz's `fuzz!` takes a block body (`|data: &[u8]| { .. }`), not an expression.
+mod counters;
 mod panic_line;
 
 fn main() {
+    counters::register();
     loop {
         honggfuzz::fuzz!(|data: &[u8]| {
             panic_line::install();
             sintfuzz_targets::proxy_filter(data);
         });
+        counters::after_input();
     }
 }

@@ -1,12 +1,15 @@
 //! honggfuzz: `synic_msr` over raw bytes. See fuzz/README.md.
 //! honggfuzz's `fuzz!` takes a block body (`|data: &[u8]| { .. }`), not an expression.
+mod counters;
 mod panic_line;
 
 fn main() {
+    counters::register();
     loop {
         honggfuzz::fuzz!(|data: &[u8]| {
             panic_line::install();
             sintfuzz_targets::synic_msr(data);
         });
+        counters::after_input();
     }
 }
