@@ -5,6 +5,7 @@
 //! chosen invariants up to the depth; 1: violations (witnesses written); 2: bad input, or
 //! a time budget that ended before the depth.
 
+pub mod copy;
 pub mod domain;
 pub mod por;
 pub mod search;

@@ -233,7 +233,10 @@ struct Expanded {
 }
 
 /// A worker's replay stack: `stack[k]` is the state after the first k operations of
-/// `cur`, on root `cur_root`.
+/// `cur`, on root `cur_root`. Entries past that are states of the same root kept as room
+/// (the one after `stack[d]` is the scratch state a level-`d` node's operations are
+/// applied to), so a state is rebuilt by copying back only what can change
+/// (`super::copy::restore`), never by a whole clone.
 struct Worker {
     fp: Fingerprinter,
     path: Vec<u16>,
@@ -275,19 +278,22 @@ impl Worker {
             self.cur.clear();
             self.cur_root = root;
         }
+        while self.stack.len() < d + 2 {
+            self.stack.push(r.machine.clone());
+        }
         let common = self
             .cur
             .iter()
             .zip(&self.path)
             .take_while(|(a, b)| a == b)
             .count();
-        self.stack.truncate(common + 1);
         self.cur.truncate(common);
         for (k, &o) in self.path.iter().enumerate().skip(common) {
-            let mut m = self.stack[k].clone();
+            let (done, next) = self.stack.split_at_mut(k + 1);
+            let m = &mut next[0];
+            super::copy::restore(m, &done[k]);
             let v = m.step(k, &r.ops[o as usize], &mut NoHook);
             debug_assert!(v.is_none(), "a stored node replays to a violation");
-            self.stack.push(m);
             self.cur.push(o);
         }
         root
@@ -312,7 +318,8 @@ impl Worker {
             let r = &roots[root];
             let symmetric = r.symmetric_after(&self.path);
             let sleep = super::por::Sleep::after(r, &self.path);
-            let state = &self.stack[d];
+            let (done, scratch) = self.stack.split_at_mut(d + 1);
+            let (state, m) = (&done[d], &mut scratch[0]);
             for (o, op) in r.ops.iter().enumerate() {
                 let asleep = if last {
                     sleep.skips_leaf(o)
@@ -322,7 +329,7 @@ impl Worker {
                 if !r.expands(symmetric, o) || asleep {
                     continue;
                 }
-                let mut m = state.clone();
+                super::copy::restore(m, state);
                 out.transitions += 1;
                 if let Some(v) = m.step(d, op, &mut NoHook) {
                     let mut path = self.path.clone();
@@ -346,7 +353,7 @@ impl Worker {
                     out.leaves += 1;
                     continue;
                 }
-                let fp = self.fp.digest(r.salt, &m);
+                let fp = self.fp.digest(r.salt, m);
                 if !seen.contains(&fp) {
                     out.children.push(Child {
                         fp,
