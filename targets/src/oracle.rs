@@ -806,6 +806,28 @@ impl Oracle {
         g.held = VectorSet::EMPTY;
     }
 
+    /// The loss of `e`'s vector under `invariant`, seen at this step (`irr_loss`: it had
+    /// reached the VTL0 IRR, see [`Violation::irr_loss`]).
+    fn report_loss(
+        &mut self,
+        invariant: Invariant,
+        e: &Expect,
+        irr_loss: bool,
+        detail: &'static str,
+    ) {
+        self.report(Violation {
+            invariant,
+            step: self.step,
+            origin: Some(e.origin),
+            vp: e.vp,
+            vtl: Vtl::Vtl0,
+            vector: Some(e.vector),
+            path: e.path,
+            irr_loss,
+            detail,
+        });
+    }
+
     /// Every held vector of `vp` must still be in its VTL0 IRR (`seen`).
     #[inline(always)]
     fn check_held(&mut self, vp: usize, seen: VectorSet) {
@@ -834,20 +856,10 @@ impl Oracle {
                 e.invariant = None;
             }
         }
-        let Some((invariant, e)) = first else {
-            return;
-        };
-        self.report(Violation {
-            invariant,
-            step: self.step,
-            origin: Some(e.origin),
-            vp: vp as u8,
-            vtl: Vtl::Vtl0,
-            vector: Some(e.vector),
-            path: e.path,
-            irr_loss: true,
-            detail: "an owed vector, pending in the VTL0 IRR after a run, left it without the guest's ack",
-        });
+        if let Some((invariant, e)) = first {
+            let detail = "an owed vector, pending in the VTL0 IRR after a run, left it without the guest's ack";
+            self.report_loss(invariant, &e, true, detail);
+        }
     }
 
     /// Channel state follows the protocol; the server's answer is checked against it.
@@ -1347,17 +1359,7 @@ impl Oracle {
             } else {
                 self.skips.judged += 1;
                 let delivered = self.vps[vp].pending.contains(e.vector);
-                self.report(Violation {
-                    invariant,
-                    step: self.step,
-                    origin: Some(e.origin),
-                    vp: vp as u8,
-                    vtl: Vtl::Vtl0,
-                    vector: Some(e.vector),
-                    path: e.path,
-                    irr_loss: delivered,
-                    detail: lost_detail(invariant, delivered),
-                });
+                self.report_loss(invariant, &e, delivered, lost_detail(invariant, delivered));
             }
         }
     }
