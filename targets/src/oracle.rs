@@ -780,7 +780,10 @@ impl Oracle {
     /// that was not there stays owed.
     fn irr_cleared(&mut self, vp: usize, seen: VectorSet, ack: bool) {
         self.check_held(vp, seen);
-        for e in self.expect.iter_mut() {
+        // Nothing live and nothing held by this VP (its held slots are those of `held`):
+        // no slot to look at.
+        let any = self.live != 0 || !self.vps[vp].held.is_empty();
+        for e in self.expect.iter_mut().filter(|_| any) {
             if e.invariant.is_none() || e.vp as usize != vp {
                 continue;
             }
