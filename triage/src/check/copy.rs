@@ -38,42 +38,16 @@ pub fn restore(scratch: &mut Machine, from: &Machine) {
 
 #[cfg(test)]
 mod tests {
-    use std::hash::{Hash, Hasher};
-
     use sintfuzz_model::Revision;
     use sintfuzz_targets::{InvariantSet, NoHook, Settings, Target};
 
     use super::*;
     use crate::check::domain::{configs, ops, ConfigFilter, Size};
-
-    /// The oracle's canonical bytes (it has no `Eq`).
-    #[derive(Default)]
-    struct Bytes(Vec<u8>);
-
-    impl Hasher for Bytes {
-        fn write(&mut self, b: &[u8]) {
-            self.0.extend_from_slice(b);
-        }
-        fn finish(&self) -> u64 {
-            0
-        }
-    }
-
-    fn bytes(m: &Machine) -> Vec<u8> {
-        let mut b = Bytes::default();
-        m.oracle.hash(&mut b);
-        b.0
-    }
+    use crate::check::testing::{canonical, chooser};
 
     #[test]
     fn a_restored_scratch_state_equals_the_state_it_copies() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut rand = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rand = chooser(0x2545_f491_4f6c_dd1d);
         let mut changed = 0;
         for c in configs(2, &ConfigFilter::default()) {
             for r in Revision::ALL {
@@ -90,7 +64,7 @@ mod tests {
                     changed += usize::from(scratch.model != state.model);
                     restore(&mut scratch, &state);
                     assert!(scratch.model == state.model, "{c:?} {r}");
-                    assert_eq!(bytes(&scratch), bytes(&state), "{c:?} {r}");
+                    assert_eq!(canonical(&scratch), canonical(&state), "{c:?} {r}");
                     // Walk on.
                     let mut next = state.clone();
                     if next.step(k, &all[rand(all.len())], &mut NoHook).is_none() && !next.halted()

@@ -11,6 +11,8 @@ pub mod por;
 pub mod search;
 pub mod shard;
 pub mod symmetry;
+#[cfg(test)]
+mod testing;
 pub mod witness;
 
 use std::path::PathBuf;

@@ -68,32 +68,12 @@ impl<'a> Sleep<'a> {
 
 #[cfg(test)]
 mod tests {
-    use std::hash::{Hash, Hasher};
-
     use sintfuzz_model::Revision;
     use sintfuzz_targets::{InvariantSet, Machine, NoHook, Settings, Target};
 
     use super::*;
     use crate::check::domain::{configs, ops, ConfigFilter, Size};
-
-    /// The canonical state's bytes, exactly (no hash collision can hide a difference).
-    #[derive(Default)]
-    struct Bytes(Vec<u8>);
-
-    impl Hasher for Bytes {
-        fn write(&mut self, b: &[u8]) {
-            self.0.extend_from_slice(b);
-        }
-        fn finish(&self) -> u64 {
-            0
-        }
-    }
-
-    fn canonical(m: &Machine) -> Vec<u8> {
-        let mut b = Bytes::default();
-        m.hash(&mut b);
-        b.0
-    }
+    use crate::check::testing::{canonical, chooser};
 
     /// `m` after `x` then `y` (from step `k`): the state's bytes, unless a step ended the
     /// run, and each operation's verdict.
@@ -112,13 +92,7 @@ mod tests {
 
     #[test]
     fn operations_local_to_different_vps_commute_on_random_states() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rand = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rand = chooser(0x9e37_79b9_7f4a_7c15);
         let mut pairs = 0;
         for c in configs(2, &ConfigFilter::default())
             .iter()
