@@ -256,12 +256,17 @@ impl Partition {
     }
 
     /// `LocalApic::set_apic_base` (`vmm_core/virt_support_apic/src/lib.rs`): clearing the
-    /// global enable resets the registers, SVR included, and a disabled APIC's registers
-    /// cannot be written: no software enable without the hardware one.
+    /// global enable runs `reset_registers` (IRR, ISR, TMR, auto-EOI and SVR reset), and a
+    /// disabled APIC's registers cannot be written: no software enable without the
+    /// hardware one.
     #[inline(always)]
     fn set_apic(&mut self, a: &SetApic) -> Result<OpResult, Refusal> {
         let (i, v) = self.guest(a.vp, a.vtl)?;
         let apic = &mut self.vps[i].apic[v];
+        if apic.hw_enabled && !a.hw_enabled {
+            apic.irr = VectorSet::EMPTY;
+            apic.auto_eoi = VectorSet::EMPTY;
+        }
         apic.hw_enabled = a.hw_enabled;
         apic.sw_enabled = a.sw_enabled && a.hw_enabled;
         Ok(OpResult::Done)

@@ -47,3 +47,44 @@ fn hardware_disable_clears_the_software_enable_and_nothing_is_offloaded() {
         );
     }
 }
+
+/// `set_apic_base_inner` runs `reset_registers` when the global enable goes from set to
+/// clear: the pending IRR is gone. A software disable alone (SVR) leaves it.
+#[test]
+fn hardware_disable_clears_the_irr_and_a_software_disable_does_not() {
+    let signal = [
+        Op::WrMsr(WrMsr {
+            vp: 0,
+            vtl: Vtl::Vtl0,
+            msr: msr::SINT0 + 2,
+            value: Sint::unmasked(0x40, true).into_bits(),
+        }),
+        Op::HostAssert(HostAssert {
+            vp: 0,
+            assert: ProxyAssert::Single(0x40),
+        }),
+        Op::RunVp(RunVp { vp: 0 }),
+    ];
+    for (hw_enabled, kept) in [(false, false), (true, true)] {
+        for revision in Revision::ALL {
+            let mut p = Partition::new(Config::default(), revision);
+            let mut events: Vec<Event> = Vec::new();
+            for op in &signal {
+                p.apply(op, &mut events);
+            }
+            assert!(p.guest_irr(0).contains(0x40), "{revision}: {events:?}");
+            let disable = Op::SetApic(SetApic {
+                vp: 0,
+                vtl: Vtl::Vtl0,
+                hw_enabled,
+                sw_enabled: false,
+            });
+            p.apply(&disable, &mut events);
+            assert_eq!(
+                p.guest_irr(0).contains(0x40),
+                kept,
+                "{revision} hw {hw_enabled}"
+            );
+        }
+    }
+}
