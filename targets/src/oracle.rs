@@ -1286,24 +1286,16 @@ impl Oracle {
         }
     }
 
-    /// A guest write to a VP's synic (either copy) or VTL0 APIC between a host message and
-    /// the run that delivers it changes what that run does (`handle_message_queues` drops a
-    /// masked SINT's messages, `deliver_synic_messages` reads the SINT then): that VP's
-    /// message expectations are dropped (`reconfigured`); HvSetVpRegisters may name any VP.
+    /// A guest write between a host message and the run that delivers it changes what
+    /// that run does only for the SINTs it touches (`handle_message_queues` drops a masked
+    /// SINT's messages, `deliver_synic_messages` reads the SINT, its proxy bit and
+    /// SCONTROL then; the APIC enable gates the poll): those message expectations are
+    /// dropped (`reconfigured`), every other one stays in force ([`message_reach`]).
     fn reconfigured_messages(&mut self, op: &Op) {
-        let vp = match *op {
-            Op::WrMsr(WrMsr {
-                vp, vtl: Vtl::Vtl0, ..
-            })
-            | Op::SetApic(SetApic {
-                vp, vtl: Vtl::Vtl0, ..
-            })
-            | Op::UntrustedWrMsr(UntrustedWrMsr { vp, .. }) => Some(vp),
-            Op::SetVpRegister(_) => None,
-            _ => return,
+        let Some((vps, sints)) = message_reach(op) else {
+            return;
         };
-        let vps = vp.map_or(u8::MAX, |v| 1u8.checked_shl(v as u32).unwrap_or(0));
-        if self.message_vps & vps == 0 {
+        if self.message_vps & vps == 0 || sints == 0 {
             return;
         }
         let mut left = 0;
@@ -1313,7 +1305,8 @@ impl Oracle {
             if e.invariant != Some(Invariant::LostMessage) || !e.live() {
                 continue;
             }
-            if vps & (1 << e.vp) != 0 {
+            let touched = e.sint.is_none_or(|n| sints & (1 << n) != 0);
+            if vps & (1 << e.vp) != 0 && touched {
                 self.expect[i].invariant = None;
                 self.live -= 1;
                 self.skips.bump(Skip::Reconfigured);
@@ -1674,6 +1667,41 @@ fn lost_detail(invariant: Invariant, delivered: bool) -> &'static str {
         }
         _ => "device interrupt after a returned retarget never reached VTL0",
     }
+}
+
+/// Which VPs (bit per VP) and which VTL0 SINTs (bit per SINT) of them a guest operation
+/// can change message delivery for: a SINT register (either copy) only its SINT; the other
+/// synic registers (SCONTROL, SIMP, SIEFP, EOM, SVERSION) and the VTL0 APIC enables every
+/// SINT; anything else (timers, VTL1, other MSRs) none. HvSetVpRegisters may name any VP.
+fn message_reach(op: &Op) -> Option<(u8, u16)> {
+    fn synic(n: u32, sint0: u32, scontrol: u32, eom: u32) -> u16 {
+        match n {
+            _ if (sint0..sint0 + NUM_SINTS as u32).contains(&n) => 1 << (n - sint0),
+            _ if (scontrol..=eom).contains(&n) => u16::MAX,
+            _ => 0,
+        }
+    }
+    let one = |vp: u8| 1u8.checked_shl(vp as u32).unwrap_or(0);
+    Some(match *op {
+        Op::WrMsr(WrMsr {
+            vp,
+            vtl: Vtl::Vtl0,
+            msr: n,
+            ..
+        })
+        | Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr: n, .. }) => {
+            (one(vp), synic(n, msr::SINT0, msr::SCONTROL, msr::EOM))
+        }
+        Op::SetApic(SetApic {
+            vp, vtl: Vtl::Vtl0, ..
+        }) => (one(vp), u16::MAX),
+        Op::SetVpRegister(SetVpRegister {
+            target_vtl: Vtl::Vtl0,
+            name,
+            ..
+        }) => (u8::MAX, synic(name, reg::SINT0, reg::SCONTROL, reg::EOM)),
+        _ => return None,
+    })
 }
 
 impl Observer for Oracle {
