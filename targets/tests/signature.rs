@@ -41,13 +41,18 @@ fn known() -> KnownList {
 /// The invariant a witness (hex) of `target` violates on proxy-bit, and the known finding
 /// its signature names (a test failure, with the signature, where it is new).
 fn found_on_proxy_bit(target: Target, hex: &str) -> (&'static str, String) {
+    found_on(Revision::ProxyBit, target, hex)
+}
+
+/// [`found_on_proxy_bit`] on any revision.
+fn found_on(revision: Revision, target: Target, hex: &str) -> (&'static str, String) {
     let a = analyze(
         target,
-        Revision::ProxyBit,
+        revision,
         InvariantSet::default_set(),
         &hex_bytes(hex),
     )
-    .expect("violates on proxy-bit");
+    .expect("violates");
     let list = known();
     let (_, k) = list
         .find(&a.signature, a.violation.invariant)
@@ -453,6 +458,33 @@ fn sf003_vehicles_a_relay_signal_and_a_stacked_1162_are_sf003() {
         let found = found_on_proxy_bit(Target::RelayLifecycle, hex);
         assert_eq!(found, (invariant, "SF-003".to_string()));
     }
+}
+
+/// A relay-aware campaign bucketed this as new (`lost sync-every-path too-closed
+/// Retarget`): VP 0 retargets device 2 to 0x10 on VP 1 (VP 1 only woken: SF-003's window),
+/// VP 1 sets SINT2 = 0x10 with the proxy bit by HvSetVpRegisters (no recompute: SF-002's
+/// path), and the device fires before VP 1 runs. Recomputing in HvSetVpRegisters alone
+/// would have picked up the sticky device vector, but the divergence is the Retarget and
+/// the loss the device's: SF-003, whose own fix removes it too (judged on lost-device
+/// alone: with per-device vectors the rejected retarget to 0x30 no longer masks an earlier
+/// SF-002 loss on VP 0, which would end the run first).
+#[test]
+fn a_device_loss_a_hypercall_recompute_would_mask_is_sf003() {
+    let hex =
+        "00010500000030001000020000000030020e000005000002100002000000020100000210020f02000001";
+    let found = found_on(Revision::RelayAware, Target::RelayLifecycle, hex);
+    assert_eq!(found, ("lost-device", "SF-003".to_string()));
+    let fixed = sintfuzz_targets::harness::run_policy(
+        Target::RelayLifecycle,
+        &hex_bytes(hex),
+        Revision::RelayAware,
+        Revision::RelayAware
+            .policy()
+            .with_choice(Choice::DeviceVectors, Revision::Proposed.policy())
+            .with_choice(Choice::RetargetSync, Revision::Proposed.policy()),
+        InvariantSet::parse("lost-device").unwrap(),
+    );
+    assert!(fixed.violation().is_none(), "SF-003's fix leaves {fixed:?}");
 }
 
 /// A proxy-bit campaign on synic_msr bucketed this as new: VP 0 sets SINT2 = 0x2f with the
