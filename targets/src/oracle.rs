@@ -693,9 +693,6 @@ impl Oracle {
     /// Guest-visible APIC state only, never the filter.
     #[inline(always)]
     pub fn after(&mut self, op: &Op, r: OpResult, seen: VectorSet) {
-        if self.message_vps != 0 {
-            self.reconfigured_messages(op);
-        }
         match *op {
             Op::WrMsr(WrMsr {
                 vp,
@@ -743,6 +740,9 @@ impl Oracle {
                 self.messages_ran(vp as usize);
             }
             _ => {}
+        }
+        if self.message_vps != 0 {
+            self.reconfigured_messages(op);
         }
     }
 
@@ -1237,14 +1237,32 @@ impl Oracle {
         if !self.set.contains(Invariant::LostMessage) {
             return;
         }
-        let tdx = self.config.isolation == Isolation::Tdx;
         let g = &mut self.vps[vp];
         let first = g.queued[n] == 0 && g.slot_busy & (1 << n) == 0;
         g.queued[n] = g.queued[n].saturating_add(1);
+        let Some((vector, path)) = self.message_owed(vp, n).filter(|_| first) else {
+            return;
+        };
+        self.message_vps |= 1 << vp;
+        self.expect(
+            vp,
+            vector,
+            Some(n as u8),
+            Invariant::LostMessage,
+            Some(path),
+        );
+    }
+
+    /// The vector and path a message queued on VTL0 SINT `n` of `vp` raises when the VP
+    /// next runs, as the guest has configured them now (`deliver_synic_messages` reads
+    /// the SINT at the run), or `None` where nothing is owed.
+    fn message_owed(&self, vp: usize, n: usize) -> Option<(u8, Path)> {
+        let tdx = self.config.isolation == Isolation::Tdx;
+        let g = &self.vps[vp];
         let s = g.regs[0].sint(n);
         let enabled = g.regs[0].scontrol_on() && g.apic_on[0];
-        if !first || !enabled || s.masked() || s.polling() || s.vector() < 16 {
-            return;
+        if !enabled || s.masked() || s.polling() || s.vector() < 16 {
+            return None;
         }
         let path = if !s.proxy() {
             Path::TrustedSynic
@@ -1253,7 +1271,7 @@ impl Oracle {
             let host = Sint::from_bits(g.untrusted[n]);
             let same = host.vector() == s.vector() && !host.masked() && !host.polling();
             if !same || !g.untrusted_on || (tdx && host.proxy()) {
-                return;
+                return None;
             }
             if tdx {
                 Path::UntrustedSynic
@@ -1261,9 +1279,7 @@ impl Oracle {
                 Path::ProxyUser
             }
         };
-        let n = Some(n as u8);
-        self.message_vps |= 1 << vp;
-        self.expect(vp, s.vector(), n, Invariant::LostMessage, Some(path));
+        Some((s.vector(), path))
     }
 
     /// `vp` ran: each VTL0 SINT with a queued message and free slots had one taken
@@ -1289,8 +1305,10 @@ impl Oracle {
     /// A guest write between a host message and the run that delivers it changes what
     /// that run does only for the SINTs it touches (`handle_message_queues` drops a masked
     /// SINT's messages, `deliver_synic_messages` reads the SINT, its proxy bit and
-    /// SCONTROL then; the APIC enable gates the poll): those message expectations are
-    /// dropped (`reconfigured`), every other one stays in force ([`message_reach`]).
+    /// SCONTROL then; the APIC enable gates the poll; [`message_reach`]). Called after the
+    /// write took effect: a touched expectation is recomputed from what the run will read
+    /// ([`Self::message_owed`]), and dropped (`reconfigured`) only where that owes nothing;
+    /// every other one stays in force.
     fn reconfigured_messages(&mut self, op: &Op) {
         let Some((vps, sints)) = message_reach(op) else {
             return;
@@ -1305,13 +1323,20 @@ impl Oracle {
             if e.invariant != Some(Invariant::LostMessage) || !e.live() {
                 continue;
             }
-            let touched = e.sint.is_none_or(|n| sints & (1 << n) != 0);
-            if vps & (1 << e.vp) != 0 && touched {
+            let (Some(n), true) = (e.sint, vps & (1 << e.vp) != 0) else {
+                left |= 1 << e.vp;
+                continue;
+            };
+            if sints & (1 << n) == 0 {
+                left |= 1 << e.vp;
+            } else if let Some((vector, path)) = self.message_owed(e.vp as usize, n as usize) {
+                self.expect[i].vector = vector;
+                self.expect[i].path = Some(path);
+                left |= 1 << e.vp;
+            } else {
                 self.expect[i].invariant = None;
                 self.live -= 1;
                 self.skips.bump(Skip::Reconfigured);
-            } else {
-                left |= 1 << e.vp;
             }
         }
         self.message_vps = left;
