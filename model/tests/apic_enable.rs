@@ -6,6 +6,24 @@ use sintfuzz_model::op::{RunVp, SetApic, WrMsr};
 use sintfuzz_model::{hvdef::msr, Config, Event, Isolation, Op, ProxyAssert, Revision, Sint, Vtl};
 use sintfuzz_model::{op::HostAssert, Partition};
 
+/// VP 0's VTL0 SINT2 = 0x40 with the proxy bit, by WRMSR.
+fn proxy_sint2() -> Op {
+    Op::WrMsr(WrMsr {
+        vp: 0,
+        vtl: Vtl::Vtl0,
+        msr: msr::SINT0 + 2,
+        value: Sint::unmasked(0x40, true).into_bits(),
+    })
+}
+
+/// A malicious host asserts 0x40 on VP 0.
+fn host_assert() -> Op {
+    Op::HostAssert(HostAssert {
+        vp: 0,
+        assert: ProxyAssert::Single(0x40),
+    })
+}
+
 #[test]
 fn hardware_disable_clears_the_software_enable_and_nothing_is_offloaded() {
     let config = Config {
@@ -17,22 +35,14 @@ fn hardware_disable_clears_the_software_enable_and_nothing_is_offloaded() {
         let mut p = Partition::new(config, revision);
         let mut events: Vec<Event> = Vec::new();
         let ops = [
-            Op::WrMsr(WrMsr {
-                vp: 0,
-                vtl: Vtl::Vtl0,
-                msr: msr::SINT0 + 2,
-                value: Sint::unmasked(0x40, true).into_bits(),
-            }),
+            proxy_sint2(),
             Op::SetApic(SetApic {
                 vp: 0,
                 vtl: Vtl::Vtl0,
                 hw_enabled: false,
                 sw_enabled: true,
             }),
-            Op::HostAssert(HostAssert {
-                vp: 0,
-                assert: ProxyAssert::Single(0x40),
-            }),
+            host_assert(),
             Op::RunVp(RunVp { vp: 0 }),
         ];
         for op in &ops {
@@ -52,19 +62,7 @@ fn hardware_disable_clears_the_software_enable_and_nothing_is_offloaded() {
 /// clear: the pending IRR is gone. A software disable alone (SVR) leaves it.
 #[test]
 fn hardware_disable_clears_the_irr_and_a_software_disable_does_not() {
-    let signal = [
-        Op::WrMsr(WrMsr {
-            vp: 0,
-            vtl: Vtl::Vtl0,
-            msr: msr::SINT0 + 2,
-            value: Sint::unmasked(0x40, true).into_bits(),
-        }),
-        Op::HostAssert(HostAssert {
-            vp: 0,
-            assert: ProxyAssert::Single(0x40),
-        }),
-        Op::RunVp(RunVp { vp: 0 }),
-    ];
+    let signal = [proxy_sint2(), host_assert(), Op::RunVp(RunVp { vp: 0 })];
     for (hw_enabled, kept) in [(false, false), (true, true)] {
         for revision in Revision::ALL {
             let mut p = Partition::new(Config::default(), revision);
