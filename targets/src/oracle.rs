@@ -193,6 +193,8 @@ struct Expect {
     /// The VTL0 SINT the signal went through (`None`: a device interrupt).
     sint: Option<u8>,
     invariant: Option<Invariant>,
+    /// The step that sent it; for a message, the last reconfiguration that changed what it
+    /// is owed (vector or path), if later.
     origin: u16,
     path: Option<Path>,
     stage: Stage,
@@ -1330,8 +1332,12 @@ impl Oracle {
             if sints & (1 << n) == 0 {
                 left |= 1 << e.vp;
             } else if let Some((vector, path)) = self.message_owed(e.vp as usize, n as usize) {
-                self.expect[i].vector = vector;
-                self.expect[i].path = Some(path);
+                // Owed differently from here on: the loss is traced from this step.
+                if (vector, Some(path)) != (e.vector, e.path) {
+                    self.expect[i].vector = vector;
+                    self.expect[i].path = Some(path);
+                    self.expect[i].origin = self.step;
+                }
                 left |= 1 << e.vp;
             } else {
                 self.expect[i].invariant = None;

@@ -487,6 +487,21 @@ fn a_device_loss_a_hypercall_recompute_would_mask_is_sf003() {
     assert!(fixed.violation().is_none(), "SF-003's fix leaves {fixed:?}");
 }
 
+/// The README campaign (CI, fresh clone) bucketed these as new: a message queued while
+/// SINT2 had no proxy bit, then HvSetVpRegisters gives SINT2 the proxy bit (and in the
+/// second a new vector): the run sends it through the host's copy and the stale filter
+/// drops it. SF-002; the loss is traced from the hypercall that changed what it is owed.
+#[test]
+fn a_message_owed_anew_after_a_hypercall_sint_set_is_sf002() {
+    for hex in [
+        "0100010000021000ff0000020000000210020000",
+        "0800010000021000ff0000010001021000020000000220020000",
+    ] {
+        let found = found_on_proxy_bit(Target::RelayLifecycle, hex);
+        assert_eq!(found, ("lost-message", "SF-002".to_string()));
+    }
+}
+
 /// A proxy-bit campaign on synic_msr bucketed this as new: VP 0 sets SINT2 = 0x2f with the
 /// proxy bit by WRMSR, clears it by HvSetVpRegisters (no recompute: SF-006), then writes
 /// SINT0 = 0x2f and 0 without the proxy bit (no recompute on proxy-bit either); a malicious
