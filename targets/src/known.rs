@@ -133,6 +133,29 @@ impl KnownList {
         }
     }
 
+    /// For a stacked violation (alternative fixes), the first entry one alternative alone
+    /// names that is suppressed (open or weakness): that finding's fix alone removes the
+    /// violation, so it is that open finding's and no evidence that a fixed one is back.
+    pub fn suppressed_alternative(
+        &self,
+        sig: &Signature,
+        invariant: Invariant,
+    ) -> Option<(usize, &Known)> {
+        let Fix::Choices(alts) = &sig.fix else {
+            return None;
+        };
+        if alts.len() < 2 {
+            return None;
+        }
+        alts.iter().find_map(|&alt| {
+            let one = Signature {
+                fix: Fix::Choices(vec![alt]),
+                ..sig.clone()
+            };
+            self.find(&one, invariant).filter(|(_, k)| k.suppressed())
+        })
+    }
+
     fn matching_indexed(
         &self,
         sig: &Signature,
@@ -306,7 +329,13 @@ pub fn judge_source(
         // Cannot happen (same bytes, same outcome); stop rather than hide it.
         return Verdict::Stop(v.to_string());
     };
-    match list.find(&sig, v.invariant) {
+    // A stacked violation an open finding's fix alone removes is that finding's.
+    let found = list.find(&sig, v.invariant);
+    let hit = match found {
+        Some((_, k)) if !k.suppressed() => list.suppressed_alternative(&sig, v.invariant).or(found),
+        _ => found,
+    };
+    match hit {
         Some((i, k)) if mode == KnownMode::Suppress && k.suppressed() => Verdict::Suppressed(i),
         Some((_, k)) => Verdict::Stop(format!(
             "{v}\nsintfuzz signature: {sig} (known {} [{}])",

@@ -262,6 +262,39 @@ fn proposed_violations_have_no_fix() {
     assert!(analyze(w.target, Revision::Proposed, InvariantSet::strict(), &bytes).is_none());
 }
 
+/// The clean-clone CI's head smoke (60 s, known findings suppressed) stopped on this input:
+/// its fix has two alternatives, `admission|sync-every-path`, and the first entry that
+/// matched was #1162 (fixed), though SF-002's fix alone (open) removes it too. A stacked
+/// violation an open finding's fix alone removes is skipped as that finding; with
+/// SINTFUZZ_KNOWN=report it still stops.
+#[test]
+fn a_stacked_violation_an_open_fix_removes_is_skipped() {
+    let bytes = hex_bytes(concat!(
+        "0000040000090100020000010300022f00010000022f00080000010300022f00010000022f010000",
+        "822f00080008010900010000022f0008000801090000010009010002004242020e00020e0302020e",
+        "004242414242424242422f0204030001030102ffffff09010200090100020042000000010300022f",
+        "00010000022f010000822f0008000801090000010009010002004242020e000242020e00020e0302",
+        "020e004242424242424242422f0204030001030102ffffff09010200020e0302020e525252525252",
+        "2f5252525252525252525252020403002f025252525252525252110342305252420a2f010000",
+    ));
+    let settings = Settings {
+        revision: Revision::Head,
+        invariants: InvariantSet::default_set(),
+    };
+    let target = Target::RelayLifecycle;
+    let v = run(target, &bytes, &settings).violation().unwrap();
+    let known = known();
+    let sf002 = known.finding.iter().position(|k| k.id == "SF-002").unwrap();
+    assert_eq!(
+        judge(&known, KnownMode::Suppress, target, &bytes, &settings, &v),
+        Verdict::Suppressed(sf002)
+    );
+    assert!(matches!(
+        judge(&known, KnownMode::Report, target, &bytes, &settings, &v),
+        Verdict::Stop(_)
+    ));
+}
+
 #[test]
 fn engines_skip_open_findings_and_stop_on_new_or_fixed_ones() {
     let known = known();
