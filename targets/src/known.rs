@@ -108,24 +108,14 @@ impl KnownList {
     /// did not keep the violation) each entry one alternative alone names: stacked. Empty:
     /// new. The one computation behind a bucket, `explain`'s and `report`'s root-cause line.
     pub fn label(&self, sig: &Signature, invariant: Invariant) -> Label<'_> {
-        if let Fix::Choices(alts) = &sig.fix {
-            if alts.len() > 1 {
-                let mut each: Vec<&Known> = Vec::new();
-                for &alt in alts {
-                    let one = Signature {
-                        fix: Fix::Choices(vec![alt]),
-                        ..sig.clone()
-                    };
-                    if let Some((_, k)) = self.find(&one, invariant) {
-                        if !each.iter().any(|e| e.id == k.id) {
-                            each.push(k);
-                        }
-                    }
-                }
-                if each.len() > 1 {
-                    return Label::Stacked(each);
-                }
+        let mut each: Vec<&Known> = Vec::new();
+        for (_, k) in self.by_alternative(sig, invariant) {
+            if !each.iter().any(|e| e.id == k.id) {
+                each.push(k);
             }
+        }
+        if each.len() > 1 {
+            return Label::Stacked(each);
         }
         match self.find(sig, invariant) {
             Some((_, k)) => Label::Known(k),
@@ -141,18 +131,28 @@ impl KnownList {
         sig: &Signature,
         invariant: Invariant,
     ) -> Option<(usize, &Known)> {
-        let Fix::Choices(alts) = &sig.fix else {
-            return None;
+        self.by_alternative(sig, invariant)
+            .find(|(_, k)| k.suppressed())
+    }
+
+    /// Where the fix has alternatives, the entry each one alone names, in fix order
+    /// (nothing for a single fix or none).
+    fn by_alternative<'s>(
+        &'s self,
+        sig: &Signature,
+        invariant: Invariant,
+    ) -> impl Iterator<Item = (usize, &'s Known)> + 's {
+        let alts = match &sig.fix {
+            Fix::Choices(alts) if alts.len() > 1 => alts.clone(),
+            _ => Vec::new(),
         };
-        if alts.len() < 2 {
-            return None;
-        }
-        alts.iter().find_map(|&alt| {
+        let sig = sig.clone();
+        alts.into_iter().filter_map(move |alt| {
             let one = Signature {
                 fix: Fix::Choices(vec![alt]),
                 ..sig.clone()
             };
-            self.find(&one, invariant).filter(|(_, k)| k.suppressed())
+            self.find(&one, invariant)
         })
     }
 
