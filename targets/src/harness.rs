@@ -179,16 +179,8 @@ fn run_counted(
     invariants: InvariantSet,
     hook: &mut impl StepHook,
 ) -> (Outcome, Skips) {
-    let mut decoder = Decoder::new(target, data);
-    let config = decoder.config;
-    steps(
-        config,
-        |sink: &mut Step<'_, _>| decoder.next_to(sink),
-        revision,
-        policy,
-        invariants,
-        hook,
-    )
+    let decoder = Decoder::new(target, data);
+    steps(decoder.config, decoder, revision, policy, invariants, hook)
 }
 
 /// Run a scenario given as operations rather than bytes: the peer harnesses of
@@ -214,10 +206,9 @@ fn run_ops_policy_hooked(
     invariants: InvariantSet,
     hook: &mut impl StepHook,
 ) -> Outcome {
-    let mut ops = ops.into_iter();
     steps(
         config,
-        |sink: &mut Step<'_, _>| ops.next().map(|op| sink.op(&op)),
+        Ops(ops.into_iter()),
         revision,
         policy,
         invariants,
@@ -289,12 +280,37 @@ impl<H: StepHook> OpSink for Step<'_, H> {
     }
 }
 
+/// Where the step loop's operations come from: an input's bytes (the [`Decoder`], which
+/// hands each operation to the step specialized per kind) or a scenario's operations.
+trait OpSource {
+    /// Hand the next operation to `sink`; `None` when there is none.
+    fn next_to<K: OpSink>(&mut self, sink: &mut K) -> Option<K::Out>;
+}
+
+impl OpSource for Decoder<'_> {
+    #[inline(always)]
+    fn next_to<K: OpSink>(&mut self, sink: &mut K) -> Option<K::Out> {
+        Decoder::next_to(self, sink)
+    }
+}
+
+/// A scenario's operations as an [`OpSource`].
+struct Ops<I>(I);
+
+impl<I: Iterator<Item = Op>> OpSource for Ops<I> {
+    #[inline(always)]
+    fn next_to<K: OpSink>(&mut self, sink: &mut K) -> Option<K::Out> {
+        self.0.next().map(|op| sink.op(&op))
+    }
+}
+
 /// The one step loop: apply each operation to the model, show it to the oracle, stop at
-/// the first violation or when the VM is down. `next` hands the next operation to the
-/// step it is given and returns whether the run goes on, or `None` when there is none.
+/// the first violation or when the VM is down. Always inlined with its source, so that
+/// the decoder's per-kind dispatch sits in the loop itself (no call per operation).
+#[inline(always)]
 fn steps<H: StepHook>(
     config: Config,
-    mut next: impl FnMut(&mut Step<'_, H>) -> Option<bool>,
+    mut ops: impl OpSource,
     revision: Revision,
     policy: Policy,
     invariants: InvariantSet,
@@ -302,7 +318,7 @@ fn steps<H: StepHook>(
 ) -> (Outcome, Skips) {
     let mut machine = Machine::with_policy(config, revision, policy, invariants);
     let mut step = 0;
-    while let Some(true) = next(&mut Step {
+    while let Some(true) = ops.next_to(&mut Step {
         machine: &mut machine,
         step,
         hook,
