@@ -75,6 +75,7 @@ pub struct GroupRecord {
     pub root: usize,
     /// The canonical input file, hex.
     pub witness: String,
+    /// Violations classified into this group ([`Group::classified`]).
     pub label_sets: u64,
 }
 
@@ -85,7 +86,7 @@ impl GroupRecord {
             target: g.target.name().to_string(),
             root: g.root,
             witness: g.bytes.iter().map(|b| format!("{b:02x}")).collect(),
-            label_sets: g.label_sets,
+            label_sets: g.classified,
         }
     }
 
@@ -109,7 +110,7 @@ impl GroupRecord {
         if g.key != self.key {
             return Err(bad(&format!("witness replays as '{}'", g.key)));
         }
-        g.label_sets = self.label_sets;
+        g.classified = self.label_sets;
         Ok(g)
     }
 }
@@ -210,11 +211,11 @@ fn merge_groups(
             let g = rec.group(settings, known).map_err(Fail::Usage)?;
             match groups.iter_mut().find(|h| h.key == g.key) {
                 Some(h) => {
-                    let sets = h.label_sets + g.label_sets;
+                    let sets = h.classified + g.classified;
                     if (g.scenario.ops.len(), g.root) < (h.scenario.ops.len(), h.root) {
                         *h = g;
                     }
-                    h.label_sets = sets;
+                    h.classified = sets;
                 }
                 None => groups.push(g),
             }
