@@ -273,6 +273,7 @@ fn measure(
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        args: Vec::new(),
         translate: None,
     };
     let cpu0 = runner::children_cpu_seconds();

@@ -104,6 +104,13 @@ pub const DEFECTS: &[Defect] = &[
         invariants: "leak-unentitled",
         known: &["SF-006"],
     },
+    Defect {
+        id: "SF-011",
+        target: Target::SynicMsr,
+        revision: Revision::Head,
+        invariants: "vtl2-crash",
+        known: &["SF-011"],
+    },
 ];
 
 #[derive(Args, Clone, Debug)]
@@ -112,7 +119,7 @@ pub struct TteArgs {
     #[arg(long, default_value = "libfuzzer")]
     pub engines: String,
     /// Comma-separated defect ids (563, 1162, 1275, SF-001, SF-002, SF-003, SF-005,
-    /// SF-006), or `all`.
+    /// SF-006, SF-011), or `all`.
     #[arg(long, default_value = "1162")]
     pub defects: String,
     /// Comma-separated corpus modes: empty, seeds.
@@ -143,6 +150,85 @@ pub struct TteArgs {
     /// installing and building.
     #[arg(long, value_parser = crate::paths::absolute)]
     pub bin_dir: Option<PathBuf>,
+    /// Extra options for one engine, `ENGINE:OPTIONS` (split on whitespace, passed after
+    /// the ones the campaign passes, so a later value wins), e.g. `afl:-p explore` or
+    /// `libfuzzer:-use_value_profile=1`. Repeatable.
+    #[arg(long = "engine-args", value_name = "ENGINE:OPTIONS", allow_hyphen_values = true,
+          value_parser = parse_engine_args)]
+    pub engine_args: Vec<(Engine, Vec<String>)>,
+    /// A variant to compare side by side, alternated trial by trial with the others in
+    /// the same run: `NAME=[DIR][;ENGINE:OPTIONS]...`, its binaries from DIR (else as
+    /// without variants) and its own engine options after `--engine-args`. Repeatable; the
+    /// tables label each row with its name.
+    #[arg(long = "variant", value_name = "NAME=[DIR][;ENGINE:OPTIONS]...", allow_hyphen_values = true,
+          value_parser = parse_variant)]
+    pub variants: Vec<Variant>,
+}
+
+/// One configuration `tte` compares (`--variant`): where its binaries are and the engine
+/// options it adds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Variant {
+    pub name: String,
+    pub bin_dir: Option<PathBuf>,
+    pub args: Vec<(Engine, Vec<String>)>,
+}
+
+impl Variant {
+    /// Its options for `engine`, after the run's `--engine-args`.
+    fn args(&self, common: &[(Engine, Vec<String>)], engine: Engine) -> Vec<String> {
+        common
+            .iter()
+            .chain(&self.args)
+            .filter(|(e, _)| *e == engine)
+            .flat_map(|(_, a)| a.iter().cloned())
+            .collect()
+    }
+}
+
+/// `ENGINE:OPTIONS` of `--engine-args`.
+fn parse_engine_args(s: &str) -> Result<(Engine, Vec<String>), String> {
+    let (e, opts) = s
+        .split_once(':')
+        .ok_or_else(|| format!("'{s}': expected ENGINE:OPTIONS, e.g. afl:-p explore"))?;
+    let engine = <Engine as clap::ValueEnum>::from_str(e.trim(), true)
+        .map_err(|_| format!("unknown engine '{e}' (libfuzzer, afl, honggfuzz)"))?;
+    Ok((
+        engine,
+        opts.split_whitespace().map(str::to_string).collect(),
+    ))
+}
+
+/// `NAME=[DIR][;ENGINE:OPTIONS]...` of `--variant`.
+fn parse_variant(s: &str) -> Result<Variant, String> {
+    let (name, rest) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}': expected NAME=[DIR][;ENGINE:OPTIONS]..."))?;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(format!(
+            "'{name}': a variant's name is letters, digits, '-', '_', '.'"
+        ));
+    }
+    let mut parts = rest.split(';');
+    let dir = parts.next().unwrap_or("").trim();
+    let bin_dir = if dir.is_empty() {
+        None
+    } else {
+        Some(crate::paths::absolute(dir)?)
+    };
+    let args = parts
+        .filter(|p| !p.trim().is_empty())
+        .map(parse_engine_args)
+        .collect::<Result<_, _>>()?;
+    Ok(Variant {
+        name: name.to_string(),
+        bin_dir,
+        args,
+    })
 }
 
 /// One trial's result.
@@ -150,6 +236,8 @@ pub struct TteArgs {
 pub struct Trial {
     pub engine: String,
     pub harness: Harness,
+    /// The `--variant` name (empty without variants).
+    pub variant: String,
     pub defect: &'static str,
     pub mode: String,
     pub n: u32,
@@ -185,7 +273,7 @@ fn list<T>(s: &str, f: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, Fai
 pub fn tte(args: TteArgs) -> Result<u8, Fail> {
     let plan = Plan::parse(&args)?;
     // Every (engine, harness, defect) must have a binary before anything runs.
-    plan.each_binary(|h, e, d, engine| {
+    plan.each_binary(|_, h, e, d, engine| {
         let probe = engine.prebuilt(Path::new("."));
         h.binary(&probe, d.target).map(|_| ()).map_err(|why| {
             Fail::Usage(format!("{} with {} on {}: {why}", h.name(), e.name(), d.id))
@@ -195,10 +283,14 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
     let known = KnownList::load(&root.join("triage/known.toml")).map_err(Fail::Usage)?;
     let out = args.out.clone();
     std::fs::create_dir_all(&out).map_err(|e| Fail::Usage(format!("{}: {e}", out.display())))?;
-    let bins = build_engines(&args, &plan.engines, &root)?;
+    let bins: Vec<BTreeMap<Engine, Binaries>> = plan
+        .variants
+        .iter()
+        .map(|v| build_engines(v.bin_dir.as_deref(), &plan.engines, &root))
+        .collect::<Result<_, _>>()?;
     // Every trial's binary is there before the first trial runs.
-    plan.each_binary(|h, _, d, engine| {
-        let b = &bins[&engine];
+    plan.each_binary(|v, h, _, d, engine| {
+        let b = &bins[v][&engine];
         let binary = h.binary(b, d.target).map_err(Fail::Usage)?;
         b.require(binary).map(|_| ())
     })?;
@@ -209,35 +301,55 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
         defects,
         modes,
         harnesses,
+        variants,
     } = &plan;
     let mut all = Vec::new();
-    let total =
-        args.trials as usize * defects.len() * modes.len() * engines.len() * harnesses.len();
+    let total = args.trials as usize
+        * defects.len()
+        * modes.len()
+        * engines.len()
+        * harnesses.len()
+        * variants.len();
     // Trial-major: every configuration runs its n-th trial before any runs its (n+1)-th,
     // so a change of machine load over the run hits all of them alike.
     runner::stop_on_ctrl_c();
     for n in 1..=args.trials {
         for &d in defects {
             for mode in modes {
-                for (&choice, &harness) in engines
-                    .iter()
-                    .flat_map(|c| harnesses.iter().map(move |h| (c, h)))
-                {
+                for (&choice, &harness, (vi, variant)) in engines.iter().flat_map(|c| {
+                    harnesses
+                        .iter()
+                        .flat_map(move |h| variants.iter().enumerate().map(move |v| (c, h, v)))
+                }) {
                     if runner::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
                         eprintln!("tte: interrupted; the table covers the trials that ran");
                         break;
                     }
                     eprintln!(
-                        "tte: [{}/{total}] {} {} {} {} trial {n} of {} ...",
+                        "tte: [{}/{total}] {} {}{} {} {} trial {n} of {} ...",
                         all.len() + 1,
                         choice.name(),
                         harness.name(),
+                        label_suffix(&variant.name),
                         d.id,
                         mode,
                         args.trials
                     );
                     let t = trial(
-                        &root, &bins, &known, choice, harness, d, mode, n, &args, &out,
+                        &root,
+                        &bins[vi],
+                        &known,
+                        Config {
+                            choice,
+                            harness,
+                            variant,
+                            common_args: &args.engine_args,
+                        },
+                        d,
+                        mode,
+                        n,
+                        &args,
+                        &out,
                     )?;
                     let _ = writeln!(f, "{}", tsv_row(&t, &args));
                     eprintln!("{}", trial_line(&t, &args));
@@ -253,12 +365,23 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
     Ok(all.iter().any(|t| t.failure.is_some()) as u8 * 2)
 }
 
-/// What `--engines`, `--defects`, `--modes` and `--harnesses` ask for.
+/// What `--engines`, `--defects`, `--modes`, `--harnesses` and `--variant` ask for.
 struct Plan {
     engines: Vec<EngineChoice>,
     defects: Vec<&'static Defect>,
     modes: Vec<String>,
     harnesses: Vec<Harness>,
+    /// At least one: without `--variant`, one unnamed with `--bin-dir`.
+    variants: Vec<Variant>,
+}
+
+/// ` [name]` of a variant, for labels (nothing for the unnamed one).
+fn label_suffix(variant: &str) -> String {
+    if variant.is_empty() {
+        String::new()
+    } else {
+        format!(" [{variant}]")
+    }
 }
 
 impl Plan {
@@ -285,24 +408,47 @@ impl Plan {
             <Harness as clap::ValueEnum>::from_str(s, true)
                 .map_err(|_| format!("unknown harness '{s}' (ours, nofb, ops, naive, shaped)"))
         })?;
+        let mut variants: Vec<Variant> = args
+            .variants
+            .iter()
+            .map(|v| Variant {
+                bin_dir: v.bin_dir.clone().or_else(|| args.bin_dir.clone()),
+                ..v.clone()
+            })
+            .collect();
+        if variants.is_empty() {
+            variants.push(Variant {
+                bin_dir: args.bin_dir.clone(),
+                ..Variant::default()
+            });
+        }
+        for (i, v) in variants.iter().enumerate() {
+            if variants[..i].iter().any(|w| w.name == v.name) {
+                return Err(Fail::Usage(format!("variant '{}' given twice", v.name)));
+            }
+        }
         Ok(Plan {
             engines,
             defects,
             modes,
             harnesses,
+            variants,
         })
     }
 
-    /// `f` of every harness, engine choice, defect and engine of the choice.
+    /// `f` of every variant (its index), harness, engine choice, defect and engine of the
+    /// choice.
     fn each_binary(
         &self,
-        mut f: impl FnMut(Harness, EngineChoice, &Defect, Engine) -> Result<(), Fail>,
+        mut f: impl FnMut(usize, Harness, EngineChoice, &Defect, Engine) -> Result<(), Fail>,
     ) -> Result<(), Fail> {
-        for &h in &self.harnesses {
-            for &e in &self.engines {
-                for d in &self.defects {
-                    for engine in e.engines() {
-                        f(h, e, d, engine)?;
+        for v in 0..self.variants.len() {
+            for &h in &self.harnesses {
+                for &e in &self.engines {
+                    for d in &self.defects {
+                        for engine in e.engines() {
+                            f(v, h, e, d, engine)?;
+                        }
                     }
                 }
             }
@@ -314,7 +460,7 @@ impl Plan {
 /// Every engine the choices need, built once (libFuzzer also measures the final
 /// corpora), or taken from `--bin-dir`.
 fn build_engines(
-    args: &TteArgs,
+    bin_dir: Option<&Path>,
     engines: &[EngineChoice],
     root: &Path,
 ) -> Result<BTreeMap<Engine, Binaries>, Fail> {
@@ -324,7 +470,7 @@ fn build_engines(
     need.sort();
     need.dedup();
     for e in need {
-        bins.insert(e, e.binaries(args.bin_dir.as_deref(), root)?);
+        bins.insert(e, e.binaries(bin_dir, root)?);
     }
     Ok(bins)
 }
@@ -340,7 +486,7 @@ fn open_tsv(out: &Path) -> Result<std::fs::File, Fail> {
         .open(&tsv)
         .map_err(|e| Fail::Usage(format!("{}: {e}", tsv.display())))?;
     if fresh {
-        let _ = writeln!(f, "engine\tdefect\tmode\ttrial\tjobs\tbudget\toutcome\tseconds\texecs\tcorpus\tcov\tft\twitness_ops\tbefore\tloadavg\tfailure\tharness\tcpu_s\texposure_execs");
+        let _ = writeln!(f, "engine\tdefect\tmode\ttrial\tjobs\tbudget\toutcome\tseconds\texecs\tcorpus\tcov\tft\twitness_ops\tbefore\tloadavg\tfailure\tharness\tcpu_s\texposure_execs\tvariant");
     }
     Ok(f)
 }
@@ -348,7 +494,7 @@ fn open_tsv(out: &Path) -> Result<std::fs::File, Fail> {
 /// A trial's row of `trials.tsv`.
 fn tsv_row(t: &Trial, args: &TteArgs) -> String {
     format!(
-        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.2}\t{}",
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.2}\t{}\t{}",
         t.engine,
         t.defect,
         t.mode,
@@ -378,16 +524,18 @@ fn tsv_row(t: &Trial, args: &TteArgs) -> String {
         t.failure.as_deref().unwrap_or("-"),
         t.harness.name(),
         t.cpu,
-        t.exposure_execs.map_or("-".into(), |n| n.to_string())
+        t.exposure_execs.map_or("-".into(), |n| n.to_string()),
+        t.variant
     )
 }
 
 /// A trial's line on stderr.
 fn trial_line(t: &Trial, args: &TteArgs) -> String {
     format!(
-        "tte: {} {} {} {} trial {} of {}: {} {} execs, corpus {}{}",
+        "tte: {} {}{} {} {} trial {} of {}: {} {} execs, corpus {}{}",
         t.engine,
         t.harness.name(),
+        label_suffix(&t.variant),
         t.defect,
         t.mode,
         t.n,
@@ -404,21 +552,38 @@ fn trial_line(t: &Trial, args: &TteArgs) -> String {
     )
 }
 
+/// What a trial runs: the engine choice, harness and variant, and the run's
+/// `--engine-args`.
+struct Config<'a> {
+    choice: EngineChoice,
+    harness: Harness,
+    variant: &'a Variant,
+    common_args: &'a [(Engine, Vec<String>)],
+}
+
 #[allow(clippy::too_many_arguments)]
 fn trial(
     root: &Path,
     bins: &BTreeMap<Engine, Binaries>,
     known: &KnownList,
-    choice: EngineChoice,
-    harness: Harness,
+    config: Config<'_>,
     d: &Defect,
     mode: &str,
     n: u32,
     args: &TteArgs,
     out: &Path,
 ) -> Result<Trial, Fail> {
+    let Config {
+        choice,
+        harness,
+        variant,
+        common_args,
+    } = config;
     // The trial's name: its directory's, and its unexplained crashes'.
-    let name = format!("{}-{}-{}-{mode}-{n}", choice.name(), harness.name(), d.id);
+    let mut name = format!("{}-{}-{}-{mode}-{n}", choice.name(), harness.name(), d.id);
+    if !variant.name.is_empty() {
+        name = format!("{name}-{}", variant.name);
+    }
     let dir = std::env::temp_dir().join(format!("sintfuzz-tte-{}-{name}", std::process::id()));
     let corpus = fresh_corpus(root, d, mode, &dir)?;
     let settings = d.settings()?;
@@ -445,6 +610,7 @@ fn trial(
         side,
         until,
         env: &run_env,
+        args: &|engine| variant.args(common_args, engine),
         translate: harness
             .translates()
             .then_some(&translate as &runner::Translate),
@@ -467,6 +633,7 @@ fn trial(
     Ok(Trial {
         engine: choice.name().into(),
         harness,
+        variant: variant.name.clone(),
         defect: d.id,
         mode: mode.into(),
         n,
@@ -499,6 +666,8 @@ struct TrialJobs<'a> {
     side: bool,
     until: Option<&'a (dyn Fn(&Found) -> bool + Sync)>,
     env: &'a EnvVars,
+    /// The engine options of the trial's variant.
+    args: &'a (dyn Fn(Engine) -> Vec<String> + Sync),
     translate: Option<&'a runner::Translate<'a>>,
 }
 
@@ -528,6 +697,7 @@ impl TrialJobs<'_> {
             mask: false,
             until: self.until,
             env: self.env.clone(),
+            args: (self.args)(engine),
             translate: self.translate,
         }
     }
@@ -876,7 +1046,7 @@ pub fn summary(trials: &[Trial], budget: u64, jobs: u32, full: bool) -> String {
         let label = match t.harness {
             Harness::Ours => t.engine.clone(),
             h => format!("{} ({})", t.engine, h.name()),
-        };
+        } + &label_suffix(&t.variant);
         groups
             .entry((label, t.defect, t.mode.clone()))
             .or_default()
@@ -978,5 +1148,71 @@ mod tests {
             }
             assert!(InvariantSet::parse(d.invariants).is_ok());
         }
+    }
+
+    #[test]
+    fn every_open_or_fixed_finding_has_a_defect_on_a_revision_it_reproduces_on() {
+        let known = KnownList::load(&repo_root().join("triage/known.toml")).unwrap();
+        let hunted: Vec<&str> = known
+            .finding
+            .iter()
+            .filter(|k| k.status == "open" || k.status == "fixed")
+            .map(|k| k.id.as_str())
+            .collect();
+        assert!(hunted.len() >= 9, "{hunted:?}");
+        for k in known
+            .finding
+            .iter()
+            .filter(|k| hunted.contains(&k.id.as_str()))
+        {
+            let d = DEFECTS
+                .iter()
+                .find(|d| d.known.contains(&k.id.as_str()))
+                .unwrap_or_else(|| panic!("no tte defect for {}", k.id));
+            assert!(
+                k.revisions.iter().any(|r| r == d.revision.name()),
+                "{} is hunted on {}, not among {:?}",
+                k.id,
+                d.revision.name(),
+                k.revisions
+            );
+            let set = InvariantSet::parse(d.invariants).unwrap();
+            assert!(
+                k.invariants
+                    .iter()
+                    .any(|i| set.iter().any(|j| j.id() == i.as_str())),
+                "{} is hunted under {}, none of {:?}",
+                k.id,
+                d.invariants,
+                k.invariants
+            );
+        }
+    }
+
+    #[test]
+    fn engine_args_and_variants_parse() {
+        assert_eq!(
+            parse_engine_args("afl:-p explore -c -").unwrap(),
+            (
+                Engine::Afl,
+                vec!["-p".into(), "explore".into(), "-c".into(), "-".into()]
+            )
+        );
+        assert!(parse_engine_args("-p explore").is_err());
+        assert!(parse_engine_args("nosuch:-x").is_err());
+        let v = parse_variant("fast=/tmp/bins;libfuzzer:-max_len=48;afl:-p exploit").unwrap();
+        assert_eq!(v.name, "fast");
+        assert_eq!(v.bin_dir.as_deref(), Some(Path::new("/tmp/bins")));
+        let common = [(Engine::Libfuzzer, vec!["-use_value_profile=1".to_string()])];
+        assert_eq!(
+            v.args(&common, Engine::Libfuzzer),
+            ["-use_value_profile=1", "-max_len=48"]
+        );
+        assert_eq!(v.args(&common, Engine::Afl), ["-p", "exploit"]);
+        assert!(v.args(&common, Engine::Honggfuzz).is_empty());
+        let plain = parse_variant("plain=").unwrap();
+        assert_eq!((plain.bin_dir, plain.args.len()), (None, 0));
+        assert!(parse_variant("no-equals").is_err());
+        assert!(parse_variant("bad name=/x").is_err());
     }
 }

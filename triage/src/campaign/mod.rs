@@ -332,6 +332,7 @@ impl Fleet<'_> {
                 mask: true,
                 until: None,
                 env: Vec::new(),
+                args: Vec::new(),
                 translate: None,
             }
         };

@@ -121,7 +121,7 @@ pub fn commands(run: &RunSpec) -> Result<Vec<Command>, Fail> {
         if let Some(s) = run.seed {
             cmd.arg("-s").arg((s + i as u64).to_string());
         }
-        cmd.arg("--").arg(&run.binary);
+        cmd.args(&run.args).arg("--").arg(&run.binary);
         cmd.env("AFL_NO_UI", "1")
             // Rounds restart AFL++ while the last instance may still hold its core, and
             // other engines share the cores: no pinning.
@@ -221,6 +221,17 @@ pub fn crash_files(work: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The `execs:N` field of an AFL++ crash or queue file name
+/// (`id:000000,sig:06,src:000001,time:812,execs:10934,op:havoc,rep:2`).
+pub fn crash_execs(path: &Path) -> Option<u64> {
+    path.file_name()?
+        .to_str()?
+        .split(',')
+        .find_map(|f| f.strip_prefix("execs:"))?
+        .parse()
+        .ok()
+}
+
 /// Queue entries AFL++ found itself: neither a seed (`orig:`) nor an import (`sync:`).
 pub fn own_finds(work: &Path) -> Vec<PathBuf> {
     instances(work)
@@ -281,6 +292,13 @@ mod tests {
         assert_eq!(imported(&w), 1);
         assert_eq!(crash_files(&w).len(), 1);
         assert_eq!(classify(0, true), Exit::Crashed);
+        assert_eq!(
+            crash_execs(Path::new(
+                "/w/afl/main/crashes/id:000000,sig:06,src:000001,time:812,execs:10934,op:havoc,rep:2"
+            )),
+            Some(10934)
+        );
+        assert_eq!(crash_execs(Path::new("/w/crashes/id:000000,sig:06")), None);
         assert!(matches!(classify(1, false), Exit::Failed(_)));
         let _ = std::fs::remove_dir_all(&w);
     }

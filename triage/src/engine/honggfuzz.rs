@@ -94,7 +94,7 @@ pub fn commands(run: &RunSpec) -> Result<Vec<Command>, Fail> {
             &CRASH_EXIT.to_string(),
         ]);
     }
-    cmd.arg("--").arg(&run.binary);
+    cmd.args(&run.args).arg("--").arg(&run.binary);
     Ok(vec![cmd])
 }
 

@@ -108,6 +108,7 @@ pub fn commands(run: &RunSpec) -> Result<Vec<Command>, Fail> {
             cmd.arg("-ignore_crashes=1");
         }
     }
+    cmd.args(&run.args);
     Ok(vec![cmd])
 }
 

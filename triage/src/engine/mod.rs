@@ -111,6 +111,16 @@ impl Engine {
         }
     }
 
+    /// The executions the engine had done when it wrote crash file `path`, where it
+    /// records them (AFL++ names its files `...,execs:N,...`): exact, where its stats
+    /// file is written only every few seconds.
+    pub fn crash_execs(self, path: &Path) -> Option<u64> {
+        match self {
+            Engine::Afl => afl::crash_execs(path),
+            _ => None,
+        }
+    }
+
     /// Crash files the engine wrote under `work`.
     pub fn crash_files(self, work: &Path) -> Vec<PathBuf> {
         match self {
@@ -232,6 +242,9 @@ pub struct RunSpec {
     pub stop_on_crash: bool,
     /// Other engines write into the shared corpus while this one runs.
     pub shared: bool,
+    /// Extra engine options, after the ones the module passes (a later value of an option
+    /// wins in libFuzzer, AFL++ and honggfuzz alike): `tte --engine-args`.
+    pub args: Vec<String>,
 }
 
 impl RunSpec {

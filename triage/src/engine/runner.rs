@@ -177,6 +177,8 @@ pub struct Job<'a> {
     pub until: Option<&'a (dyn Fn(&Found) -> bool + Sync)>,
     /// Extra environment for the engine processes (say `SINTFUZZ_KNOWN=report`).
     pub env: Vec<(String, String)>,
+    /// Extra engine options ([`RunSpec::args`]).
+    pub args: Vec<String>,
     /// Turns a crash file of the binary into an input of `target` (a peer harness's
     /// bytes into the canonical `all_ops` input of the same scenario); the raw file is
     /// kept under `crashes/raw/`, and where the translation fails it is kept as it is,
@@ -468,6 +470,7 @@ fn start_round(
         seed: job.seed.map(|s| s + round as u64 * 1000),
         stop_on_crash: job.stop_on_crash,
         shared: job.shared,
+        args: job.args.clone(),
     };
     if !job.binary.is_file() {
         t.stats.failure = Some(crate::engine::missing_binary(job.engine, &job.binary));
@@ -553,7 +556,7 @@ fn poll(job: &Job, shared: &Shared, t: &mut Tally, r: &mut Round, settled: bool)
         &mut t.found,
         &mut r.mask,
         &mut r.raw,
-        t.total_execs + r.live.execs,
+        (t.total_execs, r.live.execs),
     );
     export_finds(job, &r.work, &mut t.exported, &mut t.stats.exported);
     let new = &t.found[r.found_before..];
@@ -668,7 +671,10 @@ const SETTLE: Duration = Duration::from_secs(1);
 
 /// Copy new crash files into `job.crashes`, classify them, and choose an invariant to
 /// mask once one reaches [`MASK_AFTER`]. Unless the engine is done (`settled`), a file
-/// modified in the last [`SETTLE`] is left for a later call.
+/// modified in the last [`SETTLE`] is left for a later call. `execs` is the run's
+/// executions before this round and the round's last count: a file's executions are the
+/// count its engine recorded with it where there is one (one process), else that last
+/// count.
 #[allow(clippy::too_many_arguments)]
 fn collect_crashes(
     job: &Job,
@@ -681,7 +687,7 @@ fn collect_crashes(
     found: &mut Vec<Found>,
     mask: &mut Option<Invariant>,
     raw: &mut usize,
-    execs: u64,
+    execs: (u64, u64),
 ) {
     for path in job.engine.crash_files(work) {
         if seen.contains(&path) {
@@ -735,7 +741,12 @@ fn collect_crashes(
             seconds,
             invariant: inv.map(|i| i.id()),
             untranslated,
-            execs,
+            execs: execs.0
+                + job
+                    .engine
+                    .crash_execs(&path)
+                    .filter(|_| job.jobs == 1)
+                    .unwrap_or(execs.1),
         });
     }
 }
