@@ -272,11 +272,22 @@ pub enum KnownMode {
     Suppress,
     /// `SINTFUZZ_KNOWN=report`: every violation stops the run.
     Report,
+    /// `SINTFUZZ_KNOWN=only:<id>[,<id>...]`: as `Suppress`, but these known findings stop
+    /// the run too (`sintfuzz tte` hunting one open finding: another open one under the
+    /// same invariants, say SF-005 beside SF-006, is skipped as a campaign skips it,
+    /// instead of stopping and restarting the engine again and again).
+    Only(&'static str),
 }
 
 impl KnownMode {
-    /// `SINTFUZZ_KNOWN`: unset or `suppress`, or `report`. Anything else is an error.
+    /// `SINTFUZZ_KNOWN`: unset or `suppress`, `report`, or `only:` with ids of the
+    /// embedded list. Anything else is an error.
     pub fn from_env() -> Result<Self, String> {
+        if let Ok(v) = std::env::var(ENV_KNOWN) {
+            if let Some(ids) = v.trim().strip_prefix("only:") {
+                return Self::only(KnownList::embedded(), ids);
+            }
+        }
         crate::env::word(
             ENV_KNOWN,
             std::env::var(ENV_KNOWN),
@@ -286,6 +297,25 @@ impl KnownMode {
                 ("report", KnownMode::Report),
             ],
         )
+    }
+
+    /// `only:<ids>` (the comma-separated `ids`), each id a finding of `list`. Kept for the
+    /// process's life (read once per process).
+    pub fn only(list: &KnownList, ids: &str) -> Result<KnownMode, String> {
+        let ids: Vec<&str> = ids.split(',').map(str::trim).collect();
+        match ids.iter().find(|id| list.by_id(id).is_none()) {
+            Some(id) => Err(format!("{ENV_KNOWN}: only: '{id}' is no known finding")),
+            None => Ok(KnownMode::Only(Box::leak(ids.join(",").into_boxed_str()))),
+        }
+    }
+
+    /// Whether the engines skip a violation of known finding `k`.
+    fn skips(self, k: &Known) -> bool {
+        match self {
+            KnownMode::Suppress => k.suppressed(),
+            KnownMode::Report => false,
+            KnownMode::Only(ids) => k.suppressed() && !ids.split(',').any(|id| id == k.id),
+        }
     }
 
     /// Read once per process; a bad value ends it with one line and exit code 2.
@@ -336,7 +366,7 @@ pub fn judge_source(
         _ => found,
     };
     match hit {
-        Some((i, k)) if mode == KnownMode::Suppress && k.suppressed() => Verdict::Suppressed(i),
+        Some((i, k)) if mode.skips(k) => Verdict::Suppressed(i),
         Some((_, k)) => Verdict::Stop(format!(
             "{v}\nsintfuzz signature: {sig} (known {} [{}])",
             k.id, k.status

@@ -293,6 +293,25 @@ fn a_stacked_violation_an_open_fix_removes_is_skipped() {
         judge(&known, KnownMode::Report, target, &bytes, &settings, &v),
         Verdict::Stop(_)
     ));
+    // `only:` stops on the findings it names and skips the other open ones.
+    let only = |ids: &str| KnownMode::only(&known, ids).unwrap();
+    assert!(matches!(
+        judge(
+            &known,
+            only("SF-006, SF-002"),
+            target,
+            &bytes,
+            &settings,
+            &v
+        ),
+        Verdict::Stop(_)
+    ));
+    assert_eq!(
+        judge(&known, only("SF-005"), target, &bytes, &settings, &v),
+        Verdict::Suppressed(sf002)
+    );
+    let e = KnownMode::only(&known, "SF-005,SF-999").unwrap_err();
+    assert!(e.contains("SF-999"), "{e}");
 }
 
 #[test]

@@ -737,8 +737,14 @@ fn trial_env(d: &Defect, harness: Harness) -> (EnvVars, EnvVars) {
             .by_id(id)
             .is_some_and(|k| k.suppressed())
     });
+    // Only the hunted finding stops the engines: another open one under the same
+    // invariants (SF-005 beside SF-006) is skipped as a campaign skips it, instead of
+    // stopping and restarting the engine at each of its crashes.
     let env: EnvVars = if report_known {
-        vec![(sintfuzz_targets::known::ENV_KNOWN.into(), "report".into())]
+        vec![(
+            sintfuzz_targets::known::ENV_KNOWN.into(),
+            format!("only:{}", d.known.join(",")),
+        )]
     } else {
         Vec::new()
     };
