@@ -272,28 +272,10 @@ fn list<T>(s: &str, f: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, Fai
 
 pub fn tte(args: TteArgs) -> Result<u8, Fail> {
     let plan = Plan::parse(&args)?;
-    // Every (engine, harness, defect) must have a binary before anything runs.
-    plan.each_binary(|_, h, e, d, engine| {
-        let probe = engine.prebuilt(Path::new("."));
-        h.binary(&probe, d.target).map(|_| ()).map_err(|why| {
-            Fail::Usage(format!("{} with {} on {}: {why}", h.name(), e.name(), d.id))
-        })
-    })?;
     let root = repo_root();
     let known = KnownList::load(&root.join("triage/known.toml")).map_err(Fail::Usage)?;
     let out = args.out.clone();
-    std::fs::create_dir_all(&out).map_err(|e| Fail::Usage(format!("{}: {e}", out.display())))?;
-    let bins: Vec<BTreeMap<Engine, Binaries>> = plan
-        .variants
-        .iter()
-        .map(|v| build_engines(v.bin_dir.as_deref(), &plan.engines, &root))
-        .collect::<Result<_, _>>()?;
-    // Every trial's binary is there before the first trial runs.
-    plan.each_binary(|v, h, _, d, engine| {
-        let b = &bins[v][&engine];
-        let binary = h.binary(b, d.target).map_err(Fail::Usage)?;
-        b.require(binary).map(|_| ())
-    })?;
+    let bins = plan.binaries(&root, &out)?;
     let mut f = open_tsv(&out)?;
     use std::io::Write;
     let Plan {
@@ -436,6 +418,30 @@ impl Plan {
         })
     }
 
+    /// Every variant's engine binaries (built, or from its directory), checked to be
+    /// there for every trial before the first runs; `out` made.
+    fn binaries(&self, root: &Path, out: &Path) -> Result<Vec<BTreeMap<Engine, Binaries>>, Fail> {
+        // Every (engine, harness, defect) must have a binary before anything runs.
+        self.each_binary(|_, h, e, d, engine| {
+            let probe = engine.prebuilt(Path::new("."));
+            h.binary(&probe, d.target).map(|_| ()).map_err(|why| {
+                Fail::Usage(format!("{} with {} on {}: {why}", h.name(), e.name(), d.id))
+            })
+        })?;
+        std::fs::create_dir_all(out).map_err(|e| Fail::Usage(format!("{}: {e}", out.display())))?;
+        let bins: Vec<BTreeMap<Engine, Binaries>> = self
+            .variants
+            .iter()
+            .map(|v| build_engines(v.bin_dir.as_deref(), &self.engines, root))
+            .collect::<Result<_, _>>()?;
+        self.each_binary(|v, h, _, d, engine| {
+            let b = &bins[v][&engine];
+            let binary = h.binary(b, d.target).map_err(Fail::Usage)?;
+            b.require(binary).map(|_| ())
+        })?;
+        Ok(bins)
+    }
+
     /// `f` of every variant (its index), harness, engine choice, defect and engine of the
     /// choice.
     fn each_binary(
@@ -561,6 +567,24 @@ struct Config<'a> {
     common_args: &'a [(Engine, Vec<String>)],
 }
 
+impl Config<'_> {
+    /// The name of trial `n` of `d` in `mode`: its directory's, and its unexplained
+    /// crashes'.
+    fn name(&self, d: &Defect, mode: &str, n: u32) -> String {
+        let name = format!(
+            "{}-{}-{}-{mode}-{n}",
+            self.choice.name(),
+            self.harness.name(),
+            d.id
+        );
+        if self.variant.name.is_empty() {
+            name
+        } else {
+            format!("{name}-{}", self.variant.name)
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn trial(
     root: &Path,
@@ -573,17 +597,8 @@ fn trial(
     args: &TteArgs,
     out: &Path,
 ) -> Result<Trial, Fail> {
-    let Config {
-        choice,
-        harness,
-        variant,
-        common_args,
-    } = config;
-    // The trial's name: its directory's, and its unexplained crashes'.
-    let mut name = format!("{}-{}-{}-{mode}-{n}", choice.name(), harness.name(), d.id);
-    if !variant.name.is_empty() {
-        name = format!("{name}-{}", variant.name);
-    }
+    let (choice, harness, variant) = (config.choice, config.harness, config.variant);
+    let name = config.name(d, mode, n);
     let dir = std::env::temp_dir().join(format!("sintfuzz-tte-{}-{name}", std::process::id()));
     let corpus = fresh_corpus(root, d, mode, &dir)?;
     let settings = d.settings()?;
@@ -610,7 +625,7 @@ fn trial(
         side,
         until,
         env: &run_env,
-        args: &|engine| variant.args(common_args, engine),
+        args: &|engine| variant.args(config.common_args, engine),
         translate: harness
             .translates()
             .then_some(&translate as &runner::Translate),
