@@ -67,7 +67,7 @@ impl Group {
         root: usize,
     ) -> Option<Group> {
         let (sig, bytes) = Self::signature(target, &scenario, settings)?;
-        Self::build(&sig, bytes, target, scenario, settings, known, root)
+        Self::build(&sig, bytes, (target, scenario, root), settings, known)
     }
 
     /// A witness's signature and bytes; `None` (said on stderr) if it does not encode or
@@ -90,15 +90,13 @@ impl Group {
         Some((sig, bytes))
     }
 
-    /// The group of a witness whose signature is `sig`.
+    /// The group of a witness (of `target`, from `root`) whose signature is `sig`.
     fn build(
         sig: &Signature,
         bytes: Vec<u8>,
-        target: Target,
-        scenario: Scenario,
+        (target, scenario, root): (Target, Scenario, usize),
         settings: Settings,
         known: &KnownList,
-        root: usize,
     ) -> Option<Group> {
         let Some(violation) = run(target, &bytes, &settings).violation() else {
             eprintln!("sintfuzz check: internal: a witness replays clean; skipped");
@@ -239,15 +237,8 @@ impl<'a> Groups<'a> {
             self.groups[i].classified += 1;
             return;
         }
-        let Some(mut g) = Group::build(
-            &sig,
-            bytes,
-            r.target,
-            scenario,
-            self.settings,
-            self.known,
-            r.index,
-        ) else {
+        let witness = (r.target, scenario, r.index);
+        let Some(mut g) = Group::build(&sig, bytes, witness, self.settings, self.known) else {
             return;
         };
         g.found_states = stats.states;
