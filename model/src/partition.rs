@@ -460,18 +460,27 @@ impl Partition {
         let p = self.policy;
         let synic = &self.vps[vp].synic[0];
         let mut allowed = VectorSet::EMPTY;
-        if !p.scontrol_gates_sints || synic.enabled() {
-            for (n, s) in synic.sints.iter().enumerate() {
-                let relay = self.config.vmbus_relay;
-                let relay_admits = match p.admission {
-                    SintAdmission::ProxyOnly => false,
-                    SintAdmission::ProxyOrRelay => relay,
-                    SintAdmission::ProxyOrRelayVmbusSint => relay && n == VMBUS_SINT as usize,
-                };
-                // Without a branch per SINT: which SINTs admit is the input's choice.
-                let unmasked = !s.masked() | p.has(Defect::MaskedSintAdmitted);
-                allowed.insert_if(s.vector(), (s.proxy() | relay_admits) & unmasked);
-            }
+        if p.scontrol_gates_sints && !synic.enabled() {
+            return allowed;
+        }
+        // Bit n: the relay admits SINTn whatever its proxy bit.
+        let relay = self.config.vmbus_relay as u16;
+        let relay_admits = match p.admission {
+            SintAdmission::ProxyOnly => 0,
+            SintAdmission::ProxyOrRelay => relay.wrapping_neg(),
+            SintAdmission::ProxyOrRelayVmbusSint => relay << VMBUS_SINT,
+        };
+        let masked_admitted = p.has(Defect::MaskedSintAdmitted);
+        // Which SINTs admit, without a branch per SINT (that is the input's choice), as a
+        // mask in a register; then only the admitted SINTs' vectors go into the set.
+        let mut admitted = 0u16;
+        for (n, s) in synic.sints.iter().enumerate() {
+            let admits = s.proxy() | ((relay_admits >> n) & 1 != 0);
+            admitted |= ((admits & (!s.masked() | masked_admitted)) as u16) << n;
+        }
+        while admitted != 0 {
+            allowed.insert(synic.sints[admitted.trailing_zeros() as usize].vector());
+            admitted &= admitted - 1;
         }
         allowed
     }
