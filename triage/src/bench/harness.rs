@@ -61,10 +61,16 @@ impl Harness {
         }
     }
 
+    /// Whether it has a build for `engine`: ours under every engine, the benchmark-only
+    /// binaries (`ops` and the peers) under libFuzzer only.
+    pub fn runs_under(self, engine: Engine) -> bool {
+        matches!(self, Harness::Ours | Harness::NoFeedback) || engine == Engine::Libfuzzer
+    }
+
     /// Its binary for `target` under `engine`, or why there is none.
     pub fn binary(self, bins: &Binaries, target: Target) -> Result<PathBuf, String> {
         let bench_only = |name: &str| {
-            if bins.engine == Engine::Libfuzzer {
+            if self.runs_under(bins.engine) {
                 Ok(bins.dir.join(name))
             } else {
                 Err(format!(

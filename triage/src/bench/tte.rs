@@ -128,7 +128,8 @@ pub struct TteArgs {
     /// Comma-separated harnesses: ours (the shipped targets), nofb (the same binaries
     /// with `SINTFUZZ_FEEDBACK=off`, every engine), ops (relay_lifecycle with the
     /// op-level mutator), naive, shaped (the peers a user would write); ops, naive and
-    /// shaped are libFuzzer benchmark binaries (`fuzz/bench_targets/`).
+    /// shaped are libFuzzer benchmark binaries (`fuzz/bench_targets/`): beside other
+    /// engines in `--engines` they run under libFuzzer only.
     #[arg(long, default_value = "ours")]
     pub harnesses: String,
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -279,30 +280,24 @@ pub fn tte(args: TteArgs) -> Result<u8, Fail> {
     let mut f = open_tsv(&out)?;
     use std::io::Write;
     let Plan {
-        engines,
         defects,
         modes,
-        harnesses,
+        pairs,
         variants,
+        ..
     } = &plan;
     let mut all = Vec::new();
-    let total = args.trials as usize
-        * defects.len()
-        * modes.len()
-        * engines.len()
-        * harnesses.len()
-        * variants.len();
+    let total = args.trials as usize * defects.len() * modes.len() * pairs.len() * variants.len();
     // Trial-major: every configuration runs its n-th trial before any runs its (n+1)-th,
     // so a change of machine load over the run hits all of them alike.
     runner::stop_on_ctrl_c();
     for n in 1..=args.trials {
         for &d in defects {
             for mode in modes {
-                for (&choice, &harness, (vi, variant)) in engines.iter().flat_map(|c| {
-                    harnesses
-                        .iter()
-                        .flat_map(move |h| variants.iter().enumerate().map(move |v| (c, h, v)))
-                }) {
+                for (&(choice, harness), (vi, variant)) in pairs
+                    .iter()
+                    .flat_map(|p| variants.iter().enumerate().map(move |v| (p, v)))
+                {
                     if runner::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
                         eprintln!("tte: interrupted; the table covers the trials that ran");
                         break;
@@ -352,7 +347,9 @@ struct Plan {
     engines: Vec<EngineChoice>,
     defects: Vec<&'static Defect>,
     modes: Vec<String>,
-    harnesses: Vec<Harness>,
+    /// The (engine choice, harness) pairs that run, in the order given: a harness with
+    /// builds for libFuzzer only (`ops`, the peers) runs only under `libfuzzer`.
+    pairs: Vec<(EngineChoice, Harness)>,
     /// At least one: without `--variant`, one unnamed with `--bin-dir`.
     variants: Vec<Variant>,
 }
@@ -409,11 +406,26 @@ impl Plan {
                 return Err(Fail::Usage(format!("variant '{}' given twice", v.name)));
             }
         }
+        let runs = |c: EngineChoice, h: Harness| c.engines().iter().all(|&e| h.runs_under(e));
+        let pairs: Vec<(EngineChoice, Harness)> = engines
+            .iter()
+            .flat_map(|&c| harnesses.iter().map(move |&h| (c, h)))
+            .filter(|&(c, h)| runs(c, h))
+            .collect();
+        if let Some(h) = harnesses
+            .iter()
+            .find(|&&h| !engines.iter().any(|&c| runs(c, h)))
+        {
+            return Err(Fail::Usage(format!(
+                "harness '{}' is a libFuzzer benchmark binary; it runs under `--engines libfuzzer` only",
+                h.name()
+            )));
+        }
         Ok(Plan {
             engines,
             defects,
             modes,
-            harnesses,
+            pairs,
             variants,
         })
     }
@@ -442,19 +454,17 @@ impl Plan {
         Ok(bins)
     }
 
-    /// `f` of every variant (its index), harness, engine choice, defect and engine of the
-    /// choice.
+    /// `f` of every variant (its index), harness, engine choice (the pairs that run),
+    /// defect and engine of the choice.
     fn each_binary(
         &self,
         mut f: impl FnMut(usize, Harness, EngineChoice, &Defect, Engine) -> Result<(), Fail>,
     ) -> Result<(), Fail> {
         for v in 0..self.variants.len() {
-            for &h in &self.harnesses {
-                for &e in &self.engines {
-                    for d in &self.defects {
-                        for engine in e.engines() {
-                            f(v, h, e, d, engine)?;
-                        }
+            for &(e, h) in &self.pairs {
+                for d in &self.defects {
+                    for engine in e.engines() {
+                        f(v, h, e, d, engine)?;
                     }
                 }
             }
@@ -1235,5 +1245,45 @@ mod tests {
         assert_eq!((plain.bin_dir, plain.args.len()), (None, 0));
         assert!(parse_variant("no-equals").is_err());
         assert!(parse_variant("bad name=/x").is_err());
+    }
+
+    /// The one-run comparison: every engine on ours, the peers (libFuzzer
+    /// binaries) under libFuzzer only; a peer with no libFuzzer in `--engines` is an error.
+    #[test]
+    fn peers_run_under_libfuzzer_only_beside_other_engines() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            tte: TteArgs,
+        }
+        let plan = |engines: &str, harnesses: &str| {
+            let cli = <Cli as clap::Parser>::try_parse_from([
+                "tte",
+                "--engines",
+                engines,
+                "--harnesses",
+                harnesses,
+            ])
+            .unwrap();
+            Plan::parse(&cli.tte).map(|p| {
+                p.pairs
+                    .iter()
+                    .map(|(c, h)| format!("{}:{}", c.name(), h.name()))
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            plan("libfuzzer,afl,honggfuzz", "ours,shaped,naive").unwrap(),
+            [
+                "libfuzzer:ours",
+                "libfuzzer:shaped",
+                "libfuzzer:naive",
+                "afl:ours",
+                "honggfuzz:ours"
+            ]
+        );
+        assert_eq!(plan("all", "nofb").unwrap(), ["all:nofb"]);
+        assert!(plan("afl,honggfuzz", "ours,naive").is_err());
+        assert!(plan("all", "shaped").is_err());
     }
 }
