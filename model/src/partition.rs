@@ -157,19 +157,12 @@ impl Partition {
     /// flipped, for root-cause signatures (`targets/src/signature.rs`).
     #[inline]
     pub fn with_policy(config: Config, revision: Revision, policy: Policy) -> Self {
-        // Copied from constants (a fresh partition is built for every input), through a
-        // reference so that the chosen constant is copied once, straight into place.
-        const FILTERED: [Vp; MAX_VPS] = [Vp::reset(true); MAX_VPS];
-        const UNFILTERED: [Vp; MAX_VPS] = [Vp::reset(false); MAX_VPS];
         Self {
             config,
             revision,
             policy,
-            vps: *if policy.filter {
-                &FILTERED
-            } else {
-                &UNFILTERED
-            },
+            // Copied from a constant, straight into place.
+            vps: *Self::fresh_vps(policy.filter),
             device_vector_table: VectorSet::EMPTY,
             devices: [None; MAX_DEVICES],
             channels: [Channel::default(); MAX_CHANNELS],
@@ -178,6 +171,55 @@ impl Partition {
             use_interrupt_relay: false,
             vtl2_asserts: 0,
         }
+    }
+
+    /// Every VP at partition build (`Vp::reset`), as a constant: a fresh partition is
+    /// built for every input, so its VPs are copied from here rather than built.
+    fn fresh_vps(filtered: bool) -> &'static [Vp; MAX_VPS] {
+        const FILTERED: [Vp; MAX_VPS] = [Vp::reset(true); MAX_VPS];
+        const UNFILTERED: [Vp; MAX_VPS] = [Vp::reset(false); MAX_VPS];
+        if filtered {
+            &FILTERED
+        } else {
+            &UNFILTERED
+        }
+    }
+
+    /// Make this partition equal to `Partition::with_policy(config, revision, policy)`
+    /// in place, copying only the VPs its last run can have changed: those below its
+    /// config's VP count, since every operation on another VP is refused (`vp_index`) and
+    /// changes nothing. The fuzz loop reuses one partition this way (a fresh one was 7 KB
+    /// to copy per input, most of it VPs the config does not have). VPs past the count
+    /// are at reset already, unless the fresh VPs' filter state differs: then all are
+    /// copied.
+    #[inline]
+    pub fn reset(&mut self, config: Config, revision: Revision, policy: Policy) {
+        let dirty = if self.policy.filter == policy.filter {
+            self.config.vps()
+        } else {
+            MAX_VPS
+        };
+        self.vps[..dirty].copy_from_slice(&Self::fresh_vps(policy.filter)[..dirty]);
+        let Partition {
+            config: c,
+            revision: r,
+            policy: p,
+            vps: _,
+            device_vector_table,
+            devices,
+            channels,
+            use_interrupt_relay,
+            vtl2_asserts,
+        } = self;
+        // The partition-wide state as `with_policy` builds it.
+        *c = config;
+        *r = revision;
+        *p = policy;
+        *device_vector_table = VectorSet::EMPTY;
+        *devices = [None; MAX_DEVICES];
+        *channels = [Channel::default(); MAX_CHANNELS];
+        *use_interrupt_relay = false;
+        *vtl2_asserts = 0;
     }
 
     pub fn policy(&self) -> Policy {
