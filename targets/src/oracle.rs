@@ -421,6 +421,9 @@ pub struct Oracle {
     /// at no slot (the held ones are checked through `GuestVp::held`).
     expect: [Expect; MAX_EXPECT],
     live: u8,
+    /// Slots are taken first-fit, so only `expect[..used]` were ever taken since the
+    /// start: every loop over the expectations stops there.
+    used: u8,
     /// Bit n: VP n may have a `lost-message` expectation outstanding (a hint: clear bits
     /// are exact, set ones are checked), so a guest write scans the expectations only then.
     message_vps: u8,
@@ -521,6 +524,7 @@ impl Oracle {
             },
             expect: [Expect::NONE; MAX_EXPECT],
             live: 0,
+            used: 0,
             message_vps: 0,
             host_flags: RaisedFlags::EMPTY,
         }
@@ -552,6 +556,7 @@ impl Oracle {
             skips,
             expect,
             live,
+            used,
             message_vps,
             host_flags,
         } = self;
@@ -565,10 +570,13 @@ impl Oracle {
         *told_any = false;
         *violation = None;
         *skips = Skips::default();
-        *expect = [Expect::NONE; MAX_EXPECT];
+        // Only the slots ever taken, and the raised flags in use (zero past `len`).
+        expect[..*used as usize].fill(Expect::NONE);
         *live = 0;
+        *used = 0;
         *message_vps = 0;
-        *host_flags = RaisedFlags::EMPTY;
+        host_flags.keys[..host_flags.len as usize].fill(0);
+        host_flags.len = 0;
     }
 
     /// What was judged and what was skipped, and why, so far.
@@ -834,7 +842,7 @@ impl Oracle {
         // Nothing live and nothing held by this VP (its held slots are those of `held`):
         // no slot to look at.
         let any = self.live != 0 || !self.vps[vp].held.is_empty();
-        for e in self.expect.iter_mut().filter(|_| any) {
+        for e in self.expect[..self.used as usize].iter_mut().filter(|_| any) {
             if e.invariant.is_none() || e.vp as usize != vp {
                 continue;
             }
@@ -901,7 +909,7 @@ impl Oracle {
     fn left_irr(&mut self, vp: usize, gone: VectorSet) {
         self.vps[vp].held = self.vps[vp].held.difference(gone);
         let mut first: Option<(Invariant, Expect)> = None;
-        for e in self.expect.iter_mut() {
+        for e in self.expect[..self.used as usize].iter_mut() {
             let lost = e.stage == Stage::Held && e.vp as usize == vp && gone.contains(e.vector);
             if let (Some(invariant), true) = (e.invariant, lost) {
                 if first.is_none_or(|(_, f)| e.origin < f.origin) {
@@ -1259,9 +1267,22 @@ impl Oracle {
         path: Option<Path>,
     ) {
         let origin = self.step;
-        if let Some(e) = self.expect.iter_mut().find(|e| e.invariant.is_none()) {
+        // First fit: a free slot among those taken before, else the next one.
+        let used = self.used as usize;
+        let free = match self.expect[..used]
+            .iter()
+            .position(|e| e.invariant.is_none())
+        {
+            Some(i) => Some(i),
+            None if used < MAX_EXPECT => {
+                self.used += 1;
+                Some(used)
+            }
+            None => None,
+        };
+        if let Some(i) = free {
             self.live += 1;
-            *e = Expect {
+            self.expect[i] = Expect {
                 vp: vp as u8,
                 vector,
                 sint,
@@ -1368,7 +1389,7 @@ impl Oracle {
             return;
         }
         let mut left = 0;
-        for i in 0..MAX_EXPECT {
+        for i in 0..self.used as usize {
             let e = self.expect[i];
             // A held one is met: its vector is in the IRR, which no SINT write changes.
             if e.invariant != Some(Invariant::LostMessage) || !e.live() {
@@ -1409,7 +1430,7 @@ impl Oracle {
         // `openhcl/virt_mshv_vtl/src/processor/hardware_cvm/apic.rs`; the TDX offload
         // needs it software-enabled): an undelivered vector is then owed nothing.
         let apic_on = self.vps[vp].apic_on[0];
-        for i in 0..MAX_EXPECT {
+        for i in 0..self.used as usize {
             // Each live expectation of this VP is taken (settled by this run).
             let e = self.expect[i];
             let Some(invariant) = e.invariant else {
@@ -1869,6 +1890,7 @@ impl Hash for Oracle {
             skips: _,
             expect,
             live: _,
+            used: _,
             message_vps: _,
             host_flags,
         } = self;
