@@ -581,6 +581,7 @@ impl Partition {
     /// (`Config::guest_mirrors_sints`). Linux's `hv_set_msr` writes the GHCB/TDVMCALL copy
     /// first, and sets the proxy bit only in the paravisor's copy, so the host's SINT has
     /// the value without it. Upstream VTL2 never copies it itself (`write_msr_cvm`).
+    #[inline(always)]
     fn mirror(&mut self, vp: usize, n: u32, value: u64) {
         if self.config.guest_mirrors_sints {
             let value = match msr::sint_index(n) {
@@ -594,6 +595,9 @@ impl Partition {
     // ----- guest register paths -----
 
     /// WRMSR: `UhProcessor::write_msr_cvm` → `hv.msr_write`, then the filter trigger.
+    /// Inlined into each operation kind's step, where the MSR is mostly a constant (a
+    /// SINT, SCONTROL) and the register match folds.
+    #[inline(always)]
     fn wrmsr(
         &mut self,
         vp: u8,
@@ -643,6 +647,8 @@ impl Partition {
 
     /// HvCallSetVpRegisters: `set_vp_registers` / `validate_register_access` in
     /// `openhcl/virt_mshv_vtl/src/processor/hardware_cvm/mod.rs`, then `synic.write_reg`.
+    /// Inlined like `wrmsr`: a SINT write's access checks and name fold.
+    #[inline(always)]
     fn set_vp_register(
         &mut self,
         r: &SetVpRegister,

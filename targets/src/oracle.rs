@@ -1463,6 +1463,8 @@ impl Oracle {
 
     // ----- register semantics (synic_msr) -----
 
+    /// Inlined into each operation kind's step, like the model's `wrmsr`.
+    #[inline(always)]
     fn after_wrmsr(&mut self, vp: u8, vtl: Vtl, n: u32, value: u64, r: OpResult) {
         let (Some(t), true) = (self.vtl_ok(vtl), (vp as usize) < self.config.vps()) else {
             return;
@@ -1506,6 +1508,7 @@ impl Oracle {
         }
     }
 
+    #[inline(always)]
     fn after_set_vp_register(&mut self, call: &SetVpRegister, r: OpResult) {
         let SetVpRegister {
             vp,
@@ -1600,6 +1603,7 @@ impl Oracle {
 
     /// A mirroring guest (`Config::guest_mirrors_sints`) gives the host each VTL0 SINT
     /// value it writes.
+    #[inline(always)]
     fn guest_mirrors(&mut self, vp: usize, n: u32, value: u64) {
         if !self.config.guest_mirrors_sints {
             return;
