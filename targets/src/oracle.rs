@@ -1809,7 +1809,11 @@ fn message_reach(op: &Op) -> Option<(u8, u16)> {
     })
 }
 
+/// Always inlined: each call site in the model sends one kind of event, so the match
+/// folds to that kind's handler, or to nothing for the events the oracle does not follow
+/// (a filter update, a queued wake).
 impl Observer for Oracle {
+    #[inline(always)]
     fn event(&mut self, event: Event) {
         match event {
             Event::Delivered {
@@ -1819,42 +1823,15 @@ impl Observer for Oracle {
                 path,
                 coalesced,
             } => self.on_delivered(vp as usize, vector, path, coalesced),
-            Event::ProxyAsserted { vp, bits } => {
-                let vp = vp as usize;
-                for tier in [DEFAULT, STRICT] {
-                    let entitled = self.entitled(vp, tier);
-                    let g = &mut self.vps[vp];
-                    let new = bits.intersection(entitled).difference(g.admissible[tier]);
-                    g.admissible[tier] = g.admissible[tier].union(new);
-                    g.last_new[tier] = new;
-                }
-            }
-            // Each blocked vector on its own, as a set: a blocked bit never entered the proxy
-            // IRR, so of the bits the message made admissible (or the host was told), the
-            // blocked ones are consumed, vector by vector.
-            Event::Blocked { vp, vectors } => {
-                let g = &mut self.vps[vp as usize];
-                for tier in [DEFAULT, STRICT] {
-                    let consumed = vectors.intersection(g.last_new[tier]);
-                    g.admissible[tier] = g.admissible[tier].difference(consumed);
-                }
-                g.host_told = g.host_told.difference(vectors.intersection(g.told_new));
-            }
-            // One discarded by the poll left the proxy IRR. (A trusted-synic drop leaves
-            // the proxy IRR alone.)
+            Event::ProxyAsserted { vp, bits } => self.on_proxy_asserted(vp as usize, bits),
+            Event::Blocked { vp, vectors } => self.on_blocked(vp as usize, vectors),
             Event::Dropped {
                 vp,
                 vtl: Vtl::Vtl0,
                 vector,
                 path,
                 ..
-            } if path.is_some_and(Path::is_proxy) => {
-                let g = &mut self.vps[vp as usize];
-                for a in g.admissible.iter_mut() {
-                    a.remove(vector);
-                }
-                g.host_told.remove(vector);
-            }
+            } if path.is_some_and(Path::is_proxy) => self.on_proxy_dropped(vp as usize, vector),
             Event::Vtl2Assert { vp, vtl, site } => self.report(Violation {
                 invariant: Invariant::Vtl2Crash,
                 step: self.step,
@@ -1868,6 +1845,42 @@ impl Observer for Oracle {
             }),
             _ => {}
         }
+    }
+}
+
+impl Oracle {
+    /// Proxy bits asserted on `vp`: the ones VTL0 is entitled to (per tier) become
+    /// admissible, and `last_new` records which did with this assertion.
+    fn on_proxy_asserted(&mut self, vp: usize, bits: VectorSet) {
+        for tier in [DEFAULT, STRICT] {
+            let entitled = self.entitled(vp, tier);
+            let g = &mut self.vps[vp];
+            let new = bits.intersection(entitled).difference(g.admissible[tier]);
+            g.admissible[tier] = g.admissible[tier].union(new);
+            g.last_new[tier] = new;
+        }
+    }
+
+    /// Each blocked vector on its own, as a set: a blocked bit never entered the proxy
+    /// IRR, so of the bits the message made admissible (or the host was told), the
+    /// blocked ones are consumed, vector by vector.
+    fn on_blocked(&mut self, vp: usize, vectors: VectorSet) {
+        let g = &mut self.vps[vp];
+        for tier in [DEFAULT, STRICT] {
+            let consumed = vectors.intersection(g.last_new[tier]);
+            g.admissible[tier] = g.admissible[tier].difference(consumed);
+        }
+        g.host_told = g.host_told.difference(vectors.intersection(g.told_new));
+    }
+
+    /// One discarded by the poll left the proxy IRR. (A trusted-synic drop leaves the
+    /// proxy IRR alone.)
+    fn on_proxy_dropped(&mut self, vp: usize, vector: u8) {
+        let g = &mut self.vps[vp];
+        for a in g.admissible.iter_mut() {
+            a.remove(vector);
+        }
+        g.host_told.remove(vector);
     }
 }
 
