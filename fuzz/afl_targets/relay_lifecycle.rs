@@ -1,4 +1,11 @@
 //! AFL++: `relay_lifecycle` over raw bytes (stdin outside AFL). See fuzz/README.md.
+//! The near-miss feedback's counters reach AFL++'s map after each input (counters.rs).
+#[path = "../counters.rs"]
+mod counters;
+
 fn main() {
-    afl::fuzz!(|data: &[u8]| sintfuzz_targets::relay_lifecycle(data));
+    afl::fuzz!(|data: &[u8]| {
+        sintfuzz_targets::relay_lifecycle(data);
+        counters::after_input();
+    });
 }

@@ -1,5 +1,6 @@
 //! honggfuzz: `synic_msr` over raw bytes. See fuzz/README.md.
 //! honggfuzz's `fuzz!` takes a block body (`|data: &[u8]| { .. }`), not an expression.
+#[path = "../counters.rs"]
 mod counters;
 mod panic_line;
 
