@@ -20,6 +20,7 @@ use crate::synic::{Post, Signal, Synic};
 use crate::vectors::VectorSet;
 
 mod canonical;
+pub mod symmetry;
 
 /// Relay channel slots (host offers) the model tracks.
 pub const MAX_CHANNELS: usize = 4;

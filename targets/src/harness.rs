@@ -434,7 +434,13 @@ impl Machine {
     pub fn halted(&self) -> bool {
         self.model.halted()
     }
-}
+
+    /// Rename VP 0 to VP 1 and back in the model and the oracle (`sintfuzz check`'s VP
+    /// symmetry; see `Partition::swap_vps`).
+    pub fn swap_vps(&mut self) {
+        self.model.swap_vps();
+        self.oracle.swap_vps();
+    }}
 
 /// What the guest of `op`'s VP reads of its own VTL0 APIC where the oracle settles
 /// ([`Oracle::after`]): its IRR before (`after` false) a guest ack or a VTL0 APIC write,

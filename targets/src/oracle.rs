@@ -60,6 +60,9 @@ use sintfuzz_model::{
 use crate::codec::MAX_OPS;
 use crate::invariant::{Invariant, InvariantSet};
 
+mod check;
+mod symmetry;
+
 /// A broken invariant, with where it broke. `Display` gives the one stable line engines
 /// and triage bucket on: `sintfuzz violation: <invariant-id>: ...`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -1916,7 +1919,23 @@ impl Hash for Oracle {
         for g in &vps[..config.vps()] {
             g.hash(h);
         }
-        channels.hash(h);
+        for c in channels {
+            let GuestChannel {
+                offered,
+                open,
+                target_vp,
+                event_flag,
+                interrupt_relay,
+            } = c;
+            offered.hash(h);
+            open.hash(h);
+            // Read only while open (signal, modify); an open sets them all anew.
+            if *open {
+                target_vp.hash(h);
+                event_flag.hash(h);
+                interrupt_relay.hash(h);
+            }
+        }
         interrupt_page.hash(h);
         routes.hash(h);
         device_ever.hash(h);

@@ -5,14 +5,16 @@
 //! - VPs beyond `config.vps()`: every operation on them is refused, so they stay at reset;
 //! - `vtl2_asserts` beyond whether it is zero (the VM is down or not);
 //! - SIEFP event-flag words that are zero, SINTs at their reset value and zero timer
-//!   registers (hashed sparsely, as (index, value) pairs: most are at reset).
+//!   registers (hashed sparsely, as (index, value) pairs: most are at reset);
+//! - a channel's target VP, event flag and relay mode while it is not open (only a signal
+//!   or a modify of an open channel reads them, and an open sets them anew).
 //!
 //! Fields are destructured without `..`, so a new field fails to compile here until
 //! someone decides whether it belongs to the state.
 
 use core::hash::{Hash, Hasher};
 
-use super::Partition;
+use super::{Channel, Partition};
 use crate::hvdef::{Sint, NUM_SINTS};
 use crate::synic::Synic;
 
@@ -37,7 +39,23 @@ impl Hash for Partition {
         vps[..config.vps()].hash(h);
         device_vector_table.hash(h);
         devices.hash(h);
-        channels.hash(h);
+        for c in channels {
+            let Channel {
+                offered,
+                open,
+                target_vp,
+                event_flag,
+                interrupt_relay,
+            } = c;
+            offered.hash(h);
+            open.hash(h);
+            // Read only while open (signal, modify); an open sets them all anew.
+            if *open {
+                target_vp.hash(h);
+                event_flag.hash(h);
+                interrupt_relay.hash(h);
+            }
+        }
         use_interrupt_relay.hash(h);
     }
 }

@@ -1,58 +1,48 @@
-//! VP symmetry: with two VPs, swapping VP 0 and VP 1 everywhere maps the model onto itself
-//! when the config treats both alike, so a state that every operation so far left
-//! symmetric (the fresh partition, then operations that name no VP or both) has two
-//! mirror-image subtrees under an operation and its image. The search expands only the
-//! first of the two (`search::Root::mirror`); the other's states, violations and witness
-//! lengths are the mirror images of the ones it finds.
+//! VP symmetry: with two VPs, swapping VP 0 and VP 1 everywhere maps the model and the
+//! oracle onto themselves when the config treats both alike: from a state `s`, an
+//! operation `o` then the swap reaches the state (and the verdict, its VP swapped) that
+//! the swap then `o`'s image reaches. So `s` and its image have mirror-image futures, and
+//! the search keeps one of each pair: a state's fingerprint is the smaller of its own
+//! and its image's (`Machine::swap_vps`, `search::Fingerprinter::canonical`). Of a state
+//! every operation so far left symmetric (the fresh partition, then operations that name
+//! no VP or both), the search also expands only one of an operation and its image
+//! (`search::Root::mirror`): the other's subtree is its mirror image.
 //!
 //! Where the model is not symmetric, no mirror is used:
 //! - #384 proxy redirection sends a device interrupt to the *first* (lowest-numbered)
 //!   target VP only (`Partition::retarget`, after upstream `try_proxy_interrupt_redirection`
 //!   in `openhcl/virt_mshv_vtl/src/processor/hardware_cvm/mod.rs`): configs with
 //!   `redirect=on` are not symmetric;
+//! - pre-Win8 guests: in interrupt-page mode the relay signals VP 0 whatever the guest
+//!   asked (`Partition::host_signal_channel`, after `ServerTaskInner::open_channel` in
+//!   `vm/devices/vmbus/vmbus_server/src/lib.rs`), and any state can enter that mode
+//!   (ModifyConnection), so `era=pre-win8` configs are not symmetric (before
+//!   2026-12-06 the mirror was used on them: see bench/results.md);
 //! - with three VPs `HostDeviceInterrupt::pick` (the pick-th target in VP order,
 //!   `Partition::host_device_interrupt`) has no state-independent image: only two VPs.
 //!
 //! The image of an operation is written out field by field (every variant and field is
-//! destructured, so a new one fails to compile here until someone decides its image).
+//! destructured, so a new one fails to compile here until someone decides its image);
+//! the state's image is `Partition::swap_vps` and the oracle's. The test below checks on
+//! random states that the model and the oracle commute with the swap;
 //! `tests/check_reductions.rs` compares the reduced search with the full one.
 
-use sintfuzz_model::hvdef::{VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF};
 use sintfuzz_model::op::{
     CloseChannel, GuestAck, HostAssert, HostDeviceInterrupt, HostOffer, HostPostMessage,
     HostSignalChannel, HostSignalSint, ModifyChannel, ModifyConnection, OpenChannel, RdMsr,
     Retarget, RunVp, SetApic, SetVpRegister, UntrustedWrMsr, WrMsr,
 };
-use sintfuzz_model::{Config, Op};
+use sintfuzz_model::partition::symmetry::{swap_vp_index as vp_index, swap_vp_set as vp_set};
+use sintfuzz_model::{Config, Op, VmbusEra};
 
 /// VP 0 <-> VP 1.
 fn vp(v: u8) -> u8 {
-    match v {
-        0 => 1,
-        1 => 0,
-        other => other,
-    }
-}
-
-/// A VP index carried as u32 (`VP_INDEX_SELF`, `VP_INDEX_DISABLE_INTERRUPT` and others
-/// are not VPs and stay).
-fn vp_index(v: u32) -> u32 {
-    match v {
-        0 => 1,
-        1 => 0,
-        other => other,
-    }
-}
-
-/// A processor set (bit n = VP n).
-fn vp_set(t: u8) -> u8 {
-    (t & !3) | ((t & 1) << 1) | ((t >> 1) & 1)
+    vp_index(u32::from(v)) as u8
 }
 
 /// The image of `op` under VP 0 <-> VP 1. Long (over 80 lines): a table with one arm per
 /// operation variant, every field named.
 pub fn swap_vps(op: &Op) -> Op {
-    const _: () = assert!(VP_INDEX_SELF > 1 && VP_INDEX_DISABLE_INTERRUPT > 1);
     match *op {
         Op::WrMsr(WrMsr {
             vp: v,
@@ -166,7 +156,7 @@ pub fn swap_vps(op: &Op) -> Op {
 
 /// Whether the config treats VP 0 and VP 1 alike (see the module comment).
 pub fn symmetric(config: &Config) -> bool {
-    config.vps() == 2 && !config.proxy_redirect
+    config.vps() == 2 && !config.proxy_redirect && config.era == VmbusEra::Modern
 }
 
 /// The index in `ops` of each operation's image, when `config` is symmetric and `ops` is
@@ -187,7 +177,11 @@ pub fn mirror(config: &Config, ops: &[Op]) -> Option<Vec<u16>> {
 mod tests {
     use super::*;
     use crate::check::domain::{configs, ops, ConfigFilter, Size};
-    use sintfuzz_targets::Target;
+    use crate::check::testing::{canonical, chooser};
+    use sintfuzz_model::hvdef::{Sint, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT};
+    use sintfuzz_model::{Revision, Vtl};
+    use sintfuzz_targets::scenarios::wr_sint;
+    use sintfuzz_targets::{InvariantSet, Machine, NoHook, Settings, Target, Violation};
 
     #[test]
     fn the_swap_is_an_involution_and_the_domain_is_closed_under_it() {
@@ -210,8 +204,114 @@ mod tests {
             }
         }
         assert!(mirrored > 0);
-        assert_eq!(vp_set(0b01), 0b10);
-        assert_eq!(vp_set(0b11), 0b11);
-        assert_eq!(vp_set(0b101), 0b110);
+    }
+
+    /// `m` after `op` (from step `k`): its verdict, and its state's canonical bytes after
+    /// `rename` (unless the step ended the run).
+    fn after(
+        m: &Machine,
+        k: usize,
+        op: &Op,
+        rename: bool,
+    ) -> (Option<Violation>, Option<Vec<u8>>) {
+        let mut m = m.clone();
+        let v = m.step(k, op, &mut NoHook);
+        if v.is_some() || m.halted() {
+            return (v, None);
+        }
+        if rename {
+            m.swap_vps();
+        }
+        (v, Some(canonical(&m)))
+    }
+
+    /// The model and the oracle commute with the swap: from a random state `s` and for a
+    /// random operation `o`, `o` then the swap gives the state and verdict (its VP
+    /// swapped) of the swap then `o`'s image. This is what lets the search keep one
+    /// state of each pair {s, swapped s} (`search::Root::canonical`).
+    #[test]
+    fn the_model_and_the_oracle_commute_with_the_swap_on_random_states() {
+        let mut rand = chooser(0x2545_f491_4f6c_dd1d);
+        let (mut probes, mut moved) = (0, 0);
+        for c in configs(2, &ConfigFilter::default())
+            .iter()
+            .filter(|c| symmetric(c))
+        {
+            for r in Revision::ALL {
+                let settings = Settings {
+                    revision: r,
+                    invariants: InvariantSet::parse("strict").unwrap(),
+                };
+                let all = ops(Target::AllOps, c, Size::Medium);
+                let mut m = Machine::new(*c, &settings);
+                for k in 0..10 {
+                    let mut swapped = m.clone();
+                    swapped.swap_vps();
+                    moved += usize::from(canonical(&swapped) != canonical(&m));
+                    swapped.swap_vps();
+                    assert_eq!(canonical(&swapped), canonical(&m), "not an involution");
+                    swapped.swap_vps();
+                    for _ in 0..12 {
+                        let o = &all[rand(all.len())];
+                        let (v, s) = after(&m, k, o, true);
+                        let (w, t) = after(&swapped, k, &swap_vps(o), false);
+                        let v = v.map(|v| Violation { vp: vp(v.vp), ..v });
+                        assert_eq!(v, w, "{c:?} {r}: {o:?} after {k} ops: verdicts differ");
+                        assert!(s == t, "{c:?} {r}: {o:?} after {k} ops: states differ");
+                        probes += 1;
+                    }
+                    // Walk on: any operation that neither violates nor halts.
+                    for _ in 0..8 {
+                        let mut next = m.clone();
+                        let o = &all[rand(all.len())];
+                        if next.step(k, o, &mut NoHook).is_none() && !next.halted() {
+                            m = next;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(probes > 1000 && moved > 100, "{probes} {moved}");
+    }
+
+    /// Why pre-Win8 configs are not symmetric: in interrupt-page mode the relay signals
+    /// VP 0 whatever the guest asked, so a channel signal after a SINT2 write on VP 0 is
+    /// not the image of one after the same write on VP 1.
+    #[test]
+    fn the_interrupt_page_relay_signals_vp_0_so_pre_win8_is_not_symmetric() {
+        let c = Config {
+            vp_count: 2,
+            era: VmbusEra::PreWin8,
+            vmbus_relay: true,
+            proxy_redirect: false,
+            ..Config::default()
+        };
+        assert!(!symmetric(&c));
+        let settings = Settings::default();
+        let write = wr_sint(0, Vtl::Vtl0, VMBUS_SINT, Sint::unmasked(0x30, false));
+        let mut m = Machine::new(c, &settings);
+        let setup: [Op; 3] = [
+            ModifyConnection {
+                use_interrupt_page: true,
+            }
+            .into(),
+            HostOffer { slot: 0 }.into(),
+            OpenChannel {
+                slot: 0,
+                target_vp: VP_INDEX_DISABLE_INTERRUPT,
+                event_flag: 0,
+            }
+            .into(),
+        ];
+        for (k, o) in setup.iter().chain([&write]).enumerate() {
+            assert!(m.step(k, o, &mut NoHook).is_none());
+        }
+        let mut swapped = m.clone();
+        swapped.swap_vps();
+        let signal = HostSignalChannel { slot: 0 }.into();
+        let (_, s) = after(&m, 4, &signal, true);
+        let (_, t) = after(&swapped, 4, &signal, false);
+        assert!(s.is_some() && s != t);
     }
 }
