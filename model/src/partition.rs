@@ -20,6 +20,7 @@ use crate::synic::{Post, Signal, Synic};
 use crate::vectors::VectorSet;
 
 mod canonical;
+mod check;
 pub mod symmetry;
 
 /// Relay channel slots (host offers) the model tracks.

@@ -440,7 +440,15 @@ impl Machine {
     pub fn swap_vps(&mut self) {
         self.model.swap_vps();
         self.oracle.swap_vps();
-    }}
+    }
+
+    /// The VPs (bit n) whose state, in the model and the oracle, is the same in `after`
+    /// (this machine after one more operation), when nothing shared changed; else 0
+    /// (`sintfuzz check`'s partial-order reduction on its last level).
+    pub fn unchanged_vps(&self, after: &Machine) -> u8 {
+        self.model.unchanged_vps(&after.model) & self.oracle.unchanged_vps(&after.oracle)
+    }
+}
 
 /// What the guest of `op`'s VP reads of its own VTL0 APIC where the oracle settles
 /// ([`Oracle::after`]): its IRR before (`after` false) a guest ack or a VTL0 APIC write,

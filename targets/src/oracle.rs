@@ -189,7 +189,7 @@ impl Skips {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Expect {
     vp: u8,
     vector: u8,
@@ -239,7 +239,7 @@ impl Expect {
 /// the registers a write can change are stored (those [`expected_write`] accepts:
 /// SCONTROL..=EOM, SINT0..=15, STIMER0..=3 CONFIG/COUNT); every other one reads 0, its
 /// reset value, and ignores writes (none reaches it: only accepted writes are recorded).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Regs([u64; Regs::SLOTS]);
 
 impl Regs {
@@ -314,7 +314,7 @@ fn expected_write(n: u32, value: u64) -> Expected {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct GuestVp {
     regs: [Regs; 2],
     /// The host's (untrusted) SINT values as the guest gave them.
@@ -359,7 +359,7 @@ struct GuestVp {
 /// A relayed channel as the VMBus protocol defines it: the oracle's own state machine
 /// (offer once; open an offered, closed channel; close or modify an open one), never the
 /// model's answers.
-#[derive(Clone, Copy, Debug, Hash)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 struct GuestChannel {
     offered: bool,
     open: bool,
@@ -392,7 +392,7 @@ impl GuestChannel {
     }
 }
 
-#[derive(Clone, Copy, Debug, Hash)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 struct Route {
     vtl: Vtl,
     vector: u8,
@@ -438,7 +438,7 @@ pub struct Oracle {
 /// The (VP, flag) pairs of [`Oracle::host_flags`], sorted, one per signal at most: room
 /// for every signal of the longest input ([`MAX_OPS`]). A longer hand-fed stream that
 /// fills it records no more (those signals read as raising).
-#[derive(Clone, Copy, Debug, Hash)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 struct RaisedFlags {
     keys: [u32; MAX_OPS],
     len: u8,

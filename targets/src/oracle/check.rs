@@ -1,6 +1,7 @@
 //! What `sintfuzz check` needs of the oracle's state besides stepping and hashing it: a
 //! cheaper copy (`triage/src/check/copy.rs`; an oracle is about 5 KB, most of it the
-//! records of `MAX_VPS` = 4 VPs, while configs have one or two).
+//! records of `MAX_VPS` = 4 VPs, while configs have one or two), and which VPs' records
+//! an operation left as they were (`triage/src/check/por.rs`).
 
 use super::Oracle;
 
@@ -47,4 +48,46 @@ impl Oracle {
         self.host_flags = *host_flags;
     }
 
+    /// When `after` (this oracle after one more operation) differs from `self` at most in
+    /// the records of some VPs (per-VP guest state): bit n set for each VP n of the config
+    /// whose record is the same. `0` when anything else changed: channels, routes, the
+    /// expectations (any VP's), raised flags, a violation. The step number and the skip
+    /// counters are not compared (they label reports, and count).
+    pub fn unchanged_vps(&self, after: &Oracle) -> u8 {
+        let Oracle {
+            config,
+            set,
+            vps,
+            channels,
+            interrupt_page,
+            routes,
+            device_ever,
+            step: _,
+            told_any,
+            violation,
+            skips: _,
+            expect,
+            live,
+            message_vps,
+            host_flags,
+        } = after;
+        let shared_same = *config == self.config
+            && *set == self.set
+            && *channels == self.channels
+            && *interrupt_page == self.interrupt_page
+            && *routes == self.routes
+            && *device_ever == self.device_ever
+            && *told_any == self.told_any
+            && *violation == self.violation
+            && *live == self.live
+            && *message_vps == self.message_vps
+            && *host_flags == self.host_flags
+            && *expect == self.expect;
+        if !shared_same {
+            return 0;
+        }
+        (0..config.vps())
+            .filter(|&n| vps[n] == self.vps[n])
+            .fold(0, |m, n| m | 1 << n)
+    }
 }

@@ -19,9 +19,15 @@
 //! On the last level (the depth bound) no state is kept, only verdicts, so a node whose
 //! last operation `a` is local skips every operation local to another VP, later ones
 //! too (`Sleep::skips_leaf`): their verdicts there are the ones they had a level before.
+//! So does a node whose last operation, whatever it was, changed no shared state and left
+//! some VP's state as it was (compared with the parent's state, which the search holds
+//! anyway): the operations local to that VP read only that state, so their verdicts are
+//! also the ones of a level before (a run, a host signal or a malicious assert on one VP
+//! that owes nothing new leaves the other VP's state alone).
 //! `tests/check_reductions.rs` compares it with the plain search on every revision.
 
 use sintfuzz_model::Op;
+use sintfuzz_targets::Machine;
 
 use super::search::Root;
 
@@ -30,10 +36,12 @@ pub fn locality(ops: &[Op]) -> Vec<Option<u8>> {
     ops.iter().map(Op::vp_local).collect()
 }
 
-/// What a node may skip: the VP and index of its last operation, if that one is local.
+/// What a node may skip: the VP and index of its last operation, if that one is local,
+/// and on the level before the bound, the VPs whose state that operation left as it was.
 pub struct Sleep<'a> {
     local: &'a [Option<u8>],
     last: Option<(u8, usize)>,
+    unchanged: u8,
 }
 
 impl<'a> Sleep<'a> {
@@ -46,7 +54,23 @@ impl<'a> Sleep<'a> {
             }
             Some((*local.get(a as usize)?.as_ref()?, a as usize))
         });
-        Sleep { local, last }
+        Sleep {
+            local,
+            last,
+            unchanged: 0,
+        }
+    }
+
+    /// On the level before the bound, a node whose last operation took `parent` to
+    /// `node`: the VPs whose state (model and oracle) it left as it was, when it changed
+    /// nothing shared ([`Machine::unchanged_vps`]). Nothing without the reduction.
+    pub fn unchanged(self, parent: &Machine, node: &Machine) -> Self {
+        let unchanged = if self.local.is_empty() {
+            0
+        } else {
+            parent.unchanged_vps(node)
+        };
+        Sleep { unchanged, ..self }
     }
 
     /// Whether operation `o` is skipped here (its subtree is explored in the other order).
@@ -60,10 +84,18 @@ impl<'a> Sleep<'a> {
     /// depth bound (its children are judged, never expanded): every operation local to
     /// another VP than the last one's, whatever its order. Its verdict after the last
     /// operation is its verdict one operation earlier, judged a level before.
+    ///
+    /// Also every operation local to a VP whose state the last operation left as it was
+    /// while it changed nothing shared ([`Sleep::unchanged`]): such an operation reads and
+    /// writes only its own VP's state (`Op::vp_local`), the same before and after the
+    /// last operation, so its verdict is again the one it had a level before (the test
+    /// below checks that on random states).
     #[inline]
     pub fn skips_leaf(&self, o: usize) -> bool {
-        self.last
-            .is_some_and(|(vp, _)| self.local[o].is_some_and(|v| v != vp))
+        let Some(&Some(w)) = self.local.get(o) else {
+            return false;
+        };
+        self.unchanged & (1 << w) != 0 || self.last.is_some_and(|(vp, _)| w != vp)
     }
 }
 
@@ -89,6 +121,63 @@ mod tests {
             .map(|v| v.invariant.to_string());
         let end = (vy.is_none() && !m.halted()).then(|| canonical(&m));
         (end, [vx, vy])
+    }
+
+    /// The last-level rule: after any operation `a` that changed nothing shared and left
+    /// VP w's state as it was, each operation local to w has the verdict it had before `a`.
+    #[test]
+    fn local_operations_of_a_vp_an_operation_left_alone_keep_their_verdicts() {
+        let mut rand = chooser(0x0123_4567_89ab_cdef);
+        let (mut kept, mut changed_verdicts) = (0, 0);
+        for c in configs(2, &ConfigFilter::default()) {
+            for r in Revision::ALL {
+                let settings = Settings {
+                    revision: r,
+                    invariants: InvariantSet::parse("strict").unwrap(),
+                };
+                let all = ops(Target::AllOps, &c, Size::Medium);
+                let local = locality(&all);
+                let mine: Vec<usize> = (0..all.len()).filter(|&i| local[i].is_some()).collect();
+                let verdict = |m: &Machine, k: usize, o: &Op| {
+                    let mut m = m.clone();
+                    let v = m.step(k, o, &mut NoHook).map(|v| v.invariant);
+                    (v, m.halted())
+                };
+                let mut m = Machine::new(c, &settings);
+                for k in 0..8 {
+                    for _ in 0..6 {
+                        let mut node = m.clone();
+                        let a = &all[rand(all.len())];
+                        if node.step(k, a, &mut NoHook).is_some() || node.halted() {
+                            continue;
+                        }
+                        let unchanged = m.unchanged_vps(&node);
+                        for _ in 0..6 {
+                            let o = &all[mine[rand(mine.len())]];
+                            let w = o.vp_local().unwrap();
+                            let (before, after) = (verdict(&m, k, o), verdict(&node, k + 1, o));
+                            if unchanged & (1 << w) != 0 {
+                                assert_eq!(before, after, "{c:?} {r}: {o:?} after {a:?}");
+                                kept += 1;
+                            } else {
+                                changed_verdicts += usize::from(before != after);
+                            }
+                        }
+                    }
+                    // Walk on: any operation that neither violates nor halts.
+                    for _ in 0..8 {
+                        let mut next = m.clone();
+                        let o = &all[rand(all.len())];
+                        if next.step(k, o, &mut NoHook).is_none() && !next.halted() {
+                            m = next;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        // The rule applied often, and where it does not apply verdicts do change.
+        assert!(kept > 1000 && changed_verdicts > 0, "{kept} {changed_verdicts}");
     }
 
     #[test]

@@ -338,7 +338,10 @@ impl Worker {
             let root = self.replay(roots, levels, d, i);
             let r = &roots[root];
             let symmetric = r.symmetric_after(&self.path);
-            let sleep = super::por::Sleep::after(r, &self.path);
+            let mut sleep = super::por::Sleep::after(r, &self.path);
+            if last && d > 0 {
+                sleep = sleep.unchanged(&self.stack[d - 1], &self.stack[d]);
+            }
             let (done, scratch) = self.stack.split_at_mut(d + 1);
             let (state, m) = (&done[d], &mut scratch[0]);
             for (o, op) in r.ops.iter().enumerate() {
