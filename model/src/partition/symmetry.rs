@@ -105,7 +105,7 @@ mod tests {
     fn the_swap_of_a_state_built_on_vp_0_is_the_state_built_on_vp_1() {
         let config = Config {
             vp_count: 2,
-                ..Config::default()
+            ..Config::default()
         };
         let run = |vp| {
             let mut p = Partition::new(config, Revision::Head);
@@ -128,6 +128,9 @@ mod tests {
         swapped.swap_vps();
         assert!(swapped == zero);
         assert_eq!(swap_vp_set(0b101), 0b110);
-        assert_eq!(swap_vp_index(VP_INDEX_DISABLE_INTERRUPT), VP_INDEX_DISABLE_INTERRUPT);
+        assert_eq!(
+            swap_vp_index(VP_INDEX_DISABLE_INTERRUPT),
+            VP_INDEX_DISABLE_INTERRUPT
+        );
     }
 }

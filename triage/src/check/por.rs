@@ -177,7 +177,10 @@ mod tests {
             }
         }
         // The rule applied often, and where it does not apply verdicts do change.
-        assert!(kept > 1000 && changed_verdicts > 0, "{kept} {changed_verdicts}");
+        assert!(
+            kept > 1000 && changed_verdicts > 0,
+            "{kept} {changed_verdicts}"
+        );
     }
 
     #[test]

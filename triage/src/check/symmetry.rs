@@ -208,12 +208,7 @@ mod tests {
 
     /// `m` after `op` (from step `k`): its verdict, and its state's canonical bytes after
     /// `rename` (unless the step ended the run).
-    fn after(
-        m: &Machine,
-        k: usize,
-        op: &Op,
-        rename: bool,
-    ) -> (Option<Violation>, Option<Vec<u8>>) {
+    fn after(m: &Machine, k: usize, op: &Op, rename: bool) -> (Option<Violation>, Option<Vec<u8>>) {
         let mut m = m.clone();
         let v = m.step(k, op, &mut NoHook);
         if v.is_some() || m.halted() {
