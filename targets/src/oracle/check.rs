@@ -27,6 +27,7 @@ impl Oracle {
             skips,
             expect,
             live,
+            used,
             message_vps,
             host_flags,
         } = from;
@@ -42,7 +43,11 @@ impl Oracle {
         self.told_any = *told_any;
         self.violation = *violation;
         self.skips = *skips;
-        self.expect = *expect;
+        // Only slots below the high-water marks were ever taken (first fit, `used`): the
+        // rest are free in both.
+        let taken = self.used.max(*used) as usize;
+        self.expect[..taken].copy_from_slice(&expect[..taken]);
+        self.used = *used;
         self.live = *live;
         self.message_vps = *message_vps;
         self.host_flags = *host_flags;
@@ -68,6 +73,7 @@ impl Oracle {
             skips: _,
             expect,
             live,
+            used,
             message_vps,
             host_flags,
         } = after;
@@ -80,6 +86,7 @@ impl Oracle {
             && *told_any == self.told_any
             && *violation == self.violation
             && *live == self.live
+            && *used == self.used
             && *message_vps == self.message_vps
             && *host_flags == self.host_flags
             && *expect == self.expect;

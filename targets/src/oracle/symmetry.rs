@@ -32,6 +32,7 @@ impl Oracle {
             skips: _,
             expect,
             live: _,
+            used: _,
             message_vps,
             host_flags,
         } = self;
