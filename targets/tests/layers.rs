@@ -12,7 +12,14 @@ use modgraph::{arrows, circle, code, crate_paths};
 /// Bottom first. A new module must be placed here.
 const LAYERS: &[&[&str]] = &[
     &["codec", "invariant", "env", "rng"],
-    &["target", "oracle", "oracle::check", "oracle::symmetry", "scenarios", "mutate"],
+    &[
+        "target",
+        "oracle",
+        "oracle::check",
+        "oracle::symmetry",
+        "scenarios",
+        "mutate",
+    ],
     &["harness"],
     &["feedback", "trace", "signature", "known", "files"],
     &["engine"],

@@ -6,9 +6,8 @@
 //! local to another VP.
 //!
 //! This keeps exactly the states and the witnesses of the plain search. Breadth-first in
-//! domain order, the plain search keeps, for each state (with VP symmetry, each pair of a
-//! state and its VP-swapped image: `search::Fingerprinter::canonical`), the
-//! lexicographically least of its shortest paths; such a path never ends a prefix with `a`, `b` where `b` is
+//! domain order, the plain search keeps, for each state, the lexicographically least of
+//! its shortest paths; such a path never ends a prefix with `a`, `b` where `b` is
 //! skipped (swapping them gives a smaller path of the same length to the same state, and
 //! `b` before `a` neither violates nor halts, since its verdict does not depend on `a`),
 //! so every kept node is still reached by the same path. A violation `b` after `a` that

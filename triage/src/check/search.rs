@@ -20,11 +20,9 @@ pub struct Root {
     /// operation sets (different targets) are never merged.
     pub salt: u64,
     /// When the root state and its operations are symmetric under the swap of VP 0 and
-    /// VP 1 (`super::symmetry`): the index in `ops` of each operation's image. Then a
-    /// state and its swapped image are one state (the fingerprint is the smaller of
-    /// theirs, [`Fingerprinter::canonical`]), and of an operation and its image only the first
-    /// is expanded from a state every operation so far left symmetric (the other's
-    /// subtree is its mirror image).
+    /// VP 1 (`super::symmetry`): the index in `ops` of each operation's image. Of an
+    /// operation and its image, only the first is expanded from a state every operation
+    /// so far left symmetric (the other's subtree is its mirror image).
     pub mirror: Option<Vec<u16>>,
     /// Partial-order reduction (`super::por`): per operation, the VP it alone touches
     /// ([`sintfuzz_model::Op::vp_local`]); `None` turns the reduction off.
@@ -110,25 +108,6 @@ impl Fingerprinter {
             spill: xxhash_rust::xxh3::Xxh3::new(),
             spilled: false,
         }
-    }
-
-    /// The fingerprint of `m`'s class: with a VP mirror (`Root::mirror`), the smaller of
-    /// the fingerprints of `m` and of its image under the VP swap, so the two are one
-    /// state; `m` is left swapped then (the search restores a scratch state before its
-    /// next operation anyway).
-    ///
-    /// The search keeps, for each class, the least (in domain order) of the shortest
-    /// paths to any of its states: the prefix of such a path is one for its own class
-    /// (swapping the rest of a smaller prefix's path would give a smaller path to the same
-    /// class), and breadth-first in domain order finds it first. So witnesses stay
-    /// shortest, and partial-order reduction's argument (`super::por`) holds unchanged.
-    fn canonical(&mut self, r: &Root, m: &mut Machine) -> u128 {
-        let fp = self.digest(r.salt, m);
-        if r.mirror.is_none() {
-            return fp;
-        }
-        m.swap_vps();
-        fp.min(self.digest(r.salt, m))
     }
 
     fn digest(&mut self, salt: u64, m: &Machine) -> u128 {
@@ -377,7 +356,7 @@ impl Worker {
                     out.leaves += 1;
                     continue;
                 }
-                let fp = self.fp.canonical(r, m);
+                let fp = self.fp.digest(r.salt, m);
                 if !seen.contains(&fp) {
                     out.children.push(Child {
                         fp,
@@ -461,7 +440,7 @@ fn search_levels(
     let mut seen = Seen::default();
     let mut levels: Vec<Vec<Node>> = vec![Vec::new()];
     for (i, r) in roots.iter().enumerate() {
-        if seen.insert(fp.canonical(r, &mut r.machine.clone())) {
+        if seen.insert(fp.digest(r.salt, &r.machine)) {
             levels[0].push(Node {
                 parent: i as u32,
                 op: u16::MAX,
