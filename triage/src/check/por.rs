@@ -105,7 +105,7 @@ mod tests {
 
     use super::*;
     use crate::check::domain::{configs, ops, ConfigFilter, Size};
-    use crate::check::testing::{canonical, chooser};
+    use crate::check::testing::{canonical, chooser, walk_on};
 
     /// `m` after `x` then `y` (from step `k`): the state's bytes, unless a step ended the
     /// run, and each operation's verdict.
@@ -163,15 +163,7 @@ mod tests {
                             }
                         }
                     }
-                    // Walk on: any operation that neither violates nor halts.
-                    for _ in 0..8 {
-                        let mut next = m.clone();
-                        let o = &all[rand(all.len())];
-                        if next.step(k, o, &mut NoHook).is_none() && !next.halted() {
-                            m = next;
-                            break;
-                        }
-                    }
+                    walk_on(&mut m, k, &all, &mut rand);
                 }
             }
         }
@@ -223,15 +215,7 @@ mod tests {
                         }
                         pairs += 1;
                     }
-                    // Walk on: any operation that neither violates nor halts.
-                    for _ in 0..8 {
-                        let mut next = m.clone();
-                        let o = &all[rand(all.len())];
-                        if next.step(k, o, &mut NoHook).is_none() && !next.halted() {
-                            m = next;
-                            break;
-                        }
-                    }
+                    walk_on(&mut m, k, &all, &mut rand);
                 }
             }
         }

@@ -178,7 +178,7 @@ pub fn mirror(config: &Config, ops: &[Op]) -> Option<Vec<u16>> {
 mod tests {
     use super::*;
     use crate::check::domain::{configs, ops, ConfigFilter, Size};
-    use crate::check::testing::{canonical, chooser};
+    use crate::check::testing::{canonical, chooser, walk_on};
     use sintfuzz_model::hvdef::{Sint, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT};
     use sintfuzz_model::{Revision, Vtl};
     use sintfuzz_targets::scenarios::wr_sint;
@@ -255,15 +255,7 @@ mod tests {
                         assert!(s == t, "{c:?} {r}: {o:?} after {k} ops: states differ");
                         probes += 1;
                     }
-                    // Walk on: any operation that neither violates nor halts.
-                    for _ in 0..8 {
-                        let mut next = m.clone();
-                        let o = &all[rand(all.len())];
-                        if next.step(k, o, &mut NoHook).is_none() && !next.halted() {
-                            m = next;
-                            break;
-                        }
-                    }
+                    walk_on(&mut m, k, &all, &mut rand);
                 }
             }
         }

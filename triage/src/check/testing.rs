@@ -1,9 +1,10 @@
-//! Helpers for the check module's tests: a state's canonical bytes and a seeded
-//! pseudo-random choice.
+//! Helpers for the check module's tests: a state's canonical bytes, a seeded
+//! pseudo-random choice, and a random walk's next step.
 
 use std::hash::{Hash, Hasher};
 
-use sintfuzz_targets::Machine;
+use sintfuzz_model::Op;
+use sintfuzz_targets::{Machine, NoHook};
 
 /// The canonical state's bytes, exactly (no hash collision can hide a difference).
 #[derive(Default)]
@@ -32,5 +33,18 @@ pub fn chooser(mut seed: u64) -> impl FnMut(usize) -> usize {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         (seed % n as u64) as usize
+    }
+}
+
+/// A random walk's next step: `m` takes operation `step`, the first of up to 8 random
+/// picks from `ops` that neither violates nor halts; `m` stays as it is if none does.
+pub fn walk_on(m: &mut Machine, step: usize, ops: &[Op], rand: &mut impl FnMut(usize) -> usize) {
+    for _ in 0..8 {
+        let mut next = m.clone();
+        let o = &ops[rand(ops.len())];
+        if next.step(step, o, &mut NoHook).is_none() && !next.halted() {
+            *m = next;
+            return;
+        }
     }
 }
