@@ -29,7 +29,7 @@ use crate::{repo_root, Fail};
 
 use domain::{ConfigFilter, Size};
 use search::{peak_rss_kib, Limits, Root};
-use witness::{Group, Groups, Interner, RootInfo};
+use witness::{Group, Groups, Interner, Label, RootInfo};
 
 #[derive(Args, Clone, Debug)]
 pub struct CheckArgs {
@@ -359,12 +359,17 @@ fn report(groups: &[Group], settings: Settings, args: &CheckArgs) -> Result<usiz
         let name = format!(
             "{}-{}-{}",
             settings.revision,
-            slug(g.known.as_deref().unwrap_or("new")),
+            slug(&g.label.short()),
             slug(&g.key)
         );
         let path = dir.join(format!("{name}.bin"));
+        let separated = dir.join(format!("{name}-separated.bin"));
         std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::write(&path, &g.bytes))
+            .and_then(|()| match &g.label {
+                Label::Separated { bytes, .. } => std::fs::write(&separated, bytes),
+                _ => Ok(()),
+            })
             .map_err(|e| Fail::Usage(format!("{}: {e}", path.display())))?;
         written += 1;
         let vs_known = match g.known_len {
@@ -379,7 +384,7 @@ fn report(groups: &[Group], settings: Settings, args: &CheckArgs) -> Result<usiz
         };
         println!(
             "[{}] {}: {} ops{}, {} {}: {}",
-            g.known.as_deref().unwrap_or("new"),
+            g.label.short(),
             g.key,
             g.scenario.ops.len(),
             vs_known,
@@ -389,9 +394,19 @@ fn report(groups: &[Group], settings: Settings, args: &CheckArgs) -> Result<usiz
         );
         println!(
             "    {}; found after {} states, {} transitions, {:.2} s CPU; witness: {}",
-            match &g.known {
-                Some(id) => format!("in known.toml as {id}"),
-                None => "NOT in known.toml".to_string(),
+            match &g.label {
+                Label::Known(id) => format!("in known.toml as {id}"),
+                Label::Separated { id, signature, .. } => format!(
+                    "in known.toml as {id} once its coincident values are separated \
+                     ({signature}; witness: {})",
+                    separated.display()
+                ),
+                Label::Stacked(ids) => format!(
+                    "in known.toml as {} stacked: each one's fix alone removes it, and no \
+                     separation of coincident values kept it apart",
+                    ids.join(" and ")
+                ),
+                Label::New => "NOT in known.toml".to_string(),
             },
             g.found_states,
             g.found_transitions,
@@ -409,7 +424,7 @@ fn report(groups: &[Group], settings: Settings, args: &CheckArgs) -> Result<usiz
                 g.target,
                 &format!("check-{name}"),
                 &about,
-                g.known.as_deref().unwrap_or(""),
+                g.label.id().unwrap_or(""),
                 &g.bytes,
             )
             .map_err(|e| Fail::Usage(format!("cannot write the regression: {e}")))?;

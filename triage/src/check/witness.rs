@@ -25,7 +25,8 @@ use sintfuzz_targets::files::read_input;
 use sintfuzz_targets::signature::{signature, Signature};
 use sintfuzz_targets::{run, Invariant, Scenario, Settings, Target, Violation};
 
-use crate::findings::bucket::{op_label, KnownList};
+use crate::findings::bucket::{op_label, KnownLabel, KnownList};
+use crate::findings::separate::separate;
 use crate::repo_root;
 
 use super::search;
@@ -35,14 +36,16 @@ use super::search;
 pub struct Group {
     /// The root-cause signature, e.g. `lost admission+wrmsr-trigger too-closed WrMsr.sint`.
     pub key: String,
-    /// Its `known.toml` id, if any.
-    pub known: Option<String>,
+    /// The `known.toml` entry the witness is labelled with: of the signature, or, where
+    /// two entries' fixes each remove it alone (stacked), of its separation ([`Label`]).
+    pub label: Label,
     pub invariant: Invariant,
     pub target: Target,
     pub scenario: Scenario,
     pub bytes: Vec<u8>,
     pub violation: Violation,
-    /// Operations in the shortest known witness file of this finding, if it has one.
+    /// Operations in the shortest known witness file of the labelled finding, if it has
+    /// one.
     pub known_len: Option<usize>,
     /// Violations whose signature was computed and fell into this group (see the module
     /// comment; `label_sets` in a shard's result).
@@ -102,9 +105,21 @@ impl Group {
             eprintln!("sintfuzz check: internal: a witness replays clean; skipped");
             return None;
         };
-        let known = known.find(sig, violation.invariant).map(|(_, k)| k);
+        let label = Label::of(
+            sig,
+            (target, &scenario),
+            settings,
+            violation.invariant,
+            known,
+        );
+        let entry = match &label {
+            Label::Known(id) | Label::Separated { id, .. } => {
+                known.finding.iter().find(|k| &k.id == id)
+            }
+            Label::Stacked(_) | Label::New => None,
+        };
         // The shortest of the finding's regression files.
-        let known_len = known.and_then(|k| {
+        let known_len = entry.and_then(|k| {
             k.regressions
                 .iter()
                 .filter_map(|f| {
@@ -116,7 +131,7 @@ impl Group {
         });
         Some(Group {
             key: sig.to_string(),
-            known: known.map(|k| k.id.clone()),
+            label,
             invariant: violation.invariant,
             target,
             scenario,
@@ -129,6 +144,78 @@ impl Group {
             found_cpu: std::time::Duration::ZERO,
             root,
         })
+    }
+}
+
+/// Which `known.toml` finding a root cause is, as a maintainer would read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Label {
+    /// No entry matches the signature: a finding.
+    New,
+    /// The one entry the signature matches.
+    Known(String),
+    /// The fix has alternatives each of which alone removes the violation, naming two or
+    /// more entries (one value in two roles, e.g. one vector for SINT2 and SINT5), and
+    /// separating the coincident values (`findings::separate`, as a campaign does)
+    /// narrowed it to entry `id`: the witness with the values separated (same
+    /// operations, values possibly outside the domain) shows that root cause alone.
+    Separated {
+        id: String,
+        signature: String,
+        bytes: Vec<u8>,
+    },
+    /// The alternatives name these entries and no separation kept the violation apart.
+    Stacked(Vec<String>),
+}
+
+impl Label {
+    fn of(
+        sig: &Signature,
+        (target, scenario): (Target, &Scenario),
+        settings: Settings,
+        invariant: Invariant,
+        known: &KnownList,
+    ) -> Label {
+        let ids = |l: KnownLabel<'_>| -> Vec<String> {
+            l.entries().into_iter().map(|k| k.id.clone()).collect()
+        };
+        match known.label(sig, invariant) {
+            KnownLabel::New => Label::New,
+            KnownLabel::Known(k) => Label::Known(k.id.clone()),
+            stacked @ KnownLabel::Stacked(_) => {
+                let mut probes = 0;
+                let separated = separate(target, &settings, invariant, scenario, sig, &mut probes);
+                let Some((s, narrow)) = separated else {
+                    return Label::Stacked(ids(stacked));
+                };
+                match (known.label(&narrow, invariant), encode(target, &s)) {
+                    (KnownLabel::Known(k), Ok(bytes)) => Label::Separated {
+                        id: k.id.clone(),
+                        signature: narrow.to_string(),
+                        bytes,
+                    },
+                    _ => Label::Stacked(ids(stacked)),
+                }
+            }
+        }
+    }
+
+    /// The one entry, if there is one.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Label::Known(id) | Label::Separated { id, .. } => Some(id),
+            Label::New | Label::Stacked(_) => None,
+        }
+    }
+
+    /// Short form for a report line and a file name: the id, `stacked SF-002+SF-005`, or
+    /// `new`.
+    pub fn short(&self) -> String {
+        match self {
+            Label::Known(id) | Label::Separated { id, .. } => id.clone(),
+            Label::Stacked(ids) => format!("stacked {}", ids.join("+")),
+            Label::New => "new".to_string(),
+        }
     }
 }
 
@@ -371,7 +458,62 @@ mod tests {
         }
         assert!(causes > 8, "{causes}");
         let (groups, _) = both(Revision::Unfiltered, snp, 3);
-        let ids: Vec<_> = groups.iter().filter_map(|g| g.known.as_deref()).collect();
+        let ids: Vec<_> = groups.iter().filter_map(|g| g.label.id()).collect();
         assert!(ids.contains(&"SF-010"), "{ids:?}");
+    }
+
+    /// On proxy-bit, SINT2 written by WRMSR without the proxy bit and SINT5 set by
+    /// HvSetVpRegisters with it, both to 0x30: the host's SINT5 signal is lost. SF-002's
+    /// fix (recompute on every path) removes it, and so does #1162's (admit SINT2, whose
+    /// vector is the same): stacked by the shared vector. The loss is SINT5's, so the
+    /// label is SF-002, from the witness with SINT2's vector moved apart; the same
+    /// witness with distinct vectors from the start is SF-002's alone.
+    #[test]
+    fn a_stacked_witness_is_labelled_by_its_separation() {
+        use sintfuzz_model::hvdef::Sint;
+        use sintfuzz_model::op::{HostSignalSint, RunVp};
+        use sintfuzz_model::Vtl;
+        use sintfuzz_targets::scenarios::{set_reg_sint, wr_sint};
+
+        let settings = Settings {
+            revision: Revision::ProxyBit,
+            invariants: InvariantSet::parse("default").unwrap(),
+        };
+        let config = configs(
+            1,
+            &ConfigFilter::parse(
+                "isolation=snp,relay=on,era=modern,vtl1=off,redirect=off,mirror=on",
+            )
+            .unwrap(),
+        )[0];
+        let with = |sint2: u64| Scenario {
+            config,
+            ops: vec![
+                wr_sint(0, Vtl::Vtl0, 2, Sint::from_bits(sint2)),
+                set_reg_sint(
+                    0,
+                    Vtl::Vtl0,
+                    Vtl::Vtl0,
+                    5,
+                    Sint::from_bits(0x30 | Sint::PROXY),
+                ),
+                HostSignalSint { vp: 0, sint: 5 }.into(),
+                RunVp { vp: 0 }.into(),
+            ],
+        };
+        let known = KnownList::embedded();
+        let shared = Group::of(Target::AllOps, with(0x30), settings, known, 0).unwrap();
+        let Label::Separated { id, bytes, .. } = &shared.label else {
+            panic!("{:?} {}", shared.label, shared.key);
+        };
+        assert_eq!(id, "SF-002", "{}", shared.key);
+        assert!(shared.key.contains('|'), "{}", shared.key);
+        // The separated witness and a witness with distinct vectors: SF-002 alone.
+        let separated = decode(Target::AllOps, bytes);
+        assert_eq!(separated.ops.len(), 4);
+        for s in [separated, with(0x31)] {
+            let g = Group::of(Target::AllOps, s, settings, known, 0).unwrap();
+            assert_eq!(g.label, Label::Known("SF-002".into()), "{}", g.key);
+        }
     }
 }
