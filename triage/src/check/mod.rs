@@ -394,20 +394,7 @@ fn report(groups: &[Group], settings: Settings, args: &CheckArgs) -> Result<usiz
         );
         println!(
             "    {}; found after {} states, {} transitions, {:.2} s CPU; witness: {}",
-            match &g.label {
-                Label::Known(id) => format!("in known.toml as {id}"),
-                Label::Separated { id, signature, .. } => format!(
-                    "in known.toml as {id} once its coincident values are separated \
-                     ({signature}; witness: {})",
-                    separated.display()
-                ),
-                Label::Stacked(ids) => format!(
-                    "in known.toml as {} stacked: each one's fix alone removes it, and no \
-                     separation of coincident values kept it apart",
-                    ids.join(" and ")
-                ),
-                Label::New => "NOT in known.toml".to_string(),
-            },
+            g.label.known_line(&separated),
             g.found_states,
             g.found_transitions,
             g.found_cpu.as_secs_f64(),

@@ -208,6 +208,25 @@ impl Label {
         }
     }
 
+    /// Whether and how `known.toml` has it, for the report (`separated`: where the
+    /// separated witness is written).
+    pub fn known_line(&self, separated: &std::path::Path) -> String {
+        match self {
+            Label::Known(id) => format!("in known.toml as {id}"),
+            Label::Separated { id, signature, .. } => format!(
+                "in known.toml as {id} once its coincident values are separated \
+                 ({signature}; witness: {})",
+                separated.display()
+            ),
+            Label::Stacked(ids) => format!(
+                "in known.toml as {} stacked: each one's fix alone removes it, and no \
+                 separation of coincident values kept it apart",
+                ids.join(" and ")
+            ),
+            Label::New => "NOT in known.toml".to_string(),
+        }
+    }
+
     /// Short form for a report line and a file name: the id, `stacked SF-002+SF-005`, or
     /// `new`.
     pub fn short(&self) -> String {
