@@ -442,6 +442,13 @@ impl Machine {
         self.oracle.swap_vps();
     }
 
+    /// Rename two vectors in the model and the oracle (`sintfuzz check`'s value
+    /// symmetry; see `Partition::swap_vectors`).
+    pub fn swap_vectors(&mut self, swap: sintfuzz_model::partition::symmetry::VectorSwap) {
+        self.model.swap_vectors(swap);
+        self.oracle.swap_vectors(swap);
+    }
+
     /// The VPs (bit n) whose state, in the model and the oracle, is the same in `after`
     /// (this machine after one more operation), when nothing shared changed; else 0
     /// (`sintfuzz check`'s partial-order reduction on its last level).
