@@ -91,8 +91,6 @@ fn check_shard(
         revision.name(),
         "--invariants",
         "strict",
-        "--vps",
-        "2",
         "--depth",
         depth,
         "--config",
@@ -102,6 +100,9 @@ fn check_shard(
         "--out",
         out.to_str().unwrap(),
     ];
+    if !extra.contains(&"--vps") {
+        args.extend(["--vps", "2"]);
+    }
     args.extend(extra);
     let r = sintfuzz(&args);
     let code = r.status.code().unwrap();
@@ -161,6 +162,51 @@ fn reductions_keep_every_root_cause_at_its_shortest_length_on_every_revision() {
     // The comparison means something: root causes were found and work was saved.
     assert!(found > 0);
     assert!(sym_saved && por_saved);
+}
+
+/// Scopes of the `medium` domain, where the value symmetry applies (0x30 <-> 0x31): one
+/// VP with the relay, at depth 3 (a witness of 3 operations can name both vectors), and
+/// two VPs with VTL1 at depth 2 (the VP swap, the value swap and their product at once).
+const MEDIUM_SCOPES: [(&str, &str, &str); 2] = [
+    (
+        "isolation=snp,relay=on,era=modern,vtl1=off,redirect=off,mirror=on",
+        "3",
+        "1",
+    ),
+    (
+        "isolation=tdx-offload,relay=off,vtl1=on,redirect=off,mirror=off",
+        "2",
+        "2",
+    ),
+];
+
+#[test]
+fn value_symmetry_keeps_every_root_cause_at_its_shortest_length_on_every_revision() {
+    let (mut found, mut saved) = (0, false);
+    for (s, &(scope, depth, vps)) in MEDIUM_SCOPES.iter().enumerate() {
+        let medium = ["--domain", "medium", "--vps", vps];
+        for r in Revision::ALL {
+            let run = |extra: &[&str], name: &str| {
+                let args: Vec<&str> = medium.iter().chain(extra).copied().collect();
+                check(r, (scope, depth), &args, &format!("{name}-{s}-{r}"))
+            };
+            let plain = run(
+                &["--no-symmetry", "--no-por", "--no-value-symmetry"],
+                "vplain",
+            );
+            let without = run(&["--no-value-symmetry"], "vwithout");
+            let with = run(&[], "vwith");
+            // The same verdict and root causes as the unreduced search, each as short.
+            assert_eq!(with.code, plain.code, "{r} {scope:?}");
+            assert_eq!(lengths(&with), lengths(&plain), "{r} {scope:?}");
+            assert_eq!(lengths(&without), lengths(&plain), "{r} {scope:?}");
+            assert!(with.states <= without.states && with.transitions <= without.transitions);
+            saved |= with.transitions < without.transitions && with.states < without.states;
+            found += plain.causes.len();
+        }
+    }
+    // The comparison means something: root causes were found and work was saved.
+    assert!(found > 0 && saved, "{found} {saved}");
 }
 
 #[test]

@@ -227,6 +227,8 @@ const SMALL: Values = Values {
     message_sints: &[VMBUS_SINT],
 };
 
+/// Closed under the value symmetry's swap of 0x30 and 0x31 (`super::symmetry::VALUES`):
+/// every value with one has its twin with the other (0x131 beside 0x130).
 const MEDIUM: Values = Values {
     sints: &[0, 2, 5],
     sint_values: &[
@@ -246,19 +248,20 @@ const MEDIUM: Values = Values {
         masked(VTL2_VECTOR),
         masked(0xff),
         masked(0x30) | Sint::PROXY,
+        masked(0x31) | Sint::PROXY,
     ],
     untrusted_sints: &[0, 2, 5],
-    untrusted_values: &[plain(0x30), plain(0x31), masked(0x30)],
+    untrusted_values: &[plain(0x30), plain(0x31), masked(0x30), masked(0x31)],
     set_reg_vtls: &[
         (Vtl::Vtl0, Vtl::Vtl0),
         (Vtl::Vtl1, Vtl::Vtl0),
         (Vtl::Vtl1, Vtl::Vtl1),
     ],
     devices: &[0, 1],
-    retarget_vectors: &[0x05, 0x30, 0x31, 0xff, 0x130],
+    retarget_vectors: &[0x05, 0x30, 0x31, 0xff, 0x130, 0x131],
     apic: &[(true, true), (true, false), (false, true), (false, false)],
     slots: &[0, 1],
-    assert_vectors: &[0x05, 0x30, 0x31, VTL2_VECTOR as u32, 0xff, 0x130],
+    assert_vectors: &[0x05, 0x30, 0x31, VTL2_VECTOR as u32, 0xff, 0x130, 0x131],
     // Besides the connection's SINT2, a SINT the guest named: a reserved channel's or an
     // unsupported multiclient InitiateContact's reply (`vmbus_server` `send_message`,
     // `MessageTarget::ReservedChannel` / `Custom`; see `Op::HostPostMessage`).

@@ -80,6 +80,10 @@ pub struct CheckArgs {
     /// for comparison).
     #[arg(long)]
     pub no_symmetry: bool,
+    /// Expand every mirror image under the swap of two vectors of the same role (no value
+    /// symmetry reduction; for comparison). It applies only to the `medium` domain.
+    #[arg(long)]
+    pub no_value_symmetry: bool,
     /// Expand both orders of operations on different VPs that commute (no partial-order
     /// reduction; for comparison).
     #[arg(long)]
@@ -171,6 +175,10 @@ pub fn check(args: CheckArgs) -> Result<u8, Fail> {
             format!(", {} VP-symmetric", built.mirrored)
         } else {
             String::new()
+        } + &if built.value_mirrored > 0 {
+            format!(", {} value-symmetric", built.value_mirrored)
+        } else {
+            String::new()
         },
         built.branching,
         args.depth.map_or("unbounded".to_string(), |d| d.to_string()),
@@ -225,6 +233,8 @@ struct Built {
     count: usize,
     /// Roots with a VP mirror.
     mirrored: usize,
+    /// Roots with a value mirror.
+    value_mirrored: usize,
 }
 
 impl Built {
@@ -237,6 +247,7 @@ impl Built {
             skipped: Default::default(),
             count: 0,
             mirrored: 0,
+            value_mirrored: 0,
         };
         for (t, &target) in targets.iter().enumerate() {
             for config in configs {
@@ -259,15 +270,15 @@ impl Built {
                     continue;
                 }
                 b.branching = b.branching.max(ops.len());
-                let mirror = (!args.no_symmetry)
-                    .then(|| symmetry::mirror(config, &ops))
-                    .flatten();
-                b.mirrored += usize::from(mirror.is_some());
+                let vp = !args.no_symmetry && symmetry::mirror(config, &ops).is_some();
+                let mirrors = symmetry::mirrors(config, &ops, vp, !args.no_value_symmetry);
+                b.mirrored += usize::from(vp);
+                b.value_mirrored += usize::from(mirrors.len() > usize::from(vp));
                 b.roots.push(Root {
                     machine: Machine::new(*config, settings),
                     ops: ops.clone(),
                     salt: t as u64,
-                    mirror,
+                    mirrors,
                     local: (!args.no_por).then(|| por::locality(&ops)),
                 });
                 b.infos

@@ -12,8 +12,9 @@
 //! `b` before `a` neither violates nor halts, since its verdict does not depend on `a`),
 //! so every kept node is still reached by the same path. A violation `b` after `a` that
 //! is skipped is the violation `b` one operation earlier, found a level before. Below a
-//! VP-symmetric state (`super::symmetry`) the order of its two subtrees is fixed by the
-//! mirror, so nothing is skipped where the node's parent is still symmetric.
+//! state symmetric under a VP or value renaming (`super::symmetry`) the order of its
+//! mirror-image subtrees is fixed by the mirror, so nothing is skipped where the node's
+//! parent is still symmetric.
 //!
 //! On the last level (the depth bound) no state is kept, only verdicts, so a node whose
 //! last operation `a` is local skips every operation local to another VP, later ones
@@ -48,7 +49,7 @@ impl<'a> Sleep<'a> {
     pub fn after(root: &'a Root, path: &[u16]) -> Sleep<'a> {
         let local = root.local.as_deref().unwrap_or(&[]);
         let last = path.split_last().and_then(|(&a, before)| {
-            if root.mirror.is_some() && root.symmetric_after(before) {
+            if root.symmetric_after(before) != 0 {
                 return None;
             }
             Some((*local.get(a as usize)?.as_ref()?, a as usize))

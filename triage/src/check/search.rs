@@ -19,28 +19,42 @@ pub struct Root {
     /// Mixed into every fingerprint, so roots that reach the same state under different
     /// operation sets (different targets) are never merged.
     pub salt: u64,
-    /// When the root state and its operations are symmetric under the swap of VP 0 and
-    /// VP 1 (`super::symmetry`): the index in `ops` of each operation's image. Of an
-    /// operation and its image, only the first is expanded from a state every operation
-    /// so far left symmetric (the other's subtree is its mirror image).
-    pub mirror: Option<Vec<u16>>,
+    /// The renamings that map the root state and its operations onto themselves
+    /// (`super::symmetry::mirrors`: the swap of VP 0 and VP 1, the swap of two vectors
+    /// of the same role, and both), each as the index in `ops` of every operation's
+    /// image. From a state every operation so far left unchanged under some of them,
+    /// only the least of an operation's images under those is expanded (the others'
+    /// subtrees are its mirror images). At most 8.
+    pub mirrors: Vec<Vec<u16>>,
     /// Partial-order reduction (`super::por`): per operation, the VP it alone touches
     /// ([`sintfuzz_model::Op::vp_local`]); `None` turns the reduction off.
     pub local: Option<Vec<Option<u8>>>,
 }
 
 impl Root {
-    /// Whether operation `o` is expanded after `path` (see [`Root::mirror`]).
-    fn expands(&self, symmetric: bool, o: usize) -> bool {
-        !symmetric || self.mirror.as_ref().is_none_or(|m| m[o] as usize >= o)
+    /// Whether operation `o` is expanded from a state whose path every renaming of
+    /// `symmetric` (bit i: `mirrors[i]`) leaves unchanged: `o` is the least of its images.
+    #[inline]
+    fn expands(&self, symmetric: u8, o: usize) -> bool {
+        let mut rest = symmetric;
+        while rest != 0 {
+            let i = rest.trailing_zeros() as usize;
+            if (self.mirrors[i][o] as usize) < o {
+                return false;
+            }
+            rest &= rest - 1;
+        }
+        true
     }
 
-    /// Whether the state after `path` is still symmetric: the root is, and every
-    /// operation on the path is its own image.
-    pub(super) fn symmetric_after(&self, path: &[u16]) -> bool {
-        self.mirror
-            .as_ref()
-            .is_some_and(|m| path.iter().all(|&o| m[o as usize] == o))
+    /// The renamings (bit i: `mirrors[i]`) under which the state after `path` is still
+    /// symmetric: every operation on the path is its own image.
+    pub(super) fn symmetric_after(&self, path: &[u16]) -> u8 {
+        self.mirrors
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| path.iter().all(|&o| m[o as usize] == o))
+            .fold(0, |mask, (i, _)| mask | 1 << i)
     }
 }
 

@@ -425,7 +425,7 @@ mod tests {
                 machine: Machine::new(c, &settings),
                 ops: ops.clone(),
                 salt: 0,
-                mirror: None,
+                mirrors: Vec::new(),
                 local: None,
             });
             plain.push((c, ops.clone()));
