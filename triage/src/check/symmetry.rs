@@ -36,12 +36,14 @@
 //!   applies only where the domain is closed under the swap: `medium` (made so), not
 //!   `small` (SINT values of 0x30 only).
 //!
-//! One caveat, shared by both: when one step violates on two renamed things at once (two
-//! vectors, or two VPs), the oracle reports the first it meets, in vector or VP order, so
-//! of a mirror-image pair of such steps one reports the image of the other's second
-//! violation. The step violates either way (the verdict is kept); the tests below count
-//! how often the reported violation is not the image, and `tests/check_reductions.rs`
-//! checks that the root causes stay the same on every revision.
+//! One caveat: when one step violates on both renamed vectors at once, the oracle reports
+//! the first it meets, in vector order (a run delivers the proxy IRR in ascending order),
+//! so of a mirror-image pair of such steps one reports the image of the other's *second*
+//! violation (`one_step_violating_on_both_vectors_reports_the_lower_one` below). The step
+//! violates either way, so verdicts are kept; its root cause is then also the one of a
+//! shorter witness with only that vector's operations, which the search meets a level
+//! earlier. On random walks no such pair shows up (the commutation tests assert it), and
+//! `tests/check_reductions.rs` checks on every revision that the root causes stay the same.
 //!
 //! The image of an operation is written out field by field (every variant and field is
 //! destructured, so a new one fails to compile here until someone decides its image);
@@ -509,6 +511,47 @@ mod tests {
             },
         );
         assert!(differs.is_err(), "{differs:?}");
+    }
+
+    /// The caveat of the module comment, shown: on `unfiltered` with the relay, SINT5
+    /// unmasked at 0x31 entitles 0x31 under the default tier only (the strict tier counts
+    /// the relay's SINT2 alone); asserts of 0x30 and 0x31 then a run leak both, and the
+    /// run reports the lower vector: 0x30's unentitled leak, but on the mirror image
+    /// (SINT5 at 0x30) 0x30's strict leak. Both paths violate.
+    #[test]
+    fn one_step_violating_on_both_vectors_reports_the_lower_one() {
+        let c = Config {
+            vp_count: 1,
+            vmbus_relay: true,
+            ..Config::default()
+        };
+        let settings = Settings {
+            revision: Revision::Unfiltered,
+            invariants: InvariantSet::parse("strict").unwrap(),
+        };
+        let assert = |v| -> Op {
+            HostAssert {
+                vp: 0,
+                assert: ProxyAssert::Single(v),
+            }
+            .into()
+        };
+        let path = [
+            wr_sint(0, Vtl::Vtl0, 5, Sint::unmasked(0x31, false)),
+            assert(0x30),
+            assert(0x31),
+            RunVp { vp: 0 }.into(),
+        ];
+        let last = |ops: &mut dyn Iterator<Item = Op>| {
+            let mut m = Machine::new(c, &settings);
+            ops.enumerate()
+                .find_map(|(k, o)| m.step(k, &o, &mut NoHook))
+        };
+        let v = last(&mut path.iter().copied()).expect("violates");
+        let w = last(&mut path.iter().map(|o| swap_values(o, VALUES))).expect("violates");
+        assert_eq!((v.step, w.step), (3, 3));
+        assert_eq!((v.vector, w.vector), (Some(0x30), Some(0x30)));
+        assert_ne!(v.invariant, w.invariant);
     }
 
     /// Why pre-Win8 configs are not symmetric: in interrupt-page mode the relay signals
