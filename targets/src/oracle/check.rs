@@ -7,12 +7,15 @@ use super::Oracle;
 
 impl Oracle {
     /// Make `self`, an oracle of the same config and invariants as `from` (a copy of the
-    /// same initial oracle, stepped since), equal to `from`, copying only the VPs the
-    /// config has: the records of the others never change (every operation on an absent
-    /// VP is refused, and the oracle judges only the VPs that exist), so they are equal
-    /// already.
+    /// same initial oracle, stepped since), equal to `from`, where only the records of the
+    /// VPs in `dirty` (bit n = VP n) and the shared fields can differ: the VPs of the
+    /// config after any operation, one VP after an operation local to it
+    /// (`sintfuzz_model::Op::vp_local`: it writes no other VP's record). The records of
+    /// VPs past the config's count never change (every operation on an absent VP is
+    /// refused, and the oracle judges only the VPs that exist), so they are equal already.
+    /// Every VP's `told_new` is copied: `before` clears them all at each step.
     #[inline]
-    pub fn copy_from(&mut self, from: &Oracle) {
+    pub fn copy_from(&mut self, from: &Oracle, dirty: u8) {
         let Oracle {
             config,
             set,
@@ -34,7 +37,13 @@ impl Oracle {
         let n = config.vps();
         self.config = *config;
         self.set = *set;
-        self.vps[..n].copy_from_slice(&vps[..n]);
+        for (v, (to, from)) in self.vps[..n].iter_mut().zip(&vps[..n]).enumerate() {
+            if dirty & (1 << v) != 0 {
+                *to = *from;
+            } else {
+                to.told_new = from.told_new;
+            }
+        }
         self.channels = *channels;
         self.interrupt_page = *interrupt_page;
         self.routes = *routes;
@@ -50,7 +59,10 @@ impl Oracle {
         self.used = *used;
         self.live = *live;
         self.message_vps = *message_vps;
-        self.host_flags = *host_flags;
+        // The raised flags in use: the keys are zero past `len` in both.
+        let keys = self.host_flags.len.max(host_flags.len) as usize;
+        self.host_flags.keys[..keys].copy_from_slice(&host_flags.keys[..keys]);
+        self.host_flags.len = host_flags.len;
     }
 
     /// When `after` (this oracle after one more operation) differs from `self` at most in

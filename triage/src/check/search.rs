@@ -305,7 +305,7 @@ impl Worker {
         for (k, &o) in self.path.iter().enumerate().skip(common) {
             let (done, next) = self.stack.split_at_mut(k + 1);
             let m = &mut next[0];
-            super::copy::restore(m, &done[k]);
+            super::copy::restore(m, &done[k], super::copy::ALL_VPS);
             let v = m.step(k, &r.ops[o as usize], &mut NoHook);
             debug_assert!(v.is_none(), "a stored node replays to a violation");
             self.cur.push(o);
@@ -337,6 +337,9 @@ impl Worker {
             }
             let (done, scratch) = self.stack.split_at_mut(d + 1);
             let (state, m) = (&done[d], &mut scratch[0]);
+            // What the scratch state holds beyond `state`: another node's state at first,
+            // then what each operation applied to it can have written.
+            let mut dirty = super::copy::ALL_VPS;
             for (o, op) in r.ops.iter().enumerate() {
                 let asleep = if last {
                     sleep.skips_leaf(o)
@@ -346,7 +349,8 @@ impl Worker {
                 if !r.expands(symmetric, o) || asleep {
                     continue;
                 }
-                super::copy::restore(m, state);
+                super::copy::restore(m, state, dirty);
+                dirty = super::copy::dirtied(op);
                 out.transitions += 1;
                 if let Some(v) = m.step(d, op, &mut NoHook) {
                     let mut path = self.path.clone();
