@@ -128,7 +128,7 @@ mod tests {
     #[test]
     fn local_operations_of_a_vp_an_operation_left_alone_keep_their_verdicts() {
         let mut rand = chooser(0x0123_4567_89ab_cdef);
-        let (mut kept, mut changed_verdicts, mut same) = (0, 0, 0);
+        let (mut kept, mut changed_verdicts) = (0, 0);
         for c in configs(2, &ConfigFilter::default()) {
             for r in Revision::ALL {
                 let settings = Settings {
@@ -152,12 +152,6 @@ mod tests {
                             continue;
                         }
                         let unchanged = m.unchanged_vps(&node);
-                        // Every VP unchanged: the same canonical state, so the search
-                        // leaves such a child unfingerprinted (it is its node).
-                        if unchanged == (1 << c.vps()) - 1 {
-                            assert_eq!(canonical(&m), canonical(&node), "{c:?} {r}: {a:?}");
-                            same += 1;
-                        }
                         for _ in 0..6 {
                             let o = &all[mine[rand(mine.len())]];
                             let w = o.vp_local().unwrap();
@@ -176,8 +170,8 @@ mod tests {
         }
         // The rule applied often, and where it does not apply verdicts do change.
         assert!(
-            kept > 1000 && changed_verdicts > 0 && same > 100,
-            "{kept} {changed_verdicts} {same}"
+            kept > 1000 && changed_verdicts > 0,
+            "{kept} {changed_verdicts}"
         );
     }
 

@@ -340,7 +340,6 @@ impl Worker {
             // What the scratch state holds beyond `state`: another node's state at first,
             // then what each operation applied to it can have written.
             let mut dirty = super::copy::ALL_VPS;
-            let every_vp = (1u8 << state.model.config.vps()) - 1;
             for (o, op) in r.ops.iter().enumerate() {
                 let asleep = if last {
                     sleep.skips_leaf(o)
@@ -373,12 +372,6 @@ impl Worker {
                 }
                 if last {
                     out.leaves += 1;
-                    continue;
-                }
-                // A child equal to its node (the operation changed nothing the state
-                // holds) is in the fingerprint set already, as its node is: comparing is
-                // cheaper than the fingerprint.
-                if state.unchanged_vps(m) == every_vp {
                     continue;
                 }
                 let fp = self.fp.digest(r.salt, m);
