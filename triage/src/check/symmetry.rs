@@ -476,21 +476,24 @@ mod tests {
         assert_eq!(p.other_violation, 0, "{p:?}");
     }
 
+    /// [`probe`] with the vector swap `x`.
+    fn probe_vectors(configs: &[Config], x: VectorSwap) -> Result<Probed, String> {
+        probe(
+            configs,
+            &|m| m.swap_vectors(x),
+            &|o| swap_values(o, x),
+            &|v| Violation {
+                vector: v.vector.map(|v| x.vector(v)),
+                ..v
+            },
+        )
+    }
+
     /// The model and the oracle commute with the swap of 0x30 and 0x31 on every config:
     /// what the value mirror relies on.
     #[test]
     fn the_model_and_the_oracle_commute_with_the_vector_swap_on_random_states() {
-        let all = configs(2, &ConfigFilter::default());
-        let p = probe(
-            &all,
-            &|m| m.swap_vectors(VALUES),
-            &|o| swap_values(o, VALUES),
-            &|v| Violation {
-                vector: v.vector.map(|x| VALUES.vector(x)),
-                ..v
-            },
-        )
-        .unwrap();
+        let p = probe_vectors(&configs(2, &ConfigFilter::default()), VALUES).unwrap();
         assert!(p.probes > 10000 && p.moved > 1000, "{p:?}");
         assert_eq!(p.other_violation, 0, "{p:?}");
     }
@@ -501,15 +504,7 @@ mod tests {
     fn a_swap_with_a_reserved_vector_does_not_commute() {
         let swap = VectorSwap { a: 0x30, b: 0x05 };
         let all = configs(1, &ConfigFilter::parse("isolation=snp,relay=on").unwrap());
-        let differs = probe(
-            &all,
-            &|m| m.swap_vectors(swap),
-            &|o| swap_values(o, swap),
-            &|v| Violation {
-                vector: v.vector.map(|x| swap.vector(x)),
-                ..v
-            },
-        );
+        let differs = probe_vectors(&all, swap);
         assert!(differs.is_err(), "{differs:?}");
     }
 
