@@ -60,7 +60,7 @@ use sintfuzz_model::op::{
 use sintfuzz_model::partition::symmetry::{
     swap_vp_index as vp_index, swap_vp_set as vp_set, VectorSwap,
 };
-use sintfuzz_model::{Config, Op, ProxyAssert, VmbusEra};
+use sintfuzz_model::{Config, Op, ProxyAssert, VectorSet, VmbusEra};
 
 /// The value symmetry's two vectors: ordinary vectors of the same role in the `medium`
 /// domain (see the module comment).
@@ -71,30 +71,120 @@ fn vp(v: u8) -> u8 {
     vp_index(u32::from(v)) as u8
 }
 
-/// The image of `op` under VP 0 <-> VP 1. Long (over 80 lines): a table with one arm per
-/// operation variant, every field named.
+/// A renaming of operations: what it does to each kind of field that names a VP or a
+/// vector. [`rename`] is the one table of which fields those are.
+trait Renaming {
+    /// A VP (the issuer, a target).
+    fn vp(&self, v: u8) -> u8;
+    /// A VP index carried as u32 (with its special values).
+    fn vp_index(&self, v: u32) -> u32;
+    /// A processor set (bit n = VP n).
+    fn vp_set(&self, t: u8) -> u8;
+    /// `HostDeviceInterrupt::pick`: the pick-th of the route's targets in VP order.
+    fn pick(&self, p: u8) -> u8;
+    /// The value written to synic register `msr`.
+    fn register(&self, msr: u32, value: u64) -> u64;
+    /// A value whose low 8 bits are a vector (a retarget's, a single assert's).
+    fn wide(&self, v: u32) -> u32;
+    /// A set of vectors.
+    fn set(&self, s: VectorSet) -> VectorSet;
+}
+
+/// VP 0 <-> VP 1.
+struct VpSwap;
+
+impl Renaming for VpSwap {
+    fn vp(&self, v: u8) -> u8 {
+        vp(v)
+    }
+    fn vp_index(&self, v: u32) -> u32 {
+        vp_index(v)
+    }
+    fn vp_set(&self, t: u8) -> u8 {
+        vp_set(t)
+    }
+    // With two targets the other pick reaches the other VP, with one the pick is
+    // irrelevant.
+    fn pick(&self, p: u8) -> u8 {
+        p ^ 1
+    }
+    fn register(&self, _: u32, value: u64) -> u64 {
+        value
+    }
+    fn wide(&self, v: u32) -> u32 {
+        v
+    }
+    fn set(&self, s: VectorSet) -> VectorSet {
+        s
+    }
+}
+
+/// A swap of two vectors: in SINT values (VsmVina's vector is not state: the model only
+/// checks the write), retargets and proxy asserts.
+struct ValueSwap(VectorSwap);
+
+impl Renaming for ValueSwap {
+    fn vp(&self, v: u8) -> u8 {
+        v
+    }
+    fn vp_index(&self, v: u32) -> u32 {
+        v
+    }
+    fn vp_set(&self, t: u8) -> u8 {
+        t
+    }
+    fn pick(&self, p: u8) -> u8 {
+        p
+    }
+    fn register(&self, msr: u32, value: u64) -> u64 {
+        if msr::sint_index(msr).is_some() {
+            self.0.sint(value)
+        } else {
+            value
+        }
+    }
+    fn wide(&self, v: u32) -> u32 {
+        self.0.wide(v)
+    }
+    fn set(&self, s: VectorSet) -> VectorSet {
+        self.0.set(s)
+    }
+}
+
+/// The image of `op` under VP 0 <-> VP 1.
 pub fn swap_vps(op: &Op) -> Op {
+    rename(op, &VpSwap)
+}
+
+/// The image of `op` under the vector swap `x`.
+pub fn swap_values(op: &Op, x: VectorSwap) -> Op {
+    rename(op, &ValueSwap(x))
+}
+
+/// The image of `op` under `r`, field by field.
+/// Long (over 80 lines): a table with one arm per operation variant, every field named.
+fn rename(op: &Op, r: &impl Renaming) -> Op {
     match *op {
         Op::WrMsr(WrMsr {
-            vp: v,
+            vp,
             vtl,
             msr,
             value,
         }) => WrMsr {
-            vp: vp(v),
+            vp: r.vp(vp),
             vtl,
             msr,
-            value,
+            value: r.register(msr, value),
         }
         .into(),
-        Op::RdMsr(RdMsr { vp: v, vtl, msr }) => RdMsr {
-            vp: vp(v),
+        Op::RdMsr(RdMsr { vp, vtl, msr }) => RdMsr {
+            vp: r.vp(vp),
             vtl,
             msr,
         }
         .into(),
         Op::SetVpRegister(SetVpRegister {
-            vp: v,
+            vp,
             caller_vtl,
             target_vtl,
             partition_self,
@@ -102,64 +192,64 @@ pub fn swap_vps(op: &Op) -> Op {
             name,
             value,
         }) => SetVpRegister {
-            vp: vp(v),
+            vp: r.vp(vp),
             caller_vtl,
             target_vtl,
             partition_self,
-            vp_index: vp_index(i),
+            vp_index: r.vp_index(i),
             name,
-            value,
+            value: reg::to_msr(name).map_or(value, |m| r.register(m, value)),
         }
         .into(),
-        Op::UntrustedWrMsr(UntrustedWrMsr { vp: v, msr, value }) => UntrustedWrMsr {
-            vp: vp(v),
+        Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => UntrustedWrMsr {
+            vp: r.vp(vp),
             msr,
-            value,
+            value: r.register(msr, value),
         }
         .into(),
         Op::Retarget(Retarget {
-            vp: v,
+            vp,
             vtl,
             device,
             vector,
             targets,
             flaws,
         }) => Retarget {
-            vp: vp(v),
+            vp: r.vp(vp),
             vtl,
             device,
-            vector,
-            targets: vp_set(targets),
+            vector: r.wide(vector),
+            targets: r.vp_set(targets),
             flaws,
         }
         .into(),
         Op::SetApic(SetApic {
-            vp: v,
+            vp,
             vtl,
             hw_enabled,
             sw_enabled,
         }) => SetApic {
-            vp: vp(v),
+            vp: r.vp(vp),
             vtl,
             hw_enabled,
             sw_enabled,
         }
         .into(),
-        Op::GuestAck(GuestAck { vp: v, vtl }) => GuestAck { vp: vp(v), vtl }.into(),
+        Op::GuestAck(GuestAck { vp, vtl }) => GuestAck { vp: r.vp(vp), vtl }.into(),
         Op::OpenChannel(OpenChannel {
             slot,
             target_vp,
             event_flag,
         }) => OpenChannel {
             slot,
-            target_vp: vp_index(target_vp),
+            target_vp: r.vp_index(target_vp),
             event_flag,
         }
         .into(),
         Op::CloseChannel(CloseChannel { slot }) => CloseChannel { slot }.into(),
         Op::ModifyChannel(ModifyChannel { slot, target_vp }) => ModifyChannel {
             slot,
-            target_vp: vp_index(target_vp),
+            target_vp: r.vp_index(target_vp),
         }
         .into(),
         Op::ModifyConnection(ModifyConnection { use_interrupt_page }) => {
@@ -167,124 +257,26 @@ pub fn swap_vps(op: &Op) -> Op {
         }
         Op::HostOffer(HostOffer { slot }) => HostOffer { slot }.into(),
         Op::HostSignalChannel(HostSignalChannel { slot }) => HostSignalChannel { slot }.into(),
-        Op::HostSignalSint(HostSignalSint { vp: v, sint }) => {
-            HostSignalSint { vp: vp(v), sint }.into()
+        Op::HostSignalSint(HostSignalSint { vp, sint }) => {
+            HostSignalSint { vp: r.vp(vp), sint }.into()
         }
-        // The pick-th of the route's targets in VP order (`pick % count`): with two
-        // targets the other pick reaches the other VP, with one the pick is irrelevant.
         Op::HostDeviceInterrupt(HostDeviceInterrupt { device, pick }) => HostDeviceInterrupt {
             device,
-            pick: pick ^ 1,
-        }
-        .into(),
-        Op::HostAssert(HostAssert { vp: v, assert }) => HostAssert { vp: vp(v), assert }.into(),
-        Op::HostPostMessage(HostPostMessage { vp: v, sint }) => {
-            HostPostMessage { vp: vp(v), sint }.into()
-        }
-        Op::RunVp(RunVp { vp: v }) => RunVp { vp: vp(v) }.into(),
-    }
-}
-
-/// The image of `op` under the vector swap `x`: the vector of a SINT value written by
-/// WRMSR, HvSetVpRegisters or the host's synic, of a retarget, of a proxy assert.
-/// (VsmVina's vector is not state: the model only checks the write.)
-/// Long (over 80 lines): a table with one arm per operation variant, every field named.
-pub fn swap_values(op: &Op, x: VectorSwap) -> Op {
-    let sint_value = |msr: u32, value: u64| {
-        if msr::sint_index(msr).is_some() {
-            x.sint(value)
-        } else {
-            value
-        }
-    };
-    match *op {
-        Op::WrMsr(WrMsr {
-            vp,
-            vtl,
-            msr,
-            value,
-        }) => WrMsr {
-            vp,
-            vtl,
-            msr,
-            value: sint_value(msr, value),
-        }
-        .into(),
-        Op::RdMsr(RdMsr { vp, vtl, msr }) => RdMsr { vp, vtl, msr }.into(),
-        Op::SetVpRegister(SetVpRegister {
-            vp,
-            caller_vtl,
-            target_vtl,
-            partition_self,
-            vp_index: i,
-            name,
-            value,
-        }) => SetVpRegister {
-            vp,
-            caller_vtl,
-            target_vtl,
-            partition_self,
-            vp_index: i,
-            name,
-            value: reg::to_msr(name).map_or(value, |m| sint_value(m, value)),
-        }
-        .into(),
-        Op::UntrustedWrMsr(UntrustedWrMsr { vp, msr, value }) => UntrustedWrMsr {
-            vp,
-            msr,
-            value: sint_value(msr, value),
-        }
-        .into(),
-        Op::Retarget(Retarget {
-            vp,
-            vtl,
-            device,
-            vector,
-            targets,
-            flaws,
-        }) => Retarget {
-            vp,
-            vtl,
-            device,
-            vector: x.wide(vector),
-            targets,
-            flaws,
+            pick: r.pick(pick),
         }
         .into(),
         Op::HostAssert(HostAssert { vp, assert }) => HostAssert {
-            vp,
+            vp: r.vp(vp),
             assert: match assert {
-                ProxyAssert::Single(v) => ProxyAssert::Single(x.wide(v)),
-                ProxyAssert::Multi(bits) => ProxyAssert::Multi(x.set(bits)),
+                ProxyAssert::Single(v) => ProxyAssert::Single(r.wide(v)),
+                ProxyAssert::Multi(bits) => ProxyAssert::Multi(r.set(bits)),
             },
         }
         .into(),
-        Op::SetApic(SetApic {
-            vp: _,
-            vtl: _,
-            hw_enabled: _,
-            sw_enabled: _,
-        })
-        | Op::GuestAck(GuestAck { vp: _, vtl: _ })
-        | Op::OpenChannel(OpenChannel {
-            slot: _,
-            target_vp: _,
-            event_flag: _,
-        })
-        | Op::CloseChannel(CloseChannel { slot: _ })
-        | Op::ModifyChannel(ModifyChannel {
-            slot: _,
-            target_vp: _,
-        })
-        | Op::ModifyConnection(ModifyConnection {
-            use_interrupt_page: _,
-        })
-        | Op::HostOffer(HostOffer { slot: _ })
-        | Op::HostSignalChannel(HostSignalChannel { slot: _ })
-        | Op::HostSignalSint(HostSignalSint { vp: _, sint: _ })
-        | Op::HostDeviceInterrupt(HostDeviceInterrupt { device: _, pick: _ })
-        | Op::HostPostMessage(HostPostMessage { vp: _, sint: _ })
-        | Op::RunVp(RunVp { vp: _ }) => *op,
+        Op::HostPostMessage(HostPostMessage { vp, sint }) => {
+            HostPostMessage { vp: r.vp(vp), sint }.into()
+        }
+        Op::RunVp(RunVp { vp }) => RunVp { vp: r.vp(vp) }.into(),
     }
 }
 
