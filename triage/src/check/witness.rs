@@ -112,12 +112,9 @@ impl Group {
             violation.invariant,
             known,
         );
-        let entry = match &label {
-            Label::Known(id) | Label::Separated { id, .. } => {
-                known.finding.iter().find(|k| &k.id == id)
-            }
-            Label::Stacked(_) | Label::New => None,
-        };
+        let entry = label
+            .id()
+            .and_then(|id| known.finding.iter().find(|k| k.id == id));
         // The shortest of the finding's regression files.
         let known_len = entry.and_then(|k| {
             k.regressions
@@ -194,6 +191,9 @@ impl Label {
                         signature: narrow.to_string(),
                         bytes,
                     },
+                    // The separated root cause is no entry's: a finding, as a campaign
+                    // labels a separated crash.
+                    (KnownLabel::New, _) => Label::New,
                     _ => Label::Stacked(ids(stacked)),
                 }
             }
