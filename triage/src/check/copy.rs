@@ -57,11 +57,11 @@ pub fn restore(scratch: &mut Machine, from: &Machine, dirty: u8) {
 mod tests {
     use sintfuzz_model::hvdef::{msr, Sint, VMBUS_SINT};
     use sintfuzz_model::Revision;
-    use sintfuzz_targets::{InvariantSet, NoHook, Settings, Target};
+    use sintfuzz_targets::NoHook;
 
     use super::*;
-    use crate::check::domain::{configs, ops, ConfigFilter, Size};
-    use crate::check::testing::chooser;
+    use crate::check::domain::{configs, ConfigFilter};
+    use crate::check::testing::{chooser, starts};
 
     /// Every field of both halves (the oracle's `Debug` shows them all, counters too).
     fn exact(m: &Machine) -> (Partition, String) {
@@ -96,12 +96,7 @@ mod tests {
         let (mut changed, mut partial, mut seen_model, mut seen_oracle) = (0, 0, 0, 0);
         let (mut told, mut flagged) = (0, 0);
         for c in configs(2, &ConfigFilter::default()) {
-            for r in Revision::ALL {
-                let settings = Settings {
-                    revision: r,
-                    invariants: InvariantSet::parse("strict").unwrap(),
-                };
-                let all = ops(Target::AllOps, &c, Size::Medium);
+            for (r, mut state, all) in starts(&c, &Revision::ALL) {
                 let shared: Vec<&Op> = all.iter().filter(|o| o.vp_local().is_none()).collect();
                 let mut pick = || {
                     if rand(2) == 0 {
@@ -110,7 +105,6 @@ mod tests {
                         &all[rand(all.len())]
                     }
                 };
-                let mut state = Machine::new(c, &settings);
                 // Raised event flags need an unmasked host SINT2, an open channel and a
                 // signal: set them up first, then walk at random.
                 for (k, o) in all.iter().filter(|o| raises_a_flag(o)).enumerate() {

@@ -102,11 +102,11 @@ impl<'a> Sleep<'a> {
 #[cfg(test)]
 mod tests {
     use sintfuzz_model::Revision;
-    use sintfuzz_targets::{InvariantSet, Machine, NoHook, Settings, Target};
+    use sintfuzz_targets::{Machine, NoHook};
 
     use super::*;
-    use crate::check::domain::{configs, ops, ConfigFilter, Size};
-    use crate::check::testing::{canonical, chooser, walk_on};
+    use crate::check::domain::{configs, ConfigFilter};
+    use crate::check::testing::{canonical, chooser, starts, walk_on};
 
     /// `m` after `x` then `y` (from step `k`): the state's bytes, unless a step ended the
     /// run, and each operation's verdict.
@@ -130,12 +130,7 @@ mod tests {
         let mut rand = chooser(0x0123_4567_89ab_cdef);
         let (mut kept, mut changed_verdicts) = (0, 0);
         for c in configs(2, &ConfigFilter::default()) {
-            for r in Revision::ALL {
-                let settings = Settings {
-                    revision: r,
-                    invariants: InvariantSet::parse("strict").unwrap(),
-                };
-                let all = ops(Target::AllOps, &c, Size::Medium);
+            for (r, mut m, all) in starts(&c, &Revision::ALL) {
                 let local = locality(&all);
                 let mine: Vec<usize> = (0..all.len()).filter(|&i| local[i].is_some()).collect();
                 let verdict = |m: &Machine, k: usize, o: &Op| {
@@ -143,7 +138,6 @@ mod tests {
                     let v = m.step(k, o, &mut NoHook).map(|v| v.invariant);
                     (v, m.halted())
                 };
-                let mut m = Machine::new(c, &settings);
                 for k in 0..8 {
                     for _ in 0..6 {
                         let mut node = m.clone();
@@ -183,19 +177,14 @@ mod tests {
             .iter()
             .filter(|c| c.vps() == 2)
         {
-            for r in [Revision::Head, Revision::ProxyBit, Revision::Proposed] {
-                let settings = Settings {
-                    revision: r,
-                    invariants: InvariantSet::parse("strict").unwrap(),
-                };
-                let all = ops(Target::AllOps, c, Size::Medium);
+            let revisions = [Revision::Head, Revision::ProxyBit, Revision::Proposed];
+            for (r, mut m, all) in starts(c, &revisions) {
                 let local = locality(&all);
                 let vp = |v: u8| -> Vec<usize> {
                     (0..all.len()).filter(|&i| local[i] == Some(v)).collect()
                 };
                 let (zero, one) = (vp(0), vp(1));
                 assert!(!zero.is_empty() && !one.is_empty(), "{c:?}");
-                let mut m = Machine::new(*c, &settings);
                 for k in 0..6 {
                     for _ in 0..12 {
                         let a = &all[zero[rand(zero.len())]];

@@ -326,7 +326,7 @@ pub fn mirrors(config: &Config, ops: &[Op], vps: bool, values: bool) -> Vec<Vec<
 mod tests {
     use super::*;
     use crate::check::domain::{configs, ops, ConfigFilter, Size};
-    use crate::check::testing::{canonical, chooser, walk_on};
+    use crate::check::testing::{canonical, chooser, starts, walk_on};
     use sintfuzz_model::hvdef::{Sint, VMBUS_SINT, VP_INDEX_DISABLE_INTERRUPT};
     use sintfuzz_model::{Revision, Vtl};
     use sintfuzz_targets::scenarios::wr_sint;
@@ -413,13 +413,7 @@ mod tests {
         let mut rand = chooser(0x2545_f491_4f6c_dd1d);
         let mut p = Probed::default();
         for c in configs {
-            for r in Revision::ALL {
-                let settings = Settings {
-                    revision: r,
-                    invariants: InvariantSet::parse("strict").unwrap(),
-                };
-                let all = ops(Target::AllOps, c, Size::Medium);
-                let mut m = Machine::new(*c, &settings);
+            for (r, mut m, all) in starts(c, &Revision::ALL) {
                 for k in 0..10 {
                     let mut renamed = m.clone();
                     state(&mut renamed);

@@ -1,10 +1,28 @@
-//! Helpers for the check module's tests: a state's canonical bytes, a seeded
-//! pseudo-random choice, and a random walk's next step.
+//! Helpers for the check module's tests: where random walks start, a state's canonical
+//! bytes, a seeded pseudo-random choice, and a random walk's next step.
 
 use std::hash::{Hash, Hasher};
 
-use sintfuzz_model::Op;
-use sintfuzz_targets::{Machine, NoHook};
+use sintfuzz_model::{Config, Op, Revision};
+use sintfuzz_targets::{InvariantSet, Machine, NoHook, Settings, Target};
+
+use super::domain::{ops, Size};
+
+/// For each of `revisions`: the initial machine of `config` under `strict`, and the
+/// `medium` domain's operations of `all_ops` there (where the module's walks start).
+pub fn starts(config: &Config, revisions: &[Revision]) -> Vec<(Revision, Machine, Vec<Op>)> {
+    revisions
+        .iter()
+        .map(|&revision| {
+            let settings = Settings {
+                revision,
+                invariants: InvariantSet::parse("strict").unwrap(),
+            };
+            let all = ops(Target::AllOps, config, Size::Medium);
+            (revision, Machine::new(*config, &settings), all)
+        })
+        .collect()
+}
 
 /// The canonical state's bytes, exactly (no hash collision can hide a difference).
 #[derive(Default)]
