@@ -19,7 +19,7 @@ use crate::runpage::RunPage;
 use crate::synic::{Post, Signal, Synic};
 use crate::vectors::VectorSet;
 
-mod canonical;
+pub mod canonical;
 mod check;
 pub mod symmetry;
 

@@ -48,12 +48,12 @@ pub struct EventFlags {
 /// nonzero dense words, then the far flags.
 impl core::hash::Hash for EventFlags {
     fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
-        let any = self.near != [0; NUM_SINTS];
-        for (i, w) in self.near.iter().enumerate().filter(|_| any) {
-            if *w != 0 {
-                h.write_usize(i);
-                h.write_u64(*w);
-            }
+        let mut rest = crate::partition::canonical::mask(self.near.iter().map(|w| *w != 0));
+        while rest != 0 {
+            let i = rest.trailing_zeros() as usize;
+            h.write_usize(i);
+            h.write_u64(self.near[i]);
+            rest &= rest - 1;
         }
         h.write_u8(0xff);
         for key in &self.far[..self.far_len as usize] {

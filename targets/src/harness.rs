@@ -377,6 +377,22 @@ pub struct Machine {
 }
 
 impl Machine {
+    /// The canonical state's shared part, model then oracle (`Hash` hashes the model's
+    /// parts, then the oracle's).
+    #[inline]
+    pub fn hash_shared<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.model.hash_shared(h);
+        self.oracle.hash_shared(h);
+    }
+
+    /// VP `v`'s part of the canonical state, model then oracle: all that an operation
+    /// local to `v` (`Op::vp_local`) can change.
+    #[inline]
+    pub fn hash_vp<H: std::hash::Hasher>(&self, v: usize, h: &mut H) {
+        self.model.hash_vp(v, h);
+        self.oracle.hash_vp(v, h);
+    }
+
     pub fn new(config: Config, settings: &Settings) -> Self {
         let r = settings.revision;
         Self::with_policy(config, r, r.policy(), settings.invariants)

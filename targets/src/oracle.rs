@@ -51,6 +51,7 @@ use sintfuzz_model::hvdef::{
     msr, reg, HvStatus, MsrOutcome, Sint, EVENT_FLAGS_PER_SINT, NUM_SINTS, VMBUS_SINT,
     VP_INDEX_DISABLE_INTERRUPT, VP_INDEX_SELF,
 };
+use sintfuzz_model::partition::canonical::mask;
 use sintfuzz_model::synic::GUEST_PAGES;
 use sintfuzz_model::{
     Config, Event, Isolation, Observer, Op, OpResult, Path, VectorSet, Vtl, MAX_CHANNELS,
@@ -1894,12 +1895,24 @@ impl Oracle {
 /// step before the `Dropped` events of the same operation read them), and the skip
 /// counters (statistics, not state). Destructured without `..`, so a new
 /// field fails to compile here until someone decides whether it is state.
+/// The shared part, then each VP's ([`Oracle::hash_shared`], [`Oracle::hash_vp`]).
 impl Hash for Oracle {
     fn hash<H: Hasher>(&self, h: &mut H) {
+        self.hash_shared(h);
+        for v in 0..self.config.vps() {
+            self.hash_vp(v, h);
+        }
+    }
+}
+
+impl Oracle {
+    /// The canonical state but the VPs' parts: the config and everything shared.
+    pub fn hash_shared<H: Hasher>(&self, h: &mut H) {
         let Oracle {
             config,
             set,
-            vps,
+            // `hash_vp`'s, the first `config.vps()`.
+            vps: _,
             channels,
             interrupt_page,
             routes,
@@ -1908,17 +1921,15 @@ impl Hash for Oracle {
             told_any: _,
             violation,
             skips: _,
-            expect,
+            expect: _,
             live: _,
             used: _,
             message_vps: _,
-            host_flags,
+            // Keyed by VP: `hash_vp`'s.
+            host_flags: _,
         } = self;
         config.hash(h);
         set.hash(h);
-        for g in &vps[..config.vps()] {
-            g.hash(h);
-        }
         for c in channels {
             let GuestChannel {
                 offered,
@@ -1940,13 +1951,32 @@ impl Hash for Oracle {
         routes.hash(h);
         device_ever.hash(h);
         violation.hash(h);
-        // Sparse (the fingerprint is most of `sintfuzz check`'s time): the raised flags
-        // in use (zero past `len`), then each live expectation with its slot.
-        h.write_u8(host_flags.len);
-        for k in &host_flags.keys[..host_flags.len as usize] {
+        // A raised flag or an expectation of a VP past the config's (never made) would
+        // be here.
+        self.hash_owed(h, |vp| vp >= config.vps());
+    }
+
+    /// VP `v`'s part of the canonical state: its record, its raised flags and the
+    /// expectations it is owed. An operation local to one VP (`Op::vp_local`) changes no
+    /// other part, so `sintfuzz check` fingerprints the parts apart and rehashes only that
+    /// VP's after one.
+    pub fn hash_vp<H: Hasher>(&self, v: usize, h: &mut H) {
+        self.vps[v].hash(h);
+        self.hash_owed(h, |vp| vp == v);
+    }
+
+    /// Sparse (the fingerprint is most of `sintfuzz check`'s time): the raised flags in
+    /// use (zero past `len`, sorted, keyed `vp << 16 | flag`) and the live expectations
+    /// (each with its slot; slots from `used` on are free) of the VPs that pass `of`.
+    #[inline]
+    fn hash_owed<H: Hasher>(&self, h: &mut H, of: impl Fn(usize) -> bool) {
+        let flags = &self.host_flags.keys[..self.host_flags.len as usize];
+        let mine = flags.iter().filter(|k| of((*k >> 16) as usize));
+        h.write_u8(mine.clone().count() as u8);
+        for k in mine {
             h.write_u32(*k);
         }
-        for (i, e) in expect.iter().enumerate() {
+        for (i, e) in self.expect[..self.used as usize].iter().enumerate() {
             let Expect {
                 vp,
                 vector,
@@ -1956,7 +1986,7 @@ impl Hash for Oracle {
                 path,
                 stage,
             } = e;
-            if let Some(inv) = invariant {
+            if let Some(inv) = invariant.as_ref().filter(|_| of(usize::from(*vp))) {
                 h.write_u8(i as u8);
                 inv.hash(h);
                 vp.hash(h);
@@ -1973,23 +2003,28 @@ impl Hash for Oracle {
 /// Sparse: the (register offset in the window, value) pairs that differ from reset.
 impl Hash for Regs {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        let reset = Regs::RESET;
-        // Most are at reset: one comparison instead of the loop.
-        let any = self.0 != reset.0;
-        for (i, (v, r)) in self
-            .0
-            .iter()
-            .zip(reset.0.iter())
-            .enumerate()
-            .filter(|_| any)
-        {
-            if v != r {
-                h.write_usize((Regs::register(i) - 0x4000_0080) as usize);
-                h.write_u64(*v);
-            }
+        // Most are at reset: a mask of the others (no branch, no call), then those.
+        let mut rest = mask(self.0.iter().zip(&Regs::RESET.0).map(|(v, r)| v != r));
+        while rest != 0 {
+            let i = rest.trailing_zeros() as usize;
+            h.write_usize((Regs::register(i) - 0x4000_0080) as usize);
+            h.write_u64(self.0[i]);
+            rest &= rest - 1;
         }
         h.write_u8(0xff);
     }
+}
+
+/// The entries of `values` other than `reset`, as (index, value) pairs, then 0xff.
+fn sparse<H: Hasher>(h: &mut H, values: &[u64; NUM_SINTS], reset: u64) {
+    let mut rest = mask(values.iter().map(|v| *v != reset));
+    while rest != 0 {
+        let i = rest.trailing_zeros() as usize;
+        h.write_u8(i as u8);
+        h.write_u64(values[i]);
+        rest &= rest - 1;
+    }
+    h.write_u8(0xff);
 }
 
 impl Hash for GuestVp {
@@ -2013,10 +2048,11 @@ impl Hash for GuestVp {
             untrusted_on,
         } = self;
         regs.hash(h);
-        untrusted.hash(h);
-        // Unset slots stay 0.
+        // Sparse (most SINTs at reset, most told slots unset and 0): the (index, value)
+        // pairs that differ, then a terminator no index takes.
+        sparse(h, untrusted, Sint::RESET.into_bits());
         told_set.hash(h);
-        told.hash(h);
+        sparse(h, told, 0);
         apic_on.hash(h);
         pending.hash(h);
         admissible.hash(h);

@@ -15,16 +15,36 @@
 use core::hash::{Hash, Hasher};
 
 use super::{Channel, Partition};
-use crate::hvdef::{Sint, NUM_SINTS};
+use crate::hvdef::Sint;
 use crate::synic::Synic;
 
+/// The shared part, then each VP's ([`Partition::hash_shared`], [`Partition::hash_vp`]).
 impl Hash for Partition {
     fn hash<H: Hasher>(&self, h: &mut H) {
+        self.hash_shared(h);
+        for v in 0..self.config.vps() {
+            self.hash_vp(v, h);
+        }
+    }
+}
+
+impl Partition {
+    /// VP `v`'s part of the canonical state: its record. An operation local to one VP
+    /// (`Op::vp_local`) changes no other part, so `sintfuzz check` fingerprints the parts
+    /// apart and rehashes only that VP's after one.
+    #[inline]
+    pub fn hash_vp<H: Hasher>(&self, v: usize, h: &mut H) {
+        self.vps[v].hash(h);
+    }
+
+    /// The canonical state but the VPs' records: the config and everything shared.
+    pub fn hash_shared<H: Hasher>(&self, h: &mut H) {
         let Partition {
             config,
             revision,
             policy,
-            vps,
+            // `hash_vp`'s, the first `config.vps()`.
+            vps: _,
             device_vector_table,
             devices,
             channels,
@@ -36,7 +56,6 @@ impl Hash for Partition {
         policy.hash(h);
         // Only whether the VM went down matters (after the first assert it refuses all).
         (*vtl2_asserts != 0).hash(h);
-        vps[..config.vps()].hash(h);
         device_vector_table.hash(h);
         devices.hash(h);
         for c in channels {
@@ -60,6 +79,14 @@ impl Hash for Partition {
     }
 }
 
+/// Bit i: the i-th of at most 64 conditions holds.
+#[inline]
+pub fn mask(conditions: impl Iterator<Item = bool>) -> u64 {
+    conditions
+        .enumerate()
+        .fold(0, |m, (i, c)| m | u64::from(c) << i)
+}
+
 impl Hash for Synic {
     fn hash<H: Hasher>(&self, h: &mut H) {
         let Synic {
@@ -77,24 +104,22 @@ impl Hash for Synic {
         scontrol.hash(h);
         siefp.hash(h);
         simp.hash(h);
-        // Most synics have every SINT at reset and every timer zero: one comparison,
-        // then one byte, instead of a loop.
-        if *sints != [Sint::RESET; NUM_SINTS] {
-            for (i, s) in sints.iter().enumerate() {
-                if *s != Sint::RESET {
-                    h.write_usize(i);
-                    h.write_u64(s.into_bits());
-                }
-            }
+        // Most synics have every SINT at reset and every timer zero: a mask of the ones
+        // that are not (built without a branch or a call), then only those.
+        let mut rest = mask(sints.iter().map(|s| *s != Sint::RESET));
+        while rest != 0 {
+            let i = rest.trailing_zeros() as usize;
+            h.write_usize(i);
+            h.write_u64(sints[i].into_bits());
+            rest &= rest - 1;
         }
         h.write_u8(0xff);
-        if *stimers != [0; 8] {
-            for (i, t) in stimers.iter().enumerate() {
-                if *t != 0 {
-                    h.write_usize(i);
-                    h.write_u64(*t);
-                }
-            }
+        let mut rest = mask(stimers.iter().map(|t| *t != 0));
+        while rest != 0 {
+            let i = rest.trailing_zeros() as usize;
+            h.write_usize(i);
+            h.write_u64(stimers[i]);
+            rest &= rest - 1;
         }
         h.write_u8(0xff);
         // Sparse: only the set flags (`EventFlags`' own `Hash`).

@@ -55,31 +55,16 @@ pub fn restore(scratch: &mut Machine, from: &Machine, dirty: u8) {
 
 #[cfg(test)]
 mod tests {
-    use sintfuzz_model::hvdef::{msr, Sint, VMBUS_SINT};
     use sintfuzz_model::Revision;
     use sintfuzz_targets::NoHook;
 
     use super::*;
     use crate::check::domain::{configs, ConfigFilter};
-    use crate::check::testing::{chooser, starts};
+    use crate::check::testing::{chooser, raises_a_flag, starts};
 
     /// Every field of both halves (the oracle's `Debug` shows them all, counters too).
     fn exact(m: &Machine) -> (Partition, String) {
         (m.model.clone(), format!("{:?}", m.oracle))
-    }
-
-    /// The first operations of a walk: the host's SINT2 unmasked, channel 0 offered,
-    /// opened on VP 0 and signalled.
-    fn raises_a_flag(o: &Op) -> bool {
-        match *o {
-            Op::UntrustedWrMsr(u) => {
-                u.msr == msr::SINT0 + u32::from(VMBUS_SINT) && !Sint::from_bits(u.value).masked()
-            }
-            Op::HostOffer(h) => h.slot == 0,
-            Op::OpenChannel(c) => c.slot == 0 && c.target_vp == 0,
-            Op::HostSignalChannel(h) => h.slot == 0,
-            _ => false,
-        }
     }
 
     /// Random walks over every config and revision. At each state, operations are applied

@@ -1,15 +1,16 @@
 //! Breadth-first search over operation sequences, deduplicated by a 128-bit fingerprint
-//! of the canonical state ([`Machine`]'s `Hash`). States are never stored: each node keeps
+//! of the canonical state ([`Machine`]'s `Hash`, fingerprinted in parts: the shared part
+//! and each VP's, so a child of an operation local to one VP rehashes only that VP's). States are never stored: each node keeps
 //! its parent and operation (8 bytes), and a level is expanded by replaying paths from a
 //! stack of states that follows the BFS order, so consecutive nodes share their prefix.
 //! The last level of a bounded search is only judged: its states are never expanded, so
 //! they are not fingerprinted (the fingerprint was most of the time) nor stored.
 
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
-use sintfuzz_model::Op;
+use sintfuzz_model::{Op, MAX_VPS};
 use sintfuzz_targets::{Machine, NoHook, Violation};
 
 /// One root of the search: an initial state and the operations applied to it.
@@ -101,13 +102,16 @@ impl Hasher for Fingerprinter {
     fn write_u64(&mut self, v: u64) {
         self.write(&v.to_le_bytes())
     }
+    /// Lengths, enum discriminants and small indices, about 70 per state: one byte below
+    /// 0xff, else 0xff and the eight bytes (prefix-free, so the bytes still determine the
+    /// canonical state).
     #[inline]
     fn write_usize(&mut self, v: usize) {
-        self.write(&(v as u64).to_le_bytes())
+        self.write_u64_compact(v as u64)
     }
     #[inline]
     fn write_isize(&mut self, v: isize) {
-        self.write(&(v as u64).to_le_bytes())
+        self.write_u64_compact(v as u64)
     }
     fn finish(&self) -> u64 {
         unreachable!("fingerprints are 128-bit: use Fingerprinter::digest")
@@ -115,6 +119,16 @@ impl Hasher for Fingerprinter {
 }
 
 impl Fingerprinter {
+    #[inline]
+    fn write_u64_compact(&mut self, v: u64) {
+        if v < 0xff {
+            self.write_u8(v as u8)
+        } else {
+            self.write_u8(0xff);
+            self.write_u64(v)
+        }
+    }
+
     fn new() -> Self {
         Self {
             buf: Box::new([0; FP_BUF]),
@@ -124,10 +138,11 @@ impl Fingerprinter {
         }
     }
 
-    fn digest(&mut self, salt: u64, m: &Machine) -> u128 {
+    /// XXH3-128 of what `write` writes.
+    #[inline]
+    fn part(&mut self, write: impl FnOnce(&mut Self)) -> u128 {
         self.len = 0;
-        salt.hash(self);
-        m.hash(self);
+        write(self);
         let h = xxhash_rust::xxh3::xxh3_128(&self.buf[..self.len]);
         if self.spilled {
             self.spill.update(&h.to_le_bytes());
@@ -137,6 +152,63 @@ impl Fingerprinter {
             return h;
         }
         h
+    }
+
+    /// The fingerprints of `m`'s parts: the shared one and each VP's.
+    fn parts(&mut self, m: &Machine) -> Parts {
+        let n = m.model.config.vps();
+        let mut p = Parts {
+            shared: self.part(|h| m.hash_shared(h)),
+            vps: [0; MAX_VPS],
+            n,
+        };
+        for v in 0..n {
+            p.vps[v] = self.part(|h| m.hash_vp(v, h));
+        }
+        p
+    }
+
+    /// `m`'s fingerprint (`salt` mixed in).
+    fn digest(&mut self, salt: u64, m: &Machine) -> u128 {
+        self.parts(m).combine(salt)
+    }
+
+    /// The fingerprint of `m`, reached by an operation local to VP `w` (`Op::vp_local`)
+    /// from a state whose parts are `from`: only VP `w`'s part can differ, so only it is
+    /// hashed again.
+    #[inline]
+    fn digest_local(&mut self, salt: u64, from: &Parts, w: usize, m: &Machine) -> u128 {
+        if w >= from.n {
+            // Refused: nothing changed.
+            return from.combine(salt);
+        }
+        let mut p = *from;
+        p.vps[w] = self.part(|h| m.hash_vp(w, h));
+        p.combine(salt)
+    }
+}
+
+/// A state's fingerprint in parts ([`Machine::hash_shared`], [`Machine::hash_vp`] for its
+/// `n` VPs), so a child reached by an operation local to one VP rehashes only that VP's.
+#[derive(Clone, Copy)]
+struct Parts {
+    shared: u128,
+    vps: [u128; MAX_VPS],
+    n: usize,
+}
+
+impl Parts {
+    /// The fingerprint: XXH3-128 of the salt and the parts' fingerprints (a function of
+    /// the canonical state, which the parts' bytes determine: the shared part gives `n`).
+    #[inline]
+    fn combine(&self, salt: u64) -> u128 {
+        let mut b = [0u8; 8 + 16 * (1 + MAX_VPS)];
+        b[..8].copy_from_slice(&salt.to_le_bytes());
+        b[8..24].copy_from_slice(&self.shared.to_le_bytes());
+        for (v, fp) in self.vps[..self.n].iter().enumerate() {
+            b[24 + 16 * v..40 + 16 * v].copy_from_slice(&fp.to_le_bytes());
+        }
+        xxhash_rust::xxh3::xxh3_128(&b[..24 + 16 * self.n])
     }
 }
 
@@ -337,6 +409,8 @@ impl Worker {
             }
             let (done, scratch) = self.stack.split_at_mut(d + 1);
             let (state, m) = (&done[d], &mut scratch[0]);
+            // The node's parts, for the children of VP-local operations (stored levels).
+            let parts = (!last).then(|| self.fp.parts(state));
             // What the scratch state holds beyond `state`: another node's state at first,
             // then what each operation applied to it can have written.
             let mut dirty = super::copy::ALL_VPS;
@@ -374,7 +448,10 @@ impl Worker {
                     out.leaves += 1;
                     continue;
                 }
-                let fp = self.fp.digest(r.salt, m);
+                let fp = match (&parts, op.vp_local()) {
+                    (Some(p), Some(w)) => self.fp.digest_local(r.salt, p, usize::from(w), m),
+                    _ => self.fp.digest(r.salt, m),
+                };
                 if !seen.contains(&fp) {
                     out.children.push(Child {
                         fp,
@@ -520,4 +597,92 @@ pub fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use sintfuzz_model::Revision;
+    use sintfuzz_targets::NoHook;
+
+    use super::*;
+    use crate::check::domain::{configs, ConfigFilter};
+    use crate::check::testing::{canonical, chooser, raises_a_flag, starts, walk_on};
+
+    /// The fingerprint's compact encoding (lengths and discriminants in one byte) keeps
+    /// it a function of the canonical state that tells states apart exactly as their
+    /// canonical bytes (`Hash` with eight-byte lengths) do: on random walks of every
+    /// config and revision, equal bytes give equal fingerprints and unequal ones unequal.
+    #[test]
+    fn fingerprints_separate_exactly_the_states_the_canonical_bytes_separate() {
+        let mut rand = chooser(0x9e37_79b9_7f4a_7c15);
+        let mut fp = Fingerprinter::new();
+        let mut by_bytes: HashMap<Vec<u8>, u128> = HashMap::new();
+        let mut by_fp: HashMap<u128, Vec<u8>> = HashMap::new();
+        let mut repeats = 0;
+        for c in configs(2, &ConfigFilter::default()) {
+            for (_, start, all) in starts(&c, &Revision::ALL) {
+                for _ in 0..4 {
+                    let mut m = start.clone();
+                    for k in 0..6 {
+                        let bytes = canonical(&m);
+                        let f = fp.digest(7, &m);
+                        repeats += usize::from(by_bytes.contains_key(&bytes));
+                        assert_eq!(*by_bytes.entry(bytes.clone()).or_insert(f), f);
+                        assert!(*by_fp.entry(f).or_insert(bytes.clone()) == bytes);
+                        walk_on(&mut m, k, &all, &mut rand);
+                    }
+                }
+            }
+        }
+        // Both directions were exercised: many distinct states, and states met again.
+        assert!(by_bytes.len() > 5000, "{}", by_bytes.len());
+        assert!(repeats > 1000, "{repeats}");
+    }
+
+    /// An operation local to one VP changes no part of the canonical state but that VP's
+    /// (model and oracle: its record, raised flags, expectations), so the fingerprint the
+    /// search computes from the node's parts is the state's own: on random walks of every
+    /// config and revision, every VP-local operation from each state, against a full
+    /// fingerprint of the result.
+    #[test]
+    fn a_vp_local_operation_changes_only_its_vps_part_of_the_fingerprint() {
+        let mut rand = chooser(0x6a09_e667_f3bc_c908);
+        let mut fp = Fingerprinter::new();
+        let (mut checked, mut changed) = (0, 0);
+        for c in configs(2, &ConfigFilter::default()) {
+            for (r, mut m, all) in starts(&c, &Revision::ALL) {
+                let (local, shared): (Vec<Op>, Vec<Op>) =
+                    all.iter().partition(|o| o.vp_local().is_some());
+                // Raised flags and expectations, which local operations clear or settle:
+                // set up a signalled channel, then walk on shared operations half the time.
+                for (k, o) in all.iter().filter(|o| raises_a_flag(o)).enumerate() {
+                    walk_on(&mut m, k, std::slice::from_ref(o), &mut rand);
+                }
+                for k in 0..12 {
+                    let parts = fp.parts(&m);
+                    let before = parts.combine(3);
+                    for _ in 0..8 {
+                        let op = &local[rand(local.len())];
+                        let mut next = m.clone();
+                        if next.step(k, op, &mut NoHook).is_some() || next.halted() {
+                            continue;
+                        }
+                        let w = usize::from(op.vp_local().unwrap());
+                        let full = fp.digest(3, &next);
+                        assert_eq!(
+                            fp.digest_local(3, &parts, w, &next),
+                            full,
+                            "{c:?} {r} {op:?}"
+                        );
+                        checked += 1;
+                        changed += usize::from(full != before);
+                    }
+                    walk_on(&mut m, k, [&all, &shared][rand(2)], &mut rand);
+                }
+            }
+        }
+        assert!(checked > 5000 && changed > 2000, "{checked} {changed}");
+    }
 }

@@ -1,8 +1,10 @@
 //! Helpers for the check module's tests: where random walks start, a state's canonical
-//! bytes, a seeded pseudo-random choice, and a random walk's next step.
+//! bytes, a seeded pseudo-random choice, a random walk's next step, and the set-up of a
+//! raised flag.
 
 use std::hash::{Hash, Hasher};
 
+use sintfuzz_model::hvdef::{msr, Sint, VMBUS_SINT};
 use sintfuzz_model::{Config, Op, Revision};
 use sintfuzz_targets::{InvariantSet, Machine, NoHook, Settings, Target};
 
@@ -64,5 +66,19 @@ pub fn walk_on(m: &mut Machine, step: usize, ops: &[Op], rand: &mut impl FnMut(u
             *m = next;
             return;
         }
+    }
+}
+
+/// The first operations of a walk that reaches raised event flags: the host's SINT2
+/// unmasked, channel 0 offered, opened on VP 0 and signalled.
+pub fn raises_a_flag(o: &Op) -> bool {
+    match *o {
+        Op::UntrustedWrMsr(u) => {
+            u.msr == msr::SINT0 + u32::from(VMBUS_SINT) && !Sint::from_bits(u.value).masked()
+        }
+        Op::HostOffer(h) => h.slot == 0,
+        Op::OpenChannel(c) => c.slot == 0 && c.target_vp == 0,
+        Op::HostSignalChannel(h) => h.slot == 0,
+        _ => false,
     }
 }
