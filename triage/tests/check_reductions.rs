@@ -1,7 +1,8 @@
 //! `sintfuzz check`'s reductions and parallel search against the plain search, on bounds
 //! where both finish, for every revision: VP symmetry keeps the verdict and the root
 //! causes, each with a witness of the same (shortest) length; partial-order reduction
-//! keeps the very states and witnesses; the same witnesses whatever the number of threads;
+//! keeps the very states and witnesses; the last level's verdict memo keeps the states
+//! and the root causes at their lengths; the same witnesses whatever the number of threads;
 //! and shards merged into the verdict of one unsharded run.
 
 mod common;
@@ -131,17 +132,23 @@ fn lengths(run: &Run) -> BTreeMap<String, usize> {
 #[test]
 fn reductions_keep_every_root_cause_at_its_shortest_length_on_every_revision() {
     let mut found = 0;
-    let (mut sym_saved, mut por_saved) = (false, false);
+    let (mut sym_saved, mut por_saved, mut memo_saved) = (false, false, false);
     for (s, &scope) in SCOPES.iter().enumerate() {
         for r in Revision::ALL {
             let plain = check(
                 r,
                 scope,
-                &["--no-symmetry", "--no-por"],
+                &["--no-symmetry", "--no-por", "--no-memo"],
                 &format!("plain-{s}-{r}"),
             );
-            let sym = check(r, scope, &["--no-por"], &format!("sym-{s}-{r}"));
-            let both = check(r, scope, &[], &format!("both-{s}-{r}"));
+            let sym = check(
+                r,
+                scope,
+                &["--no-por", "--no-memo"],
+                &format!("sym-{s}-{r}"),
+            );
+            let both = check(r, scope, &["--no-memo"], &format!("both-{s}-{r}"));
+            let all = check(r, scope, &[], &format!("all-{s}-{r}"));
             // VP symmetry: the same verdict and root causes, each as short.
             assert_eq!(sym.code, plain.code, "{r} {scope:?}");
             assert_eq!(lengths(&sym), lengths(&plain), "{r} {scope:?}");
@@ -156,12 +163,21 @@ fn reductions_keep_every_root_cause_at_its_shortest_length_on_every_revision() {
             );
             assert!(both.transitions <= sym.transitions);
             por_saved |= both.transitions < sym.transitions;
+            // The last level's verdict memo (check/memo.rs) keeps the stored states, the
+            // verdict and the root causes, each as short, with fewer transitions.
+            assert_eq!(
+                (all.code, all.states, lengths(&all)),
+                (both.code, both.states, lengths(&both)),
+                "{r} {scope:?}"
+            );
+            assert!(all.transitions <= both.transitions);
+            memo_saved |= all.transitions < both.transitions;
             found += plain.causes.len();
         }
     }
     // The comparison means something: root causes were found and work was saved.
     assert!(found > 0);
-    assert!(sym_saved && por_saved);
+    assert!(sym_saved && por_saved && memo_saved);
 }
 
 /// Scopes of the `medium` domain, where the value symmetry applies (0x30 <-> 0x31): one
@@ -191,7 +207,12 @@ fn value_symmetry_keeps_every_root_cause_at_its_shortest_length_on_every_revisio
                 check(r, (scope, depth), &args, &format!("{name}-{s}-{r}"))
             };
             let plain = run(
-                &["--no-symmetry", "--no-por", "--no-value-symmetry"],
+                &[
+                    "--no-symmetry",
+                    "--no-por",
+                    "--no-value-symmetry",
+                    "--no-memo",
+                ],
                 "vplain",
             );
             let without = run(&["--no-value-symmetry"], "vwithout");

@@ -9,7 +9,6 @@
 //! changes nothing). The config, revision and policy are fixed per root. The tests below
 //! walk random states of every config and check the copy equals the state it copies.
 
-use sintfuzz_model::op::{HostAssert, HostPostMessage, HostSignalSint, RunVp};
 use sintfuzz_model::{Op, Partition};
 use sintfuzz_targets::Machine;
 
@@ -17,13 +16,11 @@ use sintfuzz_targets::Machine;
 pub const ALL_VPS: u8 = u8::MAX;
 
 /// The VPs (bit n = VP n) whose state `op` can have written, besides the shared state:
-/// its own VP if it is local to one ([`Op::vp_local`]); the VP it names for a run, a
-/// host SINT signal, a host message and a proxy assert (`Partition::run_vp`,
-/// `host_signal_sint`, `host_post_message`, `host_assert` write that VP's record and
-/// shared state only, and so does the oracle judging them: the test below); none for
-/// the relay's channel operations (`host_offer`, `open_channel`, `close_channel`,
-/// `modify_channel`, `modify_connection` write the channels and the connection only);
-/// else all.
+/// the one VP it reads and writes, if there is one ([`super::memo::one_vp`]: its own VP
+/// if it is local to one, the VP it names for a run, a host SINT signal, a host message
+/// and a proxy assert; the test below); none for the relay's channel operations
+/// (`host_offer`, `open_channel`, `close_channel`, `modify_channel`, `modify_connection`
+/// write the channels and the connection only); else all.
 #[inline]
 pub fn dirtied(op: &Op) -> u8 {
     match *op {
@@ -32,11 +29,9 @@ pub fn dirtied(op: &Op) -> u8 {
         | Op::CloseChannel(_)
         | Op::ModifyChannel(_)
         | Op::ModifyConnection(_) => 0,
-        Op::RunVp(RunVp { vp })
-        | Op::HostSignalSint(HostSignalSint { vp, .. })
-        | Op::HostPostMessage(HostPostMessage { vp, .. })
-        | Op::HostAssert(HostAssert { vp, .. }) => 1u8.checked_shl(u32::from(vp)).unwrap_or(0),
-        _ => op.vp_local().map_or(ALL_VPS, |w| 1 << w),
+        _ => {
+            super::memo::one_vp(op).map_or(ALL_VPS, |w| 1u8.checked_shl(u32::from(w)).unwrap_or(0))
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod copy;
 pub mod domain;
+pub mod memo;
 pub mod por;
 pub mod search;
 pub mod shard;
@@ -88,6 +89,11 @@ pub struct CheckArgs {
     /// reduction; for comparison).
     #[arg(long)]
     pub no_por: bool,
+    /// On the last level, apply a VP's operations from every node, also where an earlier
+    /// node with the same shared state and the same state of that VP judged them (no
+    /// verdict memo; for comparison).
+    #[arg(long)]
+    pub no_memo: bool,
     /// Explore shard I of N (1-based: every N-th config x target, from the I-th) and
     /// write OUT/result.json for `--merge`.
     #[arg(long, value_parser = shard::Shard::parse)]
@@ -280,6 +286,7 @@ impl Built {
                     salt: t as u64,
                     mirrors,
                     local: (!args.no_por).then(|| por::locality(&ops)),
+                    memo: !args.no_memo,
                 });
                 b.infos
                     .push(RootInfo::new(index, target, *config, ops, &mut interner));

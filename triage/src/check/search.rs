@@ -4,7 +4,8 @@
 //! its parent and operation (8 bytes), and a level is expanded by replaying paths from a
 //! stack of states that follows the BFS order, so consecutive nodes share their prefix.
 //! The last level of a bounded search is only judged: its states are never expanded, so
-//! they are not fingerprinted (the fingerprint was most of the time) nor stored.
+//! they are not fingerprinted (the fingerprint was most of the time) nor stored; only
+//! their projections on each VP are, for the verdict memo (`super::memo`).
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -30,6 +31,9 @@ pub struct Root {
     /// Partial-order reduction (`super::por`): per operation, the VP it alone touches
     /// ([`sintfuzz_model::Op::vp_local`]); `None` turns the reduction off.
     pub local: Option<Vec<Option<u8>>>,
+    /// The last level's verdict memo (`super::memo`): a node skips the operations of a VP
+    /// on which an earlier node of the level had the same projection.
+    pub memo: bool,
 }
 
 impl Root {
@@ -198,6 +202,18 @@ struct Parts {
 }
 
 impl Parts {
+    /// The state's projection on VP `w` (`super::memo`): a fingerprint of its shared part
+    /// and `w`'s (`salt` mixed in).
+    #[inline]
+    fn projection(&self, salt: u64, w: usize) -> u128 {
+        let mut b = [0u8; 8 + 1 + 32];
+        b[..8].copy_from_slice(&salt.to_le_bytes());
+        b[8] = w as u8;
+        b[9..25].copy_from_slice(&self.shared.to_le_bytes());
+        b[25..41].copy_from_slice(&self.vps[w].to_le_bytes());
+        xxhash_rust::xxh3::xxh3_128(&b)
+    }
+
     /// The fingerprint: XXH3-128 of the salt and the parts' fingerprints (a function of
     /// the canonical state, which the parts' bytes determine: the shared part gives `n`).
     #[inline]
@@ -312,6 +328,9 @@ struct Found {
 #[derive(Default)]
 struct Expanded {
     children: Vec<Child>,
+    /// On the last level: the projections ([`Parts::projection`]) whose operations this
+    /// chunk judged (`super::memo`).
+    judged: Vec<u128>,
     found: Vec<Found>,
     transitions: u64,
     halted: u64,
@@ -329,6 +348,8 @@ struct Worker {
     stack: Vec<Machine>,
     cur: Vec<u16>,
     cur_root: usize,
+    /// The projections judged so far in the current chunk (`super::memo`).
+    judged: Seen,
 }
 
 type Seen = HashSet<u128, BuildHasherDefault<Identity>>;
@@ -341,6 +362,7 @@ impl Worker {
             stack: Vec::new(),
             cur: Vec::new(),
             cur_root: usize::MAX,
+            judged: Seen::default(),
         }
     }
 
@@ -396,9 +418,10 @@ impl Worker {
         levels: &[Vec<Node>],
         (d, last): (usize, bool),
         range: std::ops::Range<usize>,
-        seen: &Seen,
+        (seen, judged): (&Seen, &Seen),
     ) -> Expanded {
         let mut out = Expanded::default();
+        self.judged.clear();
         for i in range {
             let root = self.replay(roots, levels, d, i);
             let r = &roots[root];
@@ -410,7 +433,20 @@ impl Worker {
             let (done, scratch) = self.stack.split_at_mut(d + 1);
             let (state, m) = (&done[d], &mut scratch[0]);
             // The node's parts, for the children of VP-local operations (stored levels).
-            let parts = (!last).then(|| self.fp.parts(state));
+            let parts = (!last || r.memo).then(|| self.fp.parts(state));
+            // On the last level, the VPs whose operations were judged from a node with
+            // the same projection, in an earlier batch or earlier in this chunk.
+            let mut memo = super::memo::Memo::default();
+            if let (true, Some(p)) = (last, &parts) {
+                for w in 0..p.n {
+                    let key = p.projection(r.salt, w);
+                    if judged.contains(&key) || !self.judged.insert(key) {
+                        memo.judged(w);
+                    } else {
+                        out.judged.push(key);
+                    }
+                }
+            }
             // What the scratch state holds beyond `state`: another node's state at first,
             // then what each operation applied to it can have written.
             let mut dirty = super::copy::ALL_VPS;
@@ -421,6 +457,9 @@ impl Worker {
                     sleep.skips(o)
                 };
                 if !r.expands(symmetric, o) || asleep {
+                    continue;
+                }
+                if memo.skips(op) {
                     continue;
                 }
                 super::copy::restore(m, state, dirty);
@@ -449,7 +488,9 @@ impl Worker {
                     continue;
                 }
                 let fp = match (&parts, op.vp_local()) {
-                    (Some(p), Some(w)) => self.fp.digest_local(r.salt, p, usize::from(w), m),
+                    (Some(p), Some(w)) if !last => {
+                        self.fp.digest_local(r.salt, p, usize::from(w), m)
+                    }
                     _ => self.fp.digest(r.salt, m),
                 };
                 if !seen.contains(&fp) {
@@ -477,13 +518,14 @@ fn report(f: Found, base: u64, seen: &Seen, stats: &mut Stats, obs: &mut impl Ob
 /// violations to the observer with the figures of their moment.
 fn merge(
     chunks: Vec<Expanded>,
-    seen: &mut Seen,
+    (seen, judged): (&mut Seen, &mut Seen),
     next: &mut Vec<Node>,
     stats: &mut Stats,
     obs: &mut impl Observer,
 ) {
     for chunk in chunks {
         let base = stats.transitions;
+        judged.extend(chunk.judged);
         let mut found = chunk.found.into_iter().peekable();
         for (k, c) in chunk.children.into_iter().enumerate() {
             while let Some(f) = found.next_if(|f| f.children <= k) {
@@ -533,6 +575,7 @@ fn search_levels(
     let mut stats = Stats::default();
     let mut fp = Fingerprinter::new();
     let mut seen = Seen::default();
+    let mut judged = Seen::default();
     let mut levels: Vec<Vec<Node>> = vec![Vec::new()];
     for (i, r) in roots.iter().enumerate() {
         if seen.insert(fp.digest(r.salt, &r.machine)) {
@@ -557,11 +600,17 @@ fn search_levels(
                     .collect::<Vec<_>>()
                     .into_par_iter()
                     .map_init(Worker::new, |w, c| {
-                        w.expand(roots, &levels, (d, last), c..end.min(c + CHUNK), &seen)
+                        w.expand(
+                            roots,
+                            &levels,
+                            (d, last),
+                            c..end.min(c + CHUNK),
+                            (&seen, &judged),
+                        )
                     })
                     .collect()
             });
-            merge(chunks, &mut seen, &mut next, &mut stats, obs);
+            merge(chunks, (&mut seen, &mut judged), &mut next, &mut stats, obs);
             begin = end;
             if last_progress.elapsed() >= limits.interval {
                 last_progress = Instant::now();

@@ -1,5 +1,5 @@
 //! Helpers for the check module's tests: where random walks start, a state's canonical
-//! bytes, a seeded pseudo-random choice, a random walk's next step, and the set-up of a
+//! bytes (whole or in parts), a seeded pseudo-random choice, a random walk's next step, and the set-up of a
 //! raised flag.
 
 use std::hash::{Hash, Hasher};
@@ -43,6 +43,17 @@ impl Hasher for Bytes {
 pub fn canonical(m: &Machine) -> Vec<u8> {
     let mut b = Bytes::default();
     m.hash(&mut b);
+    b.0
+}
+
+/// The canonical bytes of `m`'s shared part (`None`) or of VP `v`'s part
+/// (`Machine::hash_shared`, `Machine::hash_vp`).
+pub fn part(m: &Machine, v: Option<usize>) -> Vec<u8> {
+    let mut b = Bytes::default();
+    match v {
+        None => m.hash_shared(&mut b),
+        Some(v) => m.hash_vp(v, &mut b),
+    }
     b.0
 }
 

@@ -427,6 +427,7 @@ mod tests {
                 salt: 0,
                 mirrors: Vec::new(),
                 local: None,
+                memo: false,
             });
             plain.push((c, ops.clone()));
             infos.push(RootInfo::new(i, Target::AllOps, c, ops, &mut interner));
