@@ -411,7 +411,8 @@ impl Worker {
     /// `last` level (the depth bound) children are only judged: their states are never
     /// expanded, so they are neither fingerprinted nor stored, and a node whose last
     /// operation is VP-local skips every operation local to another VP
-    /// (`super::por::Sleep::skips_leaf`).
+    /// (`super::por::Sleep::skips_leaf`), and one with the projection of an earlier node on
+    /// a VP that VP's operations (`super::memo`).
     fn expand(
         &mut self,
         roots: &[Root],
@@ -432,34 +433,24 @@ impl Worker {
             }
             let (done, scratch) = self.stack.split_at_mut(d + 1);
             let (state, m) = (&done[d], &mut scratch[0]);
-            // The node's parts, for the children of VP-local operations (stored levels).
+            // The node's parts, for the children of VP-local operations (stored levels)
+            // and the memo (the last level).
             let parts = (!last || r.memo).then(|| self.fp.parts(state));
-            // On the last level, the VPs whose operations were judged from a node with
-            // the same projection, in an earlier batch or earlier in this chunk.
-            let mut memo = super::memo::Memo::default();
-            if let (true, Some(p)) = (last, &parts) {
-                for w in 0..p.n {
-                    let key = p.projection(r.salt, w);
-                    if judged.contains(&key) || !self.judged.insert(key) {
-                        memo.judged(w);
-                    } else {
-                        out.judged.push(key);
-                    }
-                }
-            }
+            // On the last level, the VPs an earlier node with the same projection judged.
+            let memo = match (last, &parts) {
+                (true, Some(p)) => memo(r.salt, p, (judged, &mut self.judged), &mut out.judged),
+                _ => super::memo::Memo::default(),
+            };
             // What the scratch state holds beyond `state`: another node's state at first,
             // then what each operation applied to it can have written.
             let mut dirty = super::copy::ALL_VPS;
             for (o, op) in r.ops.iter().enumerate() {
                 let asleep = if last {
-                    sleep.skips_leaf(o)
+                    sleep.skips_leaf(o) || memo.skips(op)
                 } else {
                     sleep.skips(o)
                 };
                 if !r.expands(symmetric, o) || asleep {
-                    continue;
-                }
-                if memo.skips(op) {
                     continue;
                 }
                 super::copy::restore(m, state, dirty);
@@ -488,9 +479,7 @@ impl Worker {
                     continue;
                 }
                 let fp = match (&parts, op.vp_local()) {
-                    (Some(p), Some(w)) if !last => {
-                        self.fp.digest_local(r.salt, p, usize::from(w), m)
-                    }
+                    (Some(p), Some(w)) => self.fp.digest_local(r.salt, p, usize::from(w), m),
                     _ => self.fp.digest(r.salt, m),
                 };
                 if !seen.contains(&fp) {
@@ -504,6 +493,27 @@ impl Worker {
         }
         out
     }
+}
+
+/// The VPs of a last-level node with parts `p` whose operations an earlier node with
+/// the same projection judged, in an earlier batch (`judged`) or earlier in its chunk
+/// (`chunk`; `super::memo`). The projections new to both go to `new`.
+fn memo(
+    salt: u64,
+    p: &Parts,
+    (judged, chunk): (&Seen, &mut Seen),
+    new: &mut Vec<u128>,
+) -> super::memo::Memo {
+    let mut memo = super::memo::Memo::default();
+    for w in 0..p.n {
+        let key = p.projection(salt, w);
+        if judged.contains(&key) || !chunk.insert(key) {
+            memo.judged(w);
+        } else {
+            new.push(key);
+        }
+    }
+    memo
 }
 
 /// Show a violation to the observer with the figures of that moment.
