@@ -202,15 +202,18 @@ struct Parts {
 }
 
 impl Parts {
-    /// The state's projection on VP `w` (`super::memo`): a fingerprint of its shared part
-    /// and `w`'s (`salt` mixed in).
+    /// The state's projection `w` (`super::memo`): a fingerprint of its shared part and
+    /// VP `w`'s, or the shared part alone for `w` past the VPs (`Memo::SHARED`); `salt`
+    /// mixed in.
     #[inline]
     fn projection(&self, salt: u64, w: usize) -> u128 {
         let mut b = [0u8; 8 + 1 + 32];
         b[..8].copy_from_slice(&salt.to_le_bytes());
         b[8] = w as u8;
         b[9..25].copy_from_slice(&self.shared.to_le_bytes());
-        b[25..41].copy_from_slice(&self.vps[w].to_le_bytes());
+        if let Some(vp) = self.vps[..self.n].get(w) {
+            b[25..41].copy_from_slice(&vp.to_le_bytes());
+        }
         xxhash_rust::xxh3::xxh3_128(&b)
     }
 
@@ -505,7 +508,7 @@ fn memo(
     new: &mut Vec<u128>,
 ) -> super::memo::Memo {
     let mut memo = super::memo::Memo::default();
-    for w in 0..p.n {
+    for w in (0..p.n).chain([super::memo::Memo::SHARED]) {
         let key = p.projection(salt, w);
         if judged.contains(&key) || !chunk.insert(key) {
             memo.judged(w);
