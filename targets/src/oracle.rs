@@ -1847,6 +1847,9 @@ impl Observer for Oracle {
                 irr_loss: false,
                 detail: site.what(),
             }),
+            // Filter updates and queued wakes are never judged: the guest sees neither.
+            // `sintfuzz check`'s verdict memo relies on it (a retarget updates and wakes
+            // every VP, but its verdict reads only its caller's: triage/src/check/memo.rs).
             _ => {}
         }
     }

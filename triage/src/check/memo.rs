@@ -57,8 +57,8 @@ pub enum Reads {
     /// The shared state and this VP's: an operation of [`one_vp`], and a retarget, by its
     /// caller (`Partition::retarget` checks the call, updates the caller's filter, which
     /// can hit a VTL2 assert on VTL1, and sets the route; the other VPs' filters it
-    /// updates or wakes are written, not read; the oracle's `after_retarget` reads the
-    /// call, the config and its routes).
+    /// updates or wakes are written, not read, since the oracle judges no filter update
+    /// or wake event; its `after_retarget` reads the call, the config and its routes).
     Vp(u8),
     /// Anything: a host device interrupt or channel signal (the VP it reaches is in the
     /// state), and whatever is not listed.
