@@ -904,19 +904,23 @@ impl Oracle {
     }
 
     /// Held vectors of `vp` (`gone`) left its VTL0 IRR without the guest's ack: each
-    /// was owed and met, so it is lost after all, and the earliest-sent expectation's
-    /// own lost-* invariant reports it (the guest lost an interrupt it was owed, as if it
-    /// had never arrived; no invariant of its own). A delivered vector nothing was owed
-    /// for is not judged when it leaves: the rules allowed it never to arrive. Their
-    /// slots are freed whether or not that invariant is checked.
+    /// was owed and met, so it is lost after all, under its expectation's own lost-*
+    /// invariant (the guest lost an interrupt it was owed, as if it had never arrived; no
+    /// invariant of its own). One loss is reported: the earliest-sent among those whose
+    /// invariant is checked, so a loss is reported whenever any lost one's invariant is
+    /// (which one labels it may depend on `origin`, whether one is reported does not: see
+    /// `impl Hash for Oracle`). A delivered vector nothing was owed for is not judged when
+    /// it leaves: the rules allowed it never to arrive. All their slots are freed, checked
+    /// or not.
     #[cold]
     fn left_irr(&mut self, vp: usize, gone: VectorSet) {
         self.vps[vp].held = self.vps[vp].held.difference(gone);
+        let set = self.set;
         let mut first: Option<(Invariant, Expect)> = None;
         for e in self.expect[..self.used as usize].iter_mut() {
             let lost = e.stage == Stage::Held && e.vp as usize == vp && gone.contains(e.vector);
             if let (Some(invariant), true) = (e.invariant, lost) {
-                if first.is_none_or(|(_, f)| e.origin < f.origin) {
+                if set.contains(invariant) && first.is_none_or(|(_, f)| e.origin < f.origin) {
                     first = Some((invariant, *e));
                 }
                 e.invariant = None;
@@ -1893,7 +1897,9 @@ impl Oracle {
 
 /// The oracle's canonical state for exhaustive exploration (`sintfuzz check`), beside the
 /// model's: what decides its future verdicts. Skipped: `step` and each expectation's
-/// `origin` (they only label a report), free expectation slots' stale contents, VPs beyond
+/// `origin` (they only label a report: whether a violation is reported never depends on
+/// them; which invariant, vector and origin label it may, where `Oracle::left_irr` finds
+/// several checked expectations lost at once), free expectation slots' stale contents, VPs beyond
 /// the config's count, `last_new` and `told_new` (rewritten by every `ProxyAsserted` or
 /// step before the `Dropped` events of the same operation read them), and the skip
 /// counters (statistics, not state). Destructured without `..`, so a new

@@ -4,11 +4,15 @@
 //! the model already reported delivered; a settle by the delivery record could not see
 //! either loss below.
 
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+
 use sintfuzz_model::op::{GuestAck, HostPostMessage, HostSignalSint, RunVp};
 use sintfuzz_model::{Config, Event, Op, OpResult, Partition, Revision, Sint, VectorSet, Vtl};
 use sintfuzz_targets::oracle::Oracle;
 use sintfuzz_targets::scenarios::wr_sint;
 use sintfuzz_targets::{run_hooked, run_ops, Invariant, InvariantSet, Settings, StepHook};
+use sintfuzz_targets::{Machine, NoHook};
 use sintfuzz_targets::{Target, Violation};
 
 const INJECTED: Revision = Revision::InjectPollOverwritesIrr;
@@ -168,5 +172,94 @@ fn an_apic_reset_releases_what_was_pending() {
     assert_eq!(record(&ops, INJECTED).irr[7], VectorSet::single(0x60));
     for revision in Revision::ALL.into_iter().chain([INJECTED]) {
         assert!(violation(&ops, revision).is_none(), "{revision}");
+    }
+}
+
+/// Two held vectors of VP 0 leave the IRR in one run: a proxy SINT's (0x50,
+/// `lost-proxy-sint`) and a message's (0x30, `lost-message`; its SINT is proxied too, so
+/// both reach the IRR in one poll, and a third proxy SINT's poll overwrites them). Sent
+/// in either order, the two paths reach one canonical state (`origin`, the sending
+/// step, is not state), so whether a loss is reported must not depend on the order: it
+/// is, whenever either invariant is checked. (It was reported only under the
+/// earliest-sent one's invariant, so with `lost-message` alone the path that signalled
+/// first reported nothing.) Which one labels it when both are checked still follows the
+/// order.
+#[test]
+fn a_loss_is_reported_whenever_any_lost_expectation_is_checked() {
+    let post = Op::HostPostMessage(HostPostMessage { vp: 0, sint: 2 });
+    let ack = Op::GuestAck(GuestAck {
+        vp: 0,
+        vtl: Vtl::Vtl0,
+    });
+    let setup = [
+        wr_sint(0, Vtl::Vtl0, 5, Sint::unmasked(0x50, true)),
+        wr_sint(0, Vtl::Vtl0, 2, Sint::unmasked(0x30, true)),
+    ];
+    // The first signal, met and acked, takes expectation slot 0 and frees it, so both
+    // paths end with the signal's expectation in slot 0 and the message's in slot 1.
+    let message_first = [signal(5), RUN, post, ack, signal(5), RUN];
+    let signal_first = [signal(5), post, RUN];
+    let overwrite = [
+        wr_sint(0, Vtl::Vtl0, 6, Sint::unmasked(0x60, true)),
+        signal(6),
+        RUN,
+    ];
+    let fingerprint = |m: &Machine| {
+        let mut h = DefaultHasher::new();
+        m.hash(&mut h);
+        h.finish()
+    };
+    // The machine after `path`, and the first violation of the overwrite after it.
+    let run = |path: &[Op], revision, invariants| {
+        let settings = Settings {
+            revision,
+            invariants,
+        };
+        let mut m = Machine::new(Config::default(), &settings);
+        for (step, op) in setup.iter().chain(path).enumerate() {
+            assert!(m.step(step, op, &mut NoHook).is_none(), "{op:?}");
+        }
+        let at = fingerprint(&m);
+        let start = setup.len() + path.len();
+        let v = overwrite
+            .iter()
+            .enumerate()
+            .find_map(|(i, op)| m.step(start + i, op, &mut NoHook).map(|v| (i, v)));
+        (at, v)
+    };
+    let only_message = InvariantSet::NONE.with(Invariant::LostMessage);
+    let only_proxy = InvariantSet::NONE.with(Invariant::LostProxySint);
+    let both = only_message.with(Invariant::LostProxySint);
+    // Each path, and the earliest-sent expectation's invariant and vector, which labels
+    // the loss when both are checked.
+    let cases = [
+        (&message_first[..], Invariant::LostMessage, 0x30),
+        (&signal_first[..], Invariant::LostProxySint, 0x50),
+    ];
+    for set in [only_message, only_proxy, both] {
+        let (a, _) = run(&message_first, INJECTED, set);
+        let (b, _) = run(&signal_first, INJECTED, set);
+        assert_eq!(a, b, "one canonical state before the overwrite");
+    }
+    for (path, first_sent, first_vector) in cases {
+        let expected = [
+            (only_message, Invariant::LostMessage, 0x30),
+            (only_proxy, Invariant::LostProxySint, 0x50),
+            (both, first_sent, first_vector),
+        ];
+        for (set, invariant, vector) in expected {
+            let (_, v) = run(path, INJECTED, set);
+            let (i, v) = v.unwrap_or_else(|| panic!("{path:?} under {set:?}: no violation"));
+            assert_eq!(i, overwrite.len() - 1, "{v:?}");
+            assert_eq!(
+                (v.invariant, v.vector, v.irr_loss),
+                (invariant, Some(vector), true),
+                "{path:?} under {set:?}"
+            );
+        }
+        // Every real revision keeps both pending: no violation.
+        for revision in Revision::ALL {
+            assert!(run(path, revision, both).1.is_none(), "{revision}");
+        }
     }
 }
