@@ -19,20 +19,13 @@ pub const ALL_VPS: u8 = u8::MAX;
 /// the one VP it reads and writes, if there is one ([`super::memo::one_vp`]: its own VP
 /// if it is local to one, the VP it names for a run, a host SINT signal, a host message
 /// and a proxy assert; the test below); none for the relay's channel operations
-/// (`host_offer`, `open_channel`, `close_channel`, `modify_channel`, `modify_connection`
-/// write the channels and the connection only); else all.
+/// ([`super::memo::channels_only`]); else all.
 #[inline]
 pub fn dirtied(op: &Op) -> u8 {
-    match *op {
-        Op::HostOffer(_)
-        | Op::OpenChannel(_)
-        | Op::CloseChannel(_)
-        | Op::ModifyChannel(_)
-        | Op::ModifyConnection(_) => 0,
-        _ => {
-            super::memo::one_vp(op).map_or(ALL_VPS, |w| 1u8.checked_shl(u32::from(w)).unwrap_or(0))
-        }
+    if super::memo::channels_only(op) {
+        return 0;
     }
+    super::memo::one_vp(op).map_or(ALL_VPS, |w| 1u8.checked_shl(u32::from(w)).unwrap_or(0))
 }
 
 /// Make `scratch`, a state of the same root as `from` (same config, revision and

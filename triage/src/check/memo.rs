@@ -50,9 +50,7 @@ pub fn one_vp(op: &Op) -> Option<u8> {
 /// config, revision, policy and invariants): a projection of the state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reads {
-    /// The shared state: the relay's channel operations (`host_offer`, `open_channel`,
-    /// `close_channel`, `modify_channel`, `modify_connection` read the channels, the
-    /// connection and the config; the oracle's `after_channel_op` its own channels).
+    /// The shared state: the relay's channel operations ([`channels_only`]).
     Shared,
     /// The shared state and this VP's: an operation of [`one_vp`], and a retarget, by its
     /// caller (`Partition::retarget` checks the call, updates the caller's filter, which
@@ -65,15 +63,28 @@ pub enum Reads {
     All,
 }
 
+/// The relay's channel operations: `host_offer`, `open_channel`, `close_channel`,
+/// `modify_channel`, `modify_connection` read and write the channels, the connection and
+/// the config only (and the oracle's `after_channel_op` its own channels).
+#[inline]
+pub fn channels_only(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::HostOffer(_)
+            | Op::OpenChannel(_)
+            | Op::CloseChannel(_)
+            | Op::ModifyChannel(_)
+            | Op::ModifyConnection(_)
+    )
+}
+
 /// What decides `op`'s verdict (the test below checks it on random states).
 #[inline]
 pub fn reads(op: &Op) -> Reads {
+    if channels_only(op) {
+        return Reads::Shared;
+    }
     match *op {
-        Op::HostOffer(_)
-        | Op::OpenChannel(_)
-        | Op::CloseChannel(_)
-        | Op::ModifyChannel(_)
-        | Op::ModifyConnection(_) => Reads::Shared,
         Op::Retarget(Retarget { vp, .. }) => Reads::Vp(vp),
         _ => one_vp(op).map_or(Reads::All, Reads::Vp),
     }
