@@ -89,9 +89,9 @@ pub struct CheckArgs {
     /// reduction; for comparison).
     #[arg(long)]
     pub no_por: bool,
-    /// On the last level, apply a VP's operations from every node, also where an earlier
-    /// node with the same shared state and the same state of that VP judged them (no
-    /// verdict memo; for comparison).
+    /// On the last level, apply every operation from every node, also where an earlier
+    /// node with the same part of the state that decides its verdict (the shared state,
+    /// and the state of the VP it acts on) judged it (no verdict memo; for comparison).
     #[arg(long)]
     pub no_memo: bool,
     /// Explore shard I of N (1-based: every N-th config x target, from the I-th) and

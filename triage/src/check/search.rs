@@ -1,8 +1,9 @@
 //! Breadth-first search over operation sequences, deduplicated by a 128-bit fingerprint
 //! of the canonical state ([`Machine`]'s `Hash`, fingerprinted in parts: the shared part
-//! and each VP's, so a child of an operation local to one VP rehashes only that VP's). States are never stored: each node keeps
-//! its parent and operation (8 bytes), and a level is expanded by replaying paths from a
-//! stack of states that follows the BFS order, so consecutive nodes share their prefix.
+//! and each VP's, so a child of an operation local to one VP rehashes only that VP's).
+//! States are never stored: each node keeps its parent and operation (8 bytes), and a
+//! level is expanded by replaying paths from a stack of states that follows the BFS
+//! order, so consecutive nodes share their prefix.
 //! The last level of a bounded search is only judged: its states are never expanded, so
 //! they are not fingerprinted (the fingerprint was most of the time) nor stored; only
 //! their projections on each VP are, for the verdict memo (`super::memo`).

@@ -1,6 +1,6 @@
 //! Helpers for the check module's tests: where random walks start, a state's canonical
-//! bytes (whole or in parts), a seeded pseudo-random choice, a random walk's next step, and the set-up of a
-//! raised flag.
+//! bytes (whole or in parts), a seeded pseudo-random choice, a random walk's next step,
+//! and the set-up of a raised flag.
 
 use std::hash::{Hash, Hasher};
 
